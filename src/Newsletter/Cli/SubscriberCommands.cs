@@ -1,0 +1,179 @@
+using System.CommandLine;
+using System.Globalization;
+using Newsletter.Storage;
+using Newsletter.Subscriptions;
+
+namespace Newsletter.Cli;
+
+/// <summary><c>subscribers add | list | remove | import | export</c>.</summary>
+internal static class SubscriberCommands
+{
+    public static Command Create(NewsletterCli cli)
+    {
+        var command = new Command("subscribers", "Subscriber administration.");
+        command.Subcommands.Add(Add(cli));
+        command.Subcommands.Add(List(cli));
+        command.Subcommands.Add(Remove(cli));
+        command.Subcommands.Add(Import(cli));
+        command.Subcommands.Add(Export(cli));
+        return command;
+    }
+
+    private static Command Add(NewsletterCli cli)
+    {
+        var address = new Argument<string>("address") { Description = "Email address." };
+        var confirmed = new Option<bool>("--confirmed") { Description = "Mark active at once (you vouch for their consent)." };
+        var command = new Command("add", "Add a subscriber (pending unless --confirmed).") { address, confirmed };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!EmailAddress.TryParse(parse.GetValue(address), out var email, out var problem))
+            {
+                await cli.Error.WriteLineAsync($"Cannot add '{parse.GetValue(address)}': {problem}");
+                return 1;
+            }
+            if (!await cli.PrepareAsync(ct)) return 2;
+            var (outcome, subscriber) = await cli.Get<SubscriberStore>().AddAsync(email!, parse.GetValue(confirmed), ct);
+            await cli.Output.WriteLineAsync(outcome switch
+            {
+                AddOutcome.Added => $"Added {subscriber.Email} ({subscriber.Status})",
+                AddOutcome.Activated => $"Activated {subscriber.Email} ({subscriber.Status})",
+                _ => $"{subscriber.Email} is already present ({subscriber.Status})",
+            });
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List(NewsletterCli cli)
+    {
+        var command = new Command("list", "One line per subscriber: address, status, and why if suspended.");
+        command.SetAction(async (_, ct) =>
+        {
+            if (!await cli.PrepareAsync(ct)) return 2;
+            var count = 0;
+            await foreach (var subscriber in cli.Get<SubscriberStore>().ListAsync(ct))
+            {
+                count++;
+                var reason = subscriber.StatusReason is null ? "" : $"\t{subscriber.StatusReason}";
+                await cli.Output.WriteLineAsync($"{subscriber.Email}\t{subscriber.Status}{reason}");
+            }
+            await cli.Error.WriteLineAsync($"{count} subscriber(s)");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Remove(NewsletterCli cli)
+    {
+        var address = new Argument<string>("address") { Description = "Email address." };
+        var command = new Command("remove", "Delete a subscriber and their delivery history.") { address };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!EmailAddress.TryParse(parse.GetValue(address), out var email, out var problem))
+            {
+                await cli.Error.WriteLineAsync($"Cannot remove '{parse.GetValue(address)}': {problem}");
+                return 1;
+            }
+            if (!await cli.PrepareAsync(ct)) return 2;
+            if (!await cli.Get<SubscriberStore>().RemoveAsync(email!, ct))
+            {
+                await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
+                return 1;
+            }
+            await cli.Output.WriteLineAsync($"Removed {email!.Address}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Import(NewsletterCli cli)
+    {
+        var file = new Argument<FileInfo>("file") { Description = "CSV with a header row and an 'email' column." };
+        var confirmed = new Option<bool>("--confirmed") { Description = "Mark imported addresses active (you vouch for their consent)." };
+        var command = new Command("import", "Import subscribers from a CSV file.") { file, confirmed };
+        command.SetAction(async (parse, ct) =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!path.Exists)
+            {
+                await cli.Error.WriteLineAsync($"File not found: {path.FullName}");
+                return 1;
+            }
+            using var reader = new StreamReader(path.FullName);
+            var header = Csv.ParseLine(await reader.ReadLineAsync(ct) ?? "");
+            var column = header.FindIndex(h => string.Equals(h.Trim(), "email", StringComparison.OrdinalIgnoreCase));
+            if (column < 0)
+            {
+                await cli.Error.WriteLineAsync($"{path.Name}: the header row has no 'email' column.");
+                return 1;
+            }
+            if (!await cli.PrepareAsync(ct)) return 2;
+            var store = cli.Get<SubscriberStore>();
+            int added = 0, activated = 0, present = 0, invalid = 0, line = 1;
+            while (await reader.ReadLineAsync(ct) is { } text)
+            {
+                line++;
+                if (text.Trim().Length == 0) continue;
+                var fields = Csv.ParseLine(text);
+                var value = column < fields.Count ? fields[column] : "";
+                if (!EmailAddress.TryParse(value, out var email, out var problem))
+                {
+                    invalid++;
+                    await cli.Error.WriteLineAsync($"{path.Name}:{line}: skipped '{value}': {problem}");
+                    continue;
+                }
+                var (outcome, _) = await store.AddAsync(email!, parse.GetValue(confirmed), ct);
+                _ = outcome switch { AddOutcome.Added => added++, AddOutcome.Activated => activated++, _ => present++ };
+            }
+            await cli.Output.WriteLineAsync($"Imported {path.Name}: {added} added, {activated} activated, {present} already present, {invalid} invalid rows skipped");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Export(NewsletterCli cli)
+    {
+        var command = new Command("export", "Write all subscribers as CSV to standard output.");
+        command.SetAction(async (_, ct) =>
+        {
+            if (!await cli.PrepareAsync(ct)) return 2;
+            await cli.Output.WriteLineAsync("email,status,topics,created_at,confirmed_at,status_reason");
+            await foreach (var s in cli.Get<SubscriberStore>().ListAsync(ct))
+                await cli.Output.WriteLineAsync(string.Join(',',
+                    Csv.Quote(s.Email), s.Status, Csv.Quote(s.Topics), Iso(s.CreatedAt), s.ConfirmedAt is { } c ? Iso(c) : "", Csv.Quote(s.StatusReason ?? "")));
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Iso(long value) => DbTime.FromDb(value).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+}
+
+/// <summary>RFC 4180 fields: commas, quotes and doubled quotes. Enough for one-line subscriber rows.</summary>
+internal static class Csv
+{
+    public static List<string> ParseLine(string line)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+            else field.Append(c);
+        }
+        fields.Add(field.ToString());
+        return fields;
+    }
+
+    public static string Quote(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
+}

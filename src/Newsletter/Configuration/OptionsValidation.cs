@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+
+namespace Newsletter.Configuration;
+
+/// <summary>
+/// Collects every failure of one options object, each naming its configuration key, so a bad
+/// appsettings.json is fixed in one go rather than one restart per mistake.
+/// </summary>
+public sealed class ValidationFailures(string section)
+{
+    private readonly List<string> _failures = [];
+
+    public void Require(bool condition, string key, string problem)
+    {
+        if (!condition)
+            _failures.Add($"{section}:{key} {problem}");
+    }
+
+    public ValidateOptionsResult Result() =>
+        _failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_failures);
+}
+
+public static class OptionsRegistration
+{
+    /// <summary>Binds <typeparamref name="TOptions"/> to its section and validates it when the host starts.</summary>
+    public static IServiceCollection AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddOptions<TOptions>().BindConfiguration(section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        return services;
+    }
+}
+
+internal sealed class NewsletterOptionsValidator : IValidateOptions<NewsletterOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NewsletterOptions options)
+    {
+        var check = new ValidationFailures(NewsletterOptions.Section);
+        check.Require(Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var baseUrl)
+                      && (baseUrl.Scheme == Uri.UriSchemeHttp || baseUrl.Scheme == Uri.UriSchemeHttps),
+            "PublicBaseUrl", $"must be an absolute http(s) URL; got '{options.PublicBaseUrl}'.");
+        check.Require(!string.IsNullOrWhiteSpace(options.TemplatesPath), "TemplatesPath", "must name a folder.");
+        check.Require(MimeKit.MailboxAddress.TryParse(options.From.Address, out var from) && from.Address.Contains('@'),
+            "From:Address", $"must be an email address; got '{options.From.Address}'.");
+        check.Require(options.Secret is null || options.Secret.Length >= 16,
+            "Secret", "must be at least 16 characters (or left out to have one generated).");
+        check.Require(options.MaxEntriesPerIssue is > 0 and <= 1000,
+            "MaxEntriesPerIssue", $"must be between 1 and 1000; got {options.MaxEntriesPerIssue}.");
+        return check.Result();
+    }
+}

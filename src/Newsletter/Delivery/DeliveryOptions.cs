@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
+
+namespace Newsletter.Delivery;
+
+public enum DeliveryMode { Smtp, Pickup }
+
+public enum SmtpSecurity { None, StartTls, SslOnConnect, Auto }
+
+public sealed class DeliveryOptions
+{
+    public const string Section = "Newsletter:Delivery";
+
+    /// <summary>Null means: SMTP when a host is configured, else the pickup folder.</summary>
+    public DeliveryMode? Mode { get; set; }
+
+    public string PickupDirectory { get; set; } = "data/outbox";
+
+    /// <summary>Deliveries claimed per database round trip.</summary>
+    public int BatchSize { get; set; } = 200;
+
+    /// <summary>How long a claimed delivery stays reserved; after a crash it is resent once this passes.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(10);
+
+    public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>After this long since the first attempt a transient failure becomes "expired".</summary>
+    public TimeSpan RetryWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Hard bounces after which an address is suspended.</summary>
+    public int MaxHardBounces { get; set; } = 1;
+}
+
+public sealed class SmtpOptions
+{
+    public const string Section = "Newsletter:Smtp";
+
+    public string? Host { get; set; }
+    public int Port { get; set; } = 587;
+    public SmtpSecurity Security { get; set; } = SmtpSecurity.Auto;
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    public int MaxConnections { get; set; } = 4;
+
+    /// <summary>Shared by all connections; null or 0 means unlimited.</summary>
+    public double? MessagesPerSecond { get; set; }
+
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+}
+
+internal sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DeliveryOptions options)
+    {
+        var check = new ValidationFailures(DeliveryOptions.Section);
+        check.Require(!string.IsNullOrWhiteSpace(options.PickupDirectory), "PickupDirectory", "must name a folder.");
+        check.Require(options.BatchSize is > 0 and <= 10_000, "BatchSize", $"must be between 1 and 10000; got {options.BatchSize}.");
+        check.Require(options.LeaseDuration >= TimeSpan.FromSeconds(10), "LeaseDuration", "must be at least 10 seconds.");
+        check.Require(options.RetryInitialDelay > TimeSpan.Zero, "RetryInitialDelay", "must be positive.");
+        check.Require(options.RetryMaxDelay >= options.RetryInitialDelay, "RetryMaxDelay", "must not be shorter than RetryInitialDelay.");
+        check.Require(options.RetryWindow > TimeSpan.Zero, "RetryWindow", "must be positive.");
+        check.Require(options.MaxHardBounces >= 1, "MaxHardBounces", "must be at least 1.");
+        return check.Result();
+    }
+}
+
+internal sealed class SmtpOptionsValidator(IOptions<DeliveryOptions> delivery) : IValidateOptions<SmtpOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SmtpOptions options)
+    {
+        var check = new ValidationFailures(SmtpOptions.Section);
+        check.Require(!(delivery.Value.Mode == DeliveryMode.Smtp && string.IsNullOrWhiteSpace(options.Host)),
+            "Host", "must be set when Newsletter:Delivery:Mode is Smtp.");
+        check.Require(options.Port is > 0 and < 65536, "Port", $"must be between 1 and 65535; got {options.Port}.");
+        check.Require(options.MaxConnections is >= 1 and <= 64, "MaxConnections", $"must be between 1 and 64; got {options.MaxConnections}.");
+        check.Require(options.MessagesPerSecond is null or >= 0, "MessagesPerSecond", "must not be negative.");
+        check.Require(string.IsNullOrEmpty(options.Password) || !string.IsNullOrEmpty(options.Username), "Username", "must be set when a Password is.");
+        check.Require(options.Timeout > TimeSpan.Zero, "Timeout", "must be positive.");
+        return check.Result();
+    }
+}

@@ -1,0 +1,116 @@
+using Dapper;
+using Newsletter.Storage;
+
+namespace Newsletter.Delivery;
+
+/// <summary>Ledger statuses.</summary>
+public static class DeliveryStatus
+{
+    public const string Pending = "pending";   // waiting for its (next) attempt
+    public const string Sending = "sending";   // claimed under a lease
+    public const string Sent = "sent";         // the server answered 250
+    public const string Bounced = "bounced";   // permanent refusal of this recipient
+    public const string Expired = "expired";   // transient failures outlasted the retry window
+    public const string Skipped = "skipped";   // the subscriber left before it was sent
+}
+
+/// <summary>A claimed delivery with what sending it needs.</summary>
+public sealed record ClaimedDelivery(long Id, long IssueId, long SubscriberId, string Email, string SubscriberStatus, string MessageId, long Attempts, long CreatedAt);
+
+/// <summary>The outcome of one attempt, written back by <see cref="DeliveryStore.RecordAsync"/>.</summary>
+public sealed record DeliveryResult(long DeliveryId, long SubscriberId, string Status, string? Error, DateTimeOffset? NextAttemptAt);
+
+/// <summary>
+/// The delivery ledger: one row per (issue, subscriber). Claims take due rows under a lease;
+/// rows whose lease ran out (a crashed sender) are due again, with their original Message-ID.
+/// </summary>
+public sealed class DeliveryStore(Database database, TimeProvider time)
+{
+    private const string ClaimSql = """
+        UPDATE deliveries SET status = 'sending', lease_until = @leaseUntil, attempts = attempts + 1
+        WHERE id IN (
+            SELECT id FROM deliveries
+            WHERE (status = 'pending' AND next_attempt_at <= @now) OR (status = 'sending' AND lease_until < @now)
+            ORDER BY id LIMIT @limit)
+        RETURNING id
+        """;
+
+    private const string ClaimedSql = """
+        SELECT d.id AS Id, d.issue_id AS IssueId, d.subscriber_id AS SubscriberId, s.email AS Email, s.status AS SubscriberStatus,
+               d.message_id AS MessageId, d.attempts AS Attempts, d.created_at AS CreatedAt
+        FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+        WHERE d.id IN @ids ORDER BY d.id
+        """;
+
+    private const string FinishSql = """
+        UPDATE deliveries SET status = @Status, last_error = @Error, lease_until = NULL,
+            sent_at = CASE WHEN @Status = 'sent' THEN @Now ELSE sent_at END,
+            next_attempt_at = COALESCE(@NextAttemptAt, next_attempt_at)
+        WHERE id = @DeliveryId AND status = 'sending'
+        """;
+
+    private const string CountBounceSql = """
+        UPDATE subscribers SET hard_bounces = hard_bounces + 1,
+            status = CASE WHEN hard_bounces + 1 >= @maxHardBounces THEN 'bounced' ELSE status END,
+            status_reason = CASE WHEN hard_bounces + 1 >= @maxHardBounces THEN @reason ELSE status_reason END
+        WHERE id = @subscriberId AND status = 'active'
+        """;
+
+    private const string ReleaseSql = """
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, attempts = attempts - 1
+        WHERE id IN @ids AND status = 'sending'
+        """;
+
+    private const string CountsSql = "SELECT status AS Status, COUNT(*) AS Count FROM deliveries GROUP BY status";
+
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(int limit, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var ids = (await connection.QueryAsync<long>(ClaimSql,
+            new { now = DbTime.ToDb(now), leaseUntil = DbTime.ToDb(now + lease), limit }, transaction)).ToArray();
+        var claimed = ids.Length == 0 ? [] : (await connection.QueryAsync<ClaimedDelivery>(ClaimedSql, new { ids }, transaction)).ToList();
+        await transaction.CommitAsync(cancellationToken);
+        return claimed;
+    }
+
+    /// <summary>Writes a batch of outcomes in one transaction; a bounce also counts against the address.</summary>
+    public async Task RecordAsync(IReadOnlyList<DeliveryResult> results, int maxHardBounces, CancellationToken cancellationToken)
+    {
+        if (results.Count == 0)
+            return;
+        var now = DbTime.ToDb(time.GetUtcNow());
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var result in results)
+        {
+            await connection.ExecuteAsync(FinishSql, new
+            {
+                result.DeliveryId,
+                result.Status,
+                result.Error,
+                Now = now,
+                NextAttemptAt = result.NextAttemptAt is { } next ? DbTime.ToDb(next) : (long?)null,
+            }, transaction);
+            if (result.Status == DeliveryStatus.Bounced)
+                await connection.ExecuteAsync(CountBounceSql, new { subscriberId = result.SubscriberId, maxHardBounces, reason = result.Error }, transaction);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Returns claimed but unattempted deliveries (a run that stopped early) to the queue.</summary>
+    public async Task ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+            return;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(ReleaseSql, new { ids });
+    }
+
+    public async Task<IReadOnlyDictionary<string, long>> CountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<(string Status, long Count)>(CountsSql)).ToDictionary(r => r.Status, r => r.Count);
+    }
+}

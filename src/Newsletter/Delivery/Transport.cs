@@ -1,0 +1,41 @@
+using MimeKit;
+
+namespace Newsletter.Delivery;
+
+/// <summary>Where mail goes: an SMTP relay or a pickup folder. Each sender is one connection, used by one worker.</summary>
+public interface IMailTransport
+{
+    /// <summary>How many senders work at once.</summary>
+    int MaxSenders { get; }
+
+    /// <summary>A human-readable destination for log lines.</summary>
+    string Describe();
+
+    Task<IMailSender> ConnectAsync(CancellationToken cancellationToken);
+}
+
+public interface IMailSender : IAsyncDisposable
+{
+    /// <summary>Returns when the destination has accepted the message; throws <see cref="DeliveryException"/> otherwise.</summary>
+    Task SendAsync(MimeMessage message, CancellationToken cancellationToken);
+
+    /// <summary>False once the connection broke; the worker then connects afresh.</summary>
+    bool IsUsable { get; }
+}
+
+public enum FailureKind
+{
+    /// <summary>Try this message again later (4xx, network trouble).</summary>
+    Transient,
+
+    /// <summary>This recipient is refused for good (5xx to RCPT or after DATA).</summary>
+    Permanent,
+
+    /// <summary>Nothing can be sent in this run (authentication refused, relay unreachable, sender refused).</summary>
+    RunLevel,
+}
+
+public sealed class DeliveryException(FailureKind kind, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public FailureKind Kind { get; } = kind;
+}

@@ -1,0 +1,72 @@
+using Newsletter.Delivery;
+using Newsletter.Rendering;
+using Newsletter.Subscriptions;
+
+namespace Newsletter.Issues;
+
+/// <summary>Renders the current digest for one person, outside the ledger: <c>preview</c> and <c>send-test</c>.</summary>
+public sealed class DigestPreviews(
+    IssueStore issues,
+    DailyDigest daily,
+    SubscriberStore subscribers,
+    MailLinks links,
+    DigestRenderer renderer,
+    DigestMessageBuilder messages,
+    TransportFactory transports,
+    TimeProvider time)
+{
+    private const string DefaultPreviewAddress = "reader@example.org";
+
+    /// <summary>Today's issue if composed, else what composing now would produce, else the latest issue.</summary>
+    public async Task<Issue> CurrentIssueAsync(CancellationToken cancellationToken)
+    {
+        var today = daily.Today();
+        var latest = await issues.LatestIssueIdAsync(cancellationToken);
+        if (latest is { } latestId)
+        {
+            var issue = await issues.GetAsync(latestId, cancellationToken);
+            if (issue.Date == today)
+                return issue;
+        }
+        var draft = await issues.DraftAsync(today, cancellationToken);
+        if (draft.Entries.Count > 0 || latest is null)
+            return draft;
+        return await issues.GetAsync(latest.Value, cancellationToken);
+    }
+
+    /// <summary>A known subscriber gets their real links; any other valid address gets links for no one.</summary>
+    public async Task<DigestRecipient?> RecipientAsync(string? email, CancellationToken cancellationToken)
+    {
+        if (!EmailAddress.TryParse(email ?? DefaultPreviewAddress, out var address, out _))
+            return null;
+        var subscriber = await subscribers.FindAsync(address!, cancellationToken);
+        var id = subscriber?.Id ?? 0;
+        return new DigestRecipient(subscriber?.Email ?? address!.Address, links.Unsubscribe(id), links.Preferences(id));
+    }
+
+    public async Task<IReadOnlyList<string>> WriteAsync(Issue issue, DigestRecipient recipient, string directory, CancellationToken cancellationToken)
+    {
+        var digest = renderer.Render(issue, recipient);
+        Directory.CreateDirectory(directory);
+        var files = new[] { "subject.txt", "digest.html", "digest.txt", "digest.eml" }.Select(f => Path.Combine(directory, f)).ToArray();
+        await File.WriteAllTextAsync(files[0], digest.Subject + "\n", cancellationToken);
+        await File.WriteAllTextAsync(files[1], digest.Html, cancellationToken);
+        await File.WriteAllTextAsync(files[2], digest.Text, cancellationToken);
+        var message = messages.Build(digest, recipient.Email, PreviewMessageId(), recipient.UnsubscribeUrl, time.GetUtcNow());
+        await message.WriteToAsync(files[3], cancellationToken);
+        return files;
+    }
+
+    /// <summary>Sends through the configured transport; returns where it went.</summary>
+    public async Task<string> SendAsync(Issue issue, DigestRecipient recipient, CancellationToken cancellationToken)
+    {
+        var digest = renderer.Render(issue, recipient);
+        var message = messages.Build(digest, recipient.Email, PreviewMessageId(), recipient.UnsubscribeUrl, time.GetUtcNow());
+        var transport = transports.Create();
+        await using var sender = await transport.ConnectAsync(cancellationToken);
+        await sender.SendAsync(message, cancellationToken);
+        return transport.Describe();
+    }
+
+    private static string PreviewMessageId() => $"<test.{Guid.NewGuid():N}@newsletter.invalid>";
+}

@@ -1,0 +1,61 @@
+using Newsletter.Configuration;
+using Newsletter.Delivery;
+using Newsletter.Health;
+using Newsletter.Issues;
+using Newsletter.Rendering;
+using Newsletter.Scheduling;
+using Newsletter.Sources;
+using Newsletter.Storage;
+using Newsletter.Subscriptions;
+
+namespace Newsletter;
+
+/// <summary>Builds the one host behind every verb: the table of contents of the features.</summary>
+public static class NewsletterApp
+{
+    /// <param name="args">The command line; only the service verb passes it on as configuration.</param>
+    /// <param name="contentRoot">Where appsettings.json is read from (tests use their own).</param>
+    /// <param name="configure">Last-word configuration, for tests.</param>
+    public static WebApplication Build(string[] args, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        var verb = args.FirstOrDefault(a => !a.StartsWith('-'));
+        var runsService = verb is null or "run";
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            // Verbs take their own options; only the service reads --urls and friends as configuration.
+            Args = runsService ? args.Where(a => a != "run").ToArray() : [],
+            ContentRootPath = contentRoot ?? DefaultContentRoot(),
+        });
+        if (!runsService)
+        {
+            // A verb's output is its stdout; logs go to stderr and stay brief.
+            builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
+        }
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, builder.Configuration["urls"] ?? "http://localhost:5080");
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddValidatedOptions<NewsletterOptions, NewsletterOptionsValidator>(NewsletterOptions.Section);
+        builder.AddStorage()
+            .AddSubscriptions()
+            .AddCollecting()
+            .AddDelivery()
+            .AddScheduling()
+            .AddHealth();
+        builder.Services.AddSingleton<DigestPreviews>();
+        builder.Services.AddSingleton<TemplateChecker>();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapHealth();
+        return app;
+    }
+
+    /// <summary>
+    /// The current folder when it holds appsettings.json (the repo root, or the build output);
+    /// otherwise the binary's folder, which carries a copy. Null lets the host (or
+    /// WebApplicationFactory) decide.
+    /// </summary>
+    private static string? DefaultContentRoot() =>
+        File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : PathResolver.ContentRoot();
+}

@@ -1,0 +1,46 @@
+using Newsletter.Issues;
+
+namespace Newsletter.Rendering;
+
+/// <summary>
+/// <c>templates check</c>: every template must parse, the digest templates must render against
+/// sample data (including hostile entries), and the digest must carry the unsubscribe link.
+/// </summary>
+public sealed class TemplateChecker(TemplateStore templates, DigestRenderer renderer)
+{
+    private const string SampleUnsubscribe = "https://example.org/unsubscribe?token=SAMPLE-TOKEN";
+
+    public IReadOnlyList<string> Check()
+    {
+        var problems = templates.ParseAll().Select(e => e.ToString()).ToList();
+        var missing = DigestRenderer.Required.Where(name => !templates.Exists(name)).ToList();
+        problems.AddRange(missing.Select(name => $"{Path.Combine(templates.Root, name)}:0:0: required template is missing"));
+        if (problems.Count > 0)
+            return problems;
+
+        try
+        {
+            var digest = renderer.Render(SampleIssue(), new DigestRecipient("reader@example.org", SampleUnsubscribe, "https://example.org/preferences?token=SAMPLE"));
+            if (!digest.Html.Contains(System.Net.WebUtility.HtmlEncode(SampleUnsubscribe), StringComparison.Ordinal) && !digest.Html.Contains(SampleUnsubscribe, StringComparison.Ordinal))
+                problems.Add($"{Path.Combine(templates.Root, DigestRenderer.HtmlTemplate)}:0:0: does not contain the unsubscribe link ({{{{ unsubscribe_url }}}})");
+            if (!digest.Text.Contains(SampleUnsubscribe, StringComparison.Ordinal))
+                problems.Add($"{Path.Combine(templates.Root, DigestRenderer.TextTemplate)}:0:0: does not contain the unsubscribe link ({{{{ unsubscribe_url }}}})");
+            if (digest.Html.Contains("<script", StringComparison.OrdinalIgnoreCase))
+                problems.Add($"{Path.Combine(templates.Root, DigestRenderer.HtmlTemplate)}:0:0: emits unescaped entry text (a sample <script> title came through)");
+        }
+        catch (Scriban.Syntax.ScriptRuntimeException exception)
+        {
+            problems.Add($"{exception.Span.FileName}:{exception.Span.Start.Line + 1}:{exception.Span.Start.Column + 1}: {exception.OriginalMessage}");
+        }
+        return problems;
+    }
+
+    /// <summary>Realistic and hostile entries: markup, attribute breaking, template syntax, CR/LF.</summary>
+    internal static Issue SampleIssue() => new(0, new DateOnly(2025, 9, 8),
+    [
+        new IssueEntry(1, "Why Language Models Hallucinate", "Like students facing hard exam questions, large language models sometimes guess when uncertain.",
+            ["Adam Tauman Kalai", "Ofir Nachum"], "https://arxiv.org/abs/2509.04664", 26, new DateTimeOffset(2025, 9, 4, 0, 0, 0, TimeSpan.Zero), "sample"),
+        new IssueEntry(2, "<script>alert(1)</script> \"><img src=x onerror=alert(2)> {{ 7 * 7 }}\r\nBcc: victim@example.org",
+            "Summary with <b>markup</b> & entities", ["Mallory <m@example.org>"], "javascript:alert(3)", 0, null, "sample"),
+    ]);
+}

@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
+using Scriban;
+using Scriban.Parsing;
+using Scriban.Runtime;
+using Scriban.Syntax;
+
+namespace Newsletter.Rendering;
+
+/// <summary>A template error as operators read it: <c>file:line:col: message</c>.</summary>
+public sealed record TemplateError(string File, int Line, int Column, string Message)
+{
+    public override string ToString() => $"{File}:{Line}:{Column}: {Message}";
+}
+
+public sealed class TemplateUnavailableException(string message) : Exception(message);
+
+/// <summary>
+/// The operator-edited templates: parsed once, cached, and re-parsed when a file changes. A broken
+/// edit is logged and the last good version stays in use; <see cref="Errors"/> lists what is broken now.
+/// </summary>
+public sealed class TemplateStore : ITemplateLoader, IDisposable
+{
+    public const string Extension = ".sbn";
+
+    private readonly ConcurrentDictionary<string, Template> _good = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TemplateError[]> _broken = new(StringComparer.Ordinal);
+    private readonly ILogger<TemplateStore> _logger;
+    private readonly FileSystemWatcher? _watcher;
+
+    public TemplateStore(IOptions<NewsletterOptions> options, ILogger<TemplateStore> logger)
+    {
+        _logger = logger;
+        Root = PathResolver.Templates(options.Value.TemplatesPath);
+        if (!Directory.Exists(Root))
+        {
+            logger.LogError("Templates folder {Root} does not exist (Newsletter:TemplatesPath)", Root);
+            return;
+        }
+        foreach (var file in Directory.EnumerateFiles(Root, "*" + Extension, SearchOption.AllDirectories))
+            Load(file);
+        _watcher = new FileSystemWatcher(Root, "*" + Extension) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
+        _watcher.Changed += (_, e) => Load(e.FullPath);
+        _watcher.Created += (_, e) => Load(e.FullPath);
+        _watcher.Renamed += (_, e) => Load(e.FullPath);
+        _watcher.EnableRaisingEvents = true;
+    }
+
+    public string Root { get; }
+
+    /// <summary>Templates whose current file does not parse (the last good version is still served).</summary>
+    public IReadOnlyList<TemplateError> Errors => _broken.Values.SelectMany(e => e).ToArray();
+
+    public bool Exists(string name) => _good.ContainsKey(name) || _broken.ContainsKey(name);
+
+    public Template Get(string name) =>
+        _good.TryGetValue(name, out var template)
+            ? template
+            : throw new TemplateUnavailableException(_broken.TryGetValue(name, out var errors)
+                ? $"template {name} has errors and no earlier good version: {string.Join("; ", errors.Select(e => e.ToString()))}"
+                : $"template {name} not found in {Root}");
+
+    /// <summary>Parses every template file afresh, for <c>templates check</c>.</summary>
+    public IReadOnlyList<TemplateError> ParseAll()
+    {
+        if (!Directory.Exists(Root))
+            return [new TemplateError(Root, 0, 0, "templates folder not found")];
+        return Directory.EnumerateFiles(Root, "*" + Extension, SearchOption.AllDirectories).Order()
+            .SelectMany(file => Parse(file, File.ReadAllText(file)).Errors).ToArray();
+    }
+
+    private void Load(string path)
+    {
+        var name = NameOf(path);
+        string text;
+        try
+        {
+            text = ReadWithRetry(path);
+        }
+        catch (IOException exception)
+        {
+            _logger.LogWarning("Template {Template} could not be read: {Reason}", name, exception.Message);
+            return;
+        }
+        var (template, errors) = Parse(path, text);
+        if (template is not null)
+        {
+            _good[name] = template;
+            if (_broken.TryRemove(name, out _))
+                _logger.LogInformation("Template {Template} is valid again and in use", name);
+            return;
+        }
+        _broken[name] = errors.ToArray();
+        foreach (var error in errors)
+            _logger.LogError("Template error {Error}; {Fallback}", error, _good.ContainsKey(name) ? "keeping the last good version" : "no good version to fall back to");
+    }
+
+    private (Template? Template, IReadOnlyList<TemplateError> Errors) Parse(string path, string text)
+    {
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
+        var template = Template.Parse(text, path);
+        if (!template.HasErrors)
+            return (template, []);
+        var errors = template.Messages
+            .Where(m => m.Type == ParserMessageType.Error)
+            .Select(m => new TemplateError(relative, m.Span.Start.Line + 1, m.Span.Start.Column + 1, m.Message))
+            .ToArray();
+        return (null, errors);
+    }
+
+    // Editors write in several steps; a file caught half-written or locked is read again shortly.
+    private static string ReadWithRetry(string path)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return File.ReadAllText(path); }
+            catch (IOException) when (attempt < 5 && File.Exists(path)) { Thread.Sleep(50 * attempt); }
+        }
+    }
+
+    private string NameOf(string path) => Path.GetRelativePath(Root, path).Replace('\\', '/');
+
+    // ITemplateLoader: includes resolve only to files inside the templates folder.
+    string ITemplateLoader.GetPath(TemplateContext context, SourceSpan callerSpan, string templateName)
+    {
+        var full = Path.GetFullPath(Path.Combine(Root, templateName));
+        if (!full.StartsWith(Path.GetFullPath(Root) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new ScriptRuntimeException(callerSpan, $"include '{templateName}' is outside the templates folder");
+        return full;
+    }
+
+    string ITemplateLoader.Load(TemplateContext context, SourceSpan callerSpan, string templatePath) => File.ReadAllText(templatePath);
+
+    async ValueTask<string?> ITemplateLoader.LoadAsync(TemplateContext context, SourceSpan callerSpan, string templatePath) =>
+        await File.ReadAllTextAsync(templatePath);
+
+    public void Dispose() => _watcher?.Dispose();
+}

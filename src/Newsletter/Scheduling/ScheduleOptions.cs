@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
+using Quartz;
+
+namespace Newsletter.Scheduling;
+
+public sealed class ScheduleOptions
+{
+    public const string Section = "Newsletter:Schedule";
+
+    /// <summary>Quartz cron for collecting (default: at the top of every hour).</summary>
+    public string Collect { get; set; } = "0 0 * * * ?";
+
+    /// <summary>Quartz cron for composing and sending the digest, in <see cref="TimeZone"/>.</summary>
+    public string Digest { get; set; } = "0 0 7 * * ?";
+
+    /// <summary>IANA zone the digest cron and the issue date are read in.</summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    /// <summary>How often due retries are looked for between digests.</summary>
+    public TimeSpan RetryPoll { get; set; } = TimeSpan.FromMinutes(1);
+
+    public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
+}
+
+internal sealed class ScheduleOptionsValidator : IValidateOptions<ScheduleOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ScheduleOptions options)
+    {
+        var check = new ValidationFailures(ScheduleOptions.Section);
+        check.Require(CronExpression.TryParse(options.Collect, out _), "Collect", $"is not a valid Quartz cron expression: '{options.Collect}'.");
+        check.Require(CronExpression.TryParse(options.Digest, out _), "Digest", $"is not a valid Quartz cron expression: '{options.Digest}'.");
+        check.Require(TimeZoneInfo.TryFindSystemTimeZoneById(options.TimeZone, out _), "TimeZone", $"is not a known IANA time zone: '{options.TimeZone}'.");
+        check.Require(options.RetryPoll >= TimeSpan.FromSeconds(1), "RetryPoll", "must be at least one second.");
+        return check.Result();
+    }
+}

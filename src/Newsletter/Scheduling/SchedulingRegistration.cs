@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
+using Quartz;
+
+namespace Newsletter.Scheduling;
+
+public static class SchedulingRegistration
+{
+    /// <summary>Quartz with the three jobs; cron and zone come from <see cref="ScheduleOptions"/>.</summary>
+    public static WebApplicationBuilder AddScheduling(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<ScheduleOptions, ScheduleOptionsValidator>(ScheduleOptions.Section);
+        builder.Services.AddQuartz(quartz =>
+        {
+            static ScheduleOptions Schedule(IServiceProvider services) => services.GetRequiredService<IOptions<ScheduleOptions>>().Value;
+            quartz.AddJob<CollectJob>(job => job.WithIdentity("collect"));
+            quartz.AddTrigger((services, trigger) => trigger.ForJob("collect").WithIdentity("collect-cron")
+                .WithCronSchedule(Schedule(services).Collect, cron => cron.InTimeZone(Schedule(services).Zone)
+                    .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
+            quartz.AddJob<DigestJob>(job => job.WithIdentity("digest"));
+            quartz.AddTrigger((services, trigger) => trigger.ForJob("digest").WithIdentity("digest-cron")
+                .WithCronSchedule(Schedule(services).Digest, cron => cron.InTimeZone(Schedule(services).Zone)
+                    .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
+            quartz.AddJob<RetryJob>(job => job.WithIdentity("retry"));
+            quartz.AddTrigger((services, trigger) => trigger.ForJob("retry").WithIdentity("retry-poll").StartNow()
+                .WithSimpleSchedule(simple => simple.WithInterval(Schedule(services).RetryPoll).RepeatForever()));
+        });
+        builder.Services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
+        return builder;
+    }
+}

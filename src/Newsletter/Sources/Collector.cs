@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Options;
+
+namespace Newsletter.Sources;
+
+public enum CollectOutcome { Stored, NotModified, Failed }
+
+public sealed record SourceReport(string Name, CollectOutcome Outcome, int Parsed, int Added, int Updated, string? Error)
+{
+    public override string ToString() => Outcome switch
+    {
+        CollectOutcome.Stored => $"{Name}: {Parsed} entries, {Added} new, {Updated} already known",
+        CollectOutcome.NotModified => $"{Name}: not modified",
+        _ => $"{Name}: FAILED: {Error}",
+    };
+}
+
+/// <summary>Fetches every configured source once; a failing source is reported and never stops the others.</summary>
+public sealed class Collector(
+    FeedFetcher fetcher,
+    EntryStore entries,
+    SourceStateStore states,
+    IOptions<SourcesOptions> options,
+    ILogger<Collector> logger)
+{
+    public async Task<IReadOnlyList<SourceReport>> CollectAsync(CancellationToken cancellationToken)
+    {
+        var reports = await Task.WhenAll(options.Value.Sources.Select(source => CollectOneAsync(source, cancellationToken)));
+        logger.LogInformation("Collected {Sources} sources: {Added} new entries, {Failed} failed",
+            reports.Length, reports.Sum(r => r.Added), reports.Count(r => r.Outcome == CollectOutcome.Failed));
+        return reports;
+    }
+
+    private async Task<SourceReport> CollectOneAsync(SourceDefinition source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var previous = await states.GetAsync(source.Name, cancellationToken);
+            var fetched = await fetcher.FetchAsync(source, previous, cancellationToken);
+            if (fetched.NotModified)
+            {
+                logger.LogInformation("Source {Source}: not modified", source.Name);
+                return new SourceReport(source.Name, CollectOutcome.NotModified, 0, 0, 0, null);
+            }
+            var parsed = FeedParsers.Parse(source.Kind, fetched.Content, source.Name);
+            var counts = await entries.UpsertAsync(parsed, cancellationToken);
+            // Validators are remembered only after the content is safely stored, so a failed
+            // parse is fetched in full again next time instead of being answered 304.
+            await states.SaveSuccessAsync(source.Name, fetched.State, cancellationToken);
+            logger.LogInformation("Source {Source}: {Parsed} entries, {Added} new", source.Name, parsed.Count, counts.Added);
+            return new SourceReport(source.Name, CollectOutcome.Stored, parsed.Count, counts.Added, counts.Updated, null);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var reason = Describe(exception);
+            logger.LogWarning("Source {Source} ({Url}) failed: {Reason}", source.Name, source.Url, reason);
+            await TryRecordErrorAsync(source.Name, reason, cancellationToken);
+            return new SourceReport(source.Name, CollectOutcome.Failed, 0, 0, 0, reason);
+        }
+    }
+
+    private async Task TryRecordErrorAsync(string name, string reason, CancellationToken cancellationToken)
+    {
+        try { await states.SaveErrorAsync(name, reason, cancellationToken); }
+        catch (Exception exception) { logger.LogDebug(exception, "Could not record the error of source {Source}", name); }
+    }
+
+    /// <summary>One line an operator can act on, without a stack trace.</summary>
+    private static string Describe(Exception exception) => exception switch
+    {
+        SourceException => exception.Message,
+        HttpRequestException http => $"unreachable: {http.Message}",
+        System.Text.Json.JsonException json => $"invalid JSON: {json.Message}",
+        System.Xml.XmlException xml => $"invalid XML: {xml.Message}",
+        _ => $"{exception.GetType().Name}: {exception.Message}",
+    };
+}

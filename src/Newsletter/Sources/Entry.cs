@@ -1,0 +1,15 @@
+namespace Newsletter.Sources;
+
+/// <summary>One paper or post as normalised from any source; <see cref="CanonicalId"/> makes it one row.</summary>
+public sealed record Entry(
+    string CanonicalId,
+    string Title,
+    string Summary,
+    IReadOnlyList<string> Authors,
+    string Url,
+    DateTimeOffset? PublishedAt,
+    int Score,
+    string Source);
+
+/// <summary>A source answered, but with something that must not be stored (e.g. an arXiv API error feed).</summary>
+public sealed class SourceException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,55 @@
+using Dapper;
+using Newsletter.Storage;
+
+namespace Newsletter.Sources;
+
+public sealed record UpsertCounts(int Added, int Updated);
+
+/// <summary>Stores entries once per canonical id; later sightings refresh the score and fill gaps.</summary>
+public sealed class EntryStore(Database database, TimeProvider time)
+{
+    /// <summary>
+    /// A later sighting never replaces what is known with less: the score only grows (HF upvotes
+    /// beat an RSS 0), and empty summaries or author lists are filled in.
+    /// </summary>
+    private const string UpsertSql = """
+        INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at)
+        VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now)
+        ON CONFLICT (canonical_id) DO UPDATE SET
+            score        = CASE WHEN excluded.score > entries.score THEN excluded.score ELSE entries.score END,
+            summary      = CASE WHEN entries.summary = '' THEN excluded.summary ELSE entries.summary END,
+            authors      = CASE WHEN entries.authors = '' THEN excluded.authors ELSE entries.authors END,
+            published_at = COALESCE(entries.published_at, excluded.published_at),
+            updated_at   = excluded.updated_at
+        RETURNING first_seen_at
+        """;
+
+    internal const char AuthorSeparator = '\n';
+
+    public async Task<UpsertCounts> UpsertAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken)
+    {
+        var now = DbTime.ToDb(time.GetUtcNow());
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        int added = 0, updated = 0;
+        // One source may list a paper twice (e.g. two versions): keep its best-scored sighting.
+        foreach (var entry in entries.GroupBy(e => e.CanonicalId).Select(g => g.MaxBy(e => e.Score)!))
+        {
+            var firstSeen = await connection.ExecuteScalarAsync<long>(UpsertSql, new
+            {
+                entry.CanonicalId,
+                entry.Title,
+                entry.Summary,
+                Authors = string.Join(AuthorSeparator, entry.Authors),
+                entry.Url,
+                PublishedAt = entry.PublishedAt is { } published ? DbTime.ToDb(published) : (long?)null,
+                entry.Score,
+                entry.Source,
+                Now = now,
+            }, transaction);
+            if (firstSeen == now) added++; else updated++;
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return new UpsertCounts(added, updated);
+    }
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Options;
+
+namespace Newsletter.Sources;
+
+/// <summary>What the last successful fetch of a source answered, for conditional GET.</summary>
+public sealed record SourceState(string? ETag, string? LastModified);
+
+public sealed record FetchResult(bool NotModified, ReadOnlyMemory<byte> Content, SourceState State);
+
+/// <summary>
+/// Fetches a source over http(s) with conditional GET, or from a file:// URL (its modification
+/// time plays Last-Modified), bounded in time and size.
+/// </summary>
+public sealed class FeedFetcher(IHttpClientFactory httpClientFactory, IOptions<SourcesOptions> options)
+{
+    public const string HttpClientName = "sources";
+
+    public async Task<FetchResult> FetchAsync(SourceDefinition source, SourceState previous, CancellationToken cancellationToken)
+    {
+        var url = new Uri(source.Url);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.SourceTimeout);
+        try
+        {
+            return url.IsFile
+                ? await FetchFileAsync(url.LocalPath, previous, timeout.Token)
+                : await FetchHttpAsync(url, previous, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SourceException($"no complete answer within {options.Value.SourceTimeout.TotalSeconds:0} s");
+        }
+    }
+
+    private async Task<FetchResult> FetchFileAsync(string path, SourceState previous, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path))
+            throw new SourceException($"file not found: {path}");
+        var modified = File.GetLastWriteTimeUtc(path).ToString("O", CultureInfo.InvariantCulture);
+        var state = new SourceState(null, modified);
+        if (previous.LastModified == modified)
+            return new FetchResult(true, default, previous);
+        await using var stream = File.OpenRead(path);
+        return new FetchResult(false, await ReadCappedAsync(stream, cancellationToken), state);
+    }
+
+    private async Task<FetchResult> FetchHttpAsync(Uri url, SourceState previous, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (previous.ETag is not null && EntityTagHeaderValue.TryParse(previous.ETag, out var etag))
+            request.Headers.IfNoneMatch.Add(etag);
+        if (previous.LastModified is not null && DateTimeOffset.TryParse(previous.LastModified, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var since))
+            request.Headers.IfModifiedSince = since;
+
+        var client = httpClientFactory.CreateClient(HttpClientName);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotModified)
+            return new FetchResult(true, default, previous);
+        if (!response.IsSuccessStatusCode)
+            throw new SourceException($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
+        if (response.Content.Headers.ContentLength > options.Value.MaxSourceBytes)
+            throw new SourceException($"response of {response.Content.Headers.ContentLength} bytes exceeds the limit of {options.Value.MaxSourceBytes}");
+
+        var state = new SourceState(
+            response.Headers.ETag?.ToString(),
+            response.Content.Headers.LastModified?.ToString("R", CultureInfo.InvariantCulture));
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        return new FetchResult(false, await ReadCappedAsync(stream, cancellationToken), state);
+    }
+
+    private async Task<ReadOnlyMemory<byte>> ReadCappedAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxSourceBytes;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+                throw new SourceException($"response exceeds the limit of {limit} bytes");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}

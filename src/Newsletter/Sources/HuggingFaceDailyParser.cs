@@ -1,0 +1,49 @@
+using System.Text.Json;
+
+namespace Newsletter.Sources;
+
+/// <summary>
+/// The Hugging Face daily papers API: a JSON array whose items hold the paper under "paper";
+/// <c>paper.id</c> is the version-free arXiv id and <c>paper.upvotes</c> the score.
+/// </summary>
+public static class HuggingFaceDailyParser
+{
+    public static IReadOnlyList<Entry> Parse(ReadOnlyMemory<byte> content, string sourceName)
+    {
+        using var document = JsonDocument.Parse(content);
+        if (document.RootElement.ValueKind != JsonValueKind.Array)
+            throw new SourceException("expected a JSON array of daily papers");
+        var entries = new List<Entry>();
+        foreach (var item in document.RootElement.EnumerateArray())
+        {
+            var paper = item.TryGetProperty("paper", out var p) && p.ValueKind == JsonValueKind.Object ? p : item;
+            var id = String(paper, "id");
+            if (id is null)
+                continue;
+            var authors = paper.TryGetProperty("authors", out var list) && list.ValueKind == JsonValueKind.Array
+                // Hidden authors are not shown on the Hugging Face page either.
+                ? list.EnumerateArray()
+                    .Where(a => !(a.TryGetProperty("hidden", out var hidden) && hidden.ValueKind == JsonValueKind.True))
+                    .Select(a => Text.Clean(String(a, "name"))).Where(n => n.Length > 0).ToArray()
+                : [];
+            var canonical = CanonicalId.For(sourceName, id);
+            entries.Add(new Entry(
+                canonical,
+                Text.Clean(String(paper, "title") ?? String(item, "title")),
+                Text.Clean(String(paper, "summary") ?? String(item, "summary")),
+                authors,
+                canonical.StartsWith("arxiv:", StringComparison.Ordinal) ? CanonicalId.ArxivAbsUrl(canonical) : $"https://huggingface.co/papers/{id}",
+                Date(paper, "publishedAt") ?? Date(item, "publishedAt"),
+                paper.TryGetProperty("upvotes", out var upvotes) && upvotes.TryGetInt32(out var score) ? score : 0,
+                sourceName));
+        }
+        return entries;
+    }
+
+    private static string? String(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static DateTimeOffset? Date(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var date)
+            ? date : null;
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
+
+namespace Newsletter.Storage;
+
+public enum DatabaseProvider { Sqlite, Postgres }
+
+public sealed class DatabaseOptions
+{
+    public const string Section = "Newsletter:Database";
+
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+    public string ConnectionString { get; set; } = "Data Source=data/newsletter.db";
+}
+
+internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DatabaseOptions options)
+    {
+        var check = new ValidationFailures(DatabaseOptions.Section);
+        check.Require(!string.IsNullOrWhiteSpace(options.ConnectionString), "ConnectionString", "must not be empty.");
+        // The SQL is kept portable, but only the SQLite schema ships in this version: say so
+        // instead of failing later with a driver error.
+        check.Require(options.Provider == DatabaseProvider.Sqlite, "Provider",
+            "'Postgres' is not available in this version yet; use 'Sqlite'.");
+        return check.Result();
+    }
+}

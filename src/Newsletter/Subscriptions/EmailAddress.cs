@@ -1,0 +1,46 @@
+using System.Globalization;
+using MimeKit;
+
+namespace Newsletter.Subscriptions;
+
+/// <summary>
+/// A validated subscriber address: the local part as given, the domain lower-cased and in punycode.
+/// <see cref="Key"/> is what duplicates are detected on; today it equals the address.
+/// </summary>
+public sealed record EmailAddress(string Address, string Key)
+{
+    private static readonly IdnMapping Idn = new();
+
+    /// <summary>
+    /// Accepts exactly one bare address (no display name, no list), as MimeKit parses it, with the
+    /// limits of RFC 5321: at most 254 characters, a local part of at most 64. The domain is
+    /// compared case-insensitively; the local part is kept as given (it is case-sensitive in theory).
+    /// </summary>
+    public static bool TryParse(string? input, out EmailAddress? address, out string error)
+    {
+        address = null;
+        var value = input?.Trim() ?? "";
+        if (value.Length == 0) { error = "Enter an email address."; return false; }
+        if (value.Any(char.IsControl)) { error = "The address contains control characters."; return false; }
+        if (value.Contains('<') || value.Contains(',') || value.Contains(';')) { error = "Enter a single bare address, such as name@example.org."; return false; }
+        if (!MailboxAddress.TryParse(ParserOptions.Default, value, out var mailbox) || !string.IsNullOrEmpty(mailbox.Name) || mailbox.Route.Count > 0)
+        { error = "That is not a valid email address."; return false; }
+
+        var at = mailbox.Address.LastIndexOf('@');
+        if (at <= 0 || at == mailbox.Address.Length - 1) { error = "The address needs a part before and after '@'."; return false; }
+        var local = mailbox.Address[..at];
+        var domain = mailbox.Address[(at + 1)..].TrimEnd('.');
+        if (local.Any(c => c > 127)) { error = "Addresses with non-ASCII characters before '@' are not accepted."; return false; }
+        if (!domain.Contains('.') && domain != "localhost") { error = "The domain of the address is incomplete."; return false; }
+        string asciiDomain;
+        try { asciiDomain = Idn.GetAscii(domain).ToLowerInvariant(); }
+        catch (ArgumentException) { error = "The domain of the address is not valid."; return false; }
+        if (local.Length > 64) { error = "The part before '@' is longer than 64 characters."; return false; }
+        var normalised = local + "@" + asciiDomain;
+        if (normalised.Length > 254) { error = "The address is longer than 254 characters."; return false; }
+
+        address = new EmailAddress(normalised, normalised);
+        error = "";
+        return true;
+    }
+}

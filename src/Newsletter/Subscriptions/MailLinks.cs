@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
+
+namespace Newsletter.Subscriptions;
+
+/// <summary>The signed links a mail carries, all under <c>PublicBaseUrl</c>.</summary>
+public sealed class MailLinks(LinkTokens tokens, IOptions<NewsletterOptions> options)
+{
+    private string BaseUrl => options.Value.PublicBaseUrl.TrimEnd('/');
+
+    public string Home => BaseUrl + "/";
+
+    public string Unsubscribe(long subscriberId) =>
+        $"{BaseUrl}/unsubscribe?token={tokens.Create(TokenPurpose.Unsubscribe, subscriberId)}";
+
+    public string Preferences(long subscriberId) =>
+        $"{BaseUrl}/preferences?token={tokens.Create(TokenPurpose.Preferences, subscriberId)}";
+}
