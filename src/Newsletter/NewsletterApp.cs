@@ -18,12 +18,13 @@ public static class NewsletterApp
     /// <param name="configure">Last-word configuration, for tests.</param>
     public static WebApplication Build(string[] args, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
     {
-        var verb = args.FirstOrDefault(a => !a.StartsWith('-'));
+        // The verb comes first; a command line that starts with an option (--urls ...) runs the service.
+        var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
         var runsService = verb is null or "run";
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             // Verbs take their own options; only the service reads --urls and friends as configuration.
-            Args = runsService ? args.Where(a => a != "run").ToArray() : [],
+            Args = runsService ? args.SkipWhile(a => a == "run").ToArray() : [],
             ContentRootPath = contentRoot ?? DefaultContentRoot(),
         });
         if (!runsService)
@@ -48,6 +49,7 @@ public static class NewsletterApp
 
         var app = builder.Build();
         app.MapHealth();
+        app.LogStartupReport();
         return app;
     }
 

@@ -17,6 +17,8 @@ public static class SchedulingRegistration
             quartz.AddTrigger((services, trigger) => trigger.ForJob("collect").WithIdentity("collect-cron")
                 .WithCronSchedule(Schedule(services).Collect, cron => cron.InTimeZone(Schedule(services).Zone)
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
+            // Collect once at start-up too, so a fresh install has entries (or says why not) at once.
+            quartz.AddTrigger(trigger => trigger.ForJob("collect").WithIdentity("collect-at-start").StartNow());
             quartz.AddJob<DigestJob>(job => job.WithIdentity("digest"));
             quartz.AddTrigger((services, trigger) => trigger.ForJob("digest").WithIdentity("digest-cron")
                 .WithCronSchedule(Schedule(services).Digest, cron => cron.InTimeZone(Schedule(services).Zone)

@@ -24,6 +24,11 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         WHERE id = @id
         """;
 
+    private const string UnsubscribeSql = """
+        UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, status_reason = @reason
+        WHERE id = @id AND status <> 'unsubscribed'
+        """;
+
     private const string DeleteSql = """
         DELETE FROM deliveries WHERE subscriber_id = @id;
         DELETE FROM subscribers WHERE id = @id;
@@ -76,6 +81,14 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByIdSql, new { id });
+    }
+
+    /// <summary>Stops all mail to the subscriber; idempotent. Returns false for an unknown id.</summary>
+    public async Task<bool> UnsubscribeAsync(long id, string reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(UnsubscribeSql, new { id, now = DbTime.ToDb(time.GetUtcNow()), reason });
+        return await connection.ExecuteScalarAsync<long?>("SELECT id FROM subscribers WHERE id = @id", new { id }) is not null;
     }
 
     /// <summary>Removes the subscriber and their delivery history (an operator's erase request).</summary>

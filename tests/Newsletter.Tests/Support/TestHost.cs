@@ -1,0 +1,119 @@
+using Dapper;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Newsletter.Cli;
+using Newsletter.Storage;
+
+namespace Newsletter.Tests.Support;
+
+/// <summary>
+/// The real host in a temporary folder of its own (SQLite file, outbox), configured like an
+/// operator would, with the shipped templates. Verbs run in-process through the real CLI.
+/// </summary>
+public sealed class TestHost : IAsyncDisposable
+{
+    private readonly Dictionary<string, string?> _settings;
+    private readonly List<WebApplication> _apps = [];
+
+    public TestHost(Dictionary<string, string?>? settings = null)
+    {
+        Directory = Path.Combine(Path.GetTempPath(), "newsletter-tests", Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(Directory);
+        _settings = new Dictionary<string, string?>
+        {
+            ["Newsletter:Database:ConnectionString"] = $"Data Source={Path.Combine(Directory, "newsletter.db")}",
+            ["Newsletter:TemplatesPath"] = Path.Combine(AppContext.BaseDirectory, "templates"),
+            ["Newsletter:Delivery:PickupDirectory"] = Path.Combine(Directory, "outbox"),
+            ["Newsletter:PublicBaseUrl"] = "https://papers.example.org",
+            ["Newsletter:From:Address"] = "digest@papers.example.org",
+            // No default internet sources in tests: a test that wants sources names them.
+            ["Newsletter:Sources:0:Name"] = "none",
+            ["Newsletter:Sources:0:Url"] = "file:///nonexistent/none.json",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? [])
+            _settings[key] = value;
+    }
+
+    public string Directory { get; }
+
+    public string Outbox => Path.Combine(Directory, "outbox");
+
+    public void Set(string key, string? value) => _settings[key] = value;
+
+    /// <summary>Sources replace the placeholder; each is (name, kind, url).</summary>
+    public void UseSources(params (string Name, string Kind, string Url)[] sources)
+    {
+        foreach (var key in _settings.Keys.Where(k => k.StartsWith("Newsletter:Sources:", StringComparison.Ordinal)).ToList())
+            _settings.Remove(key);
+        for (var i = 0; i < sources.Length; i++)
+        {
+            _settings[$"Newsletter:Sources:{i}:Name"] = sources[i].Name;
+            _settings[$"Newsletter:Sources:{i}:Kind"] = sources[i].Kind;
+            _settings[$"Newsletter:Sources:{i}:Url"] = sources[i].Url;
+        }
+    }
+
+    public void UseSmtp(int port, int maxConnections = 2)
+    {
+        Set("Newsletter:Smtp:Host", "127.0.0.1");
+        Set("Newsletter:Smtp:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Set("Newsletter:Smtp:Security", "None");
+        Set("Newsletter:Smtp:MaxConnections", maxConnections.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public WebApplication Build(string[] args, TimeProvider? time = null)
+    {
+        var app = NewsletterApp.Build(args, Directory, builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(_settings);
+            if (time is not null)
+                builder.Services.AddSingleton(time);
+        });
+        _apps.Add(app);
+        return app;
+    }
+
+    /// <summary>Runs one verb as an operator would and returns its exit code and output.</summary>
+    public async Task<CliResult> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var app = Build(args);
+        var exit = await new NewsletterCli(app, output, error).InvokeAsync(args);
+        return new CliResult(exit, output.ToString(), error.ToString());
+    }
+
+    public T Service<T>() where T : notnull
+    {
+        var app = _apps.LastOrDefault() ?? Build(["collect"]);
+        return app.Services.GetRequiredService<T>();
+    }
+
+    public async Task<T> QueryScalarAsync<T>(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Directory, "newsletter.db")}");
+        return await connection.ExecuteScalarAsync<T>(sql) ?? throw new InvalidOperationException("no value");
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Directory, "newsletter.db")}");
+        await connection.ExecuteAsync(sql);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+            await app.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+    }
+}
+
+public sealed record CliResult(int Exit, string Output, string Error)
+{
+    public override string ToString() => $"exit {Exit}\n--- stdout\n{Output}\n--- stderr\n{Error}";
+}
