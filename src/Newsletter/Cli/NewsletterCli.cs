@@ -53,13 +53,13 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             await Get<StartupTasks>().RunAsync(cancellationToken);
             return true;
         }
-        catch (OptionsValidationException exception)
+        catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
         {
-            foreach (var failure in exception.Failures)
+            foreach (var failure in failures)
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return false;
         }
-        catch (Exception exception) when (exception is InvalidOperationException or Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"Cannot start: {exception.Message}");
             return false;
@@ -73,13 +73,25 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             await app.RunAsync();
             return 0;
         }
-        catch (OptionsValidationException exception)
+        catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
         {
-            foreach (var failure in exception.Failures)
+            foreach (var failure in failures)
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return 2;
         }
     }
+
+    /// <summary>
+    /// The sentences of an invalid configuration: validation failures (several arrive as an
+    /// AggregateException) or a value the binder could not convert (which names its key).
+    /// </summary>
+    private static List<string> ConfigurationFailures(Exception exception) => exception switch
+    {
+        OptionsValidationException validation => validation.Failures.ToList(),
+        AggregateException aggregate => aggregate.InnerExceptions.SelectMany(ConfigurationFailures).ToList(),
+        InvalidOperationException { Message: var message } when message.Contains("configuration value", StringComparison.OrdinalIgnoreCase) => [message],
+        _ => [],
+    };
 
     private Command CollectCommand()
     {

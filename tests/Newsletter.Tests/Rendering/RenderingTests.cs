@@ -1,0 +1,98 @@
+using MimeKit;
+using Newsletter.Delivery;
+using Newsletter.Issues;
+using Newsletter.Rendering;
+using Newsletter.Tests.Support;
+
+namespace Newsletter.Tests.Rendering;
+
+public sealed class RenderingTests : IAsyncLifetime
+{
+    private readonly TestHost _host = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private static readonly DigestRecipient Reader = new("reader@example.org", "https://papers.example.org/unsubscribe?token=a.b", "https://papers.example.org/preferences?token=c.d");
+
+    [Fact]
+    public void FeedTextCannotInjectMarkupIntoTheShippedTemplates()
+    {
+        var digest = _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(), Reader);
+
+        Assert.DoesNotContain("<script", digest.Html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<img", digest.Html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("javascript:", digest.Html, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;", digest.Html);
+        Assert.Contains("Summary with &lt;b&gt;markup&lt;/b&gt; &amp; entities", digest.Html);
+        Assert.Contains("{{ 7 * 7 }}", digest.Text); // template syntax in data stays data
+        Assert.DoesNotContain("49", digest.Text);
+    }
+
+    [Fact]
+    public void ATemplateThatEscapesByHandIsNotEscapedTwice()
+    {
+        var html = RenderHtml("<p>{{ issue.entries[1].summary | html.escape }}</p><p>{{ issue.entries[1].summary }}</p>");
+
+        Assert.Equal("<p>Summary with &lt;b&gt;markup&lt;/b&gt; &amp; entities</p><p>Summary with &lt;b&gt;markup&lt;/b&gt; &amp; entities</p>", html.Trim());
+    }
+
+    [Fact]
+    public void RawMarksAValueAsTrusted()
+    {
+        var html = RenderHtml("{{ raw \"<hr>\" }}{{ \"<hr>\" }}");
+
+        Assert.Equal("<hr>&lt;hr&gt;", html.Trim());
+    }
+
+    [Fact]
+    public void SubjectHasNoLineBreaksAndTheMessageHasNoInjectedHeaders()
+    {
+        File.WriteAllText(Path.Combine(TemplatesCopy(), "digest.subject.sbn"), "{{ issue.entries[1].title }}");
+        var renderer = _host.Service<DigestRenderer>();
+        var digest = renderer.Render(TemplateChecker.SampleIssue(), Reader);
+        var message = _host.Service<DigestMessageBuilder>().Build(digest, "reader@example.org", "<x@y>", Reader.UnsubscribeUrl, DateTimeOffset.UnixEpoch);
+
+        Assert.DoesNotContain('\r', digest.Subject);
+        Assert.DoesNotContain('\n', digest.Subject);
+        using var stream = new MemoryStream();
+        message.WriteTo(stream);
+        stream.Position = 0;
+        var reloaded = MimeMessage.Load(stream);
+        Assert.Empty(reloaded.Bcc);
+        Assert.Equal(digest.Subject, reloaded.Subject);
+    }
+
+    [Fact]
+    public void LongLinesAreWrappedSoBodiesStayWithinSmtpLimits()
+    {
+        var longSummary = string.Join(' ', Enumerable.Repeat("word", 600));
+        var issue = new Issue(1, new DateOnly(2025, 9, 8), [new IssueEntry(1, "T", longSummary, [], "https://example.org", 0, null, "s")]);
+
+        var digest = _host.Service<DigestRenderer>().Render(issue, Reader);
+
+        Assert.All(digest.Html.Split('\n'), line => Assert.True(line.Length <= 998));
+        Assert.All(digest.Text.Split('\n'), line => Assert.True(line.Length <= 998));
+    }
+
+    private string RenderHtml(string template)
+    {
+        File.WriteAllText(Path.Combine(TemplatesCopy(), "digest.html.sbn"), template);
+        return _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(), Reader).Html;
+    }
+
+    /// <summary>A private copy of the shipped templates that a test may edit.</summary>
+    private string TemplatesCopy()
+    {
+        var copy = Path.Combine(_host.Directory, "templates");
+        if (!Directory.Exists(copy))
+        {
+            Directory.CreateDirectory(copy);
+            foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "templates")))
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            _host.Set("Newsletter:TemplatesPath", copy);
+        }
+        return copy;
+    }
+}

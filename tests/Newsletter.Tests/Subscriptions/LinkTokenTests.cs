@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Time.Testing;
+using Newsletter.Subscriptions;
+
+namespace Newsletter.Tests.Subscriptions;
+
+public sealed class LinkTokenTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 9, 8, 7, 0, 0, TimeSpan.Zero));
+    private readonly SigningKeys _keys = new();
+    private readonly LinkTokens _tokens;
+
+    public LinkTokenTests()
+    {
+        _keys.Load("current-secret-0123456789", ["old-secret-0123456789"]);
+        _tokens = new LinkTokens(_keys, _time);
+    }
+
+    [Fact]
+    public void AValidTokenNamesItsSubscriber()
+    {
+        var token = _tokens.Create(TokenPurpose.Unsubscribe, 42);
+
+        Assert.True(_tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id));
+        Assert.Equal(42, id);
+    }
+
+    [Fact]
+    public void TamperedWrongPurposeAndExpiredTokensAreRefused()
+    {
+        var token = _tokens.Create(TokenPurpose.Confirm, 42, _time.GetUtcNow().AddDays(7));
+        var tampered = token[..^2] + (token[^2] == 'A' ? "B" : "A") + token[^1];
+
+        Assert.False(_tokens.TryRead(tampered, TokenPurpose.Confirm, out _));
+        Assert.False(_tokens.TryRead(token, TokenPurpose.Unsubscribe, out _));
+        Assert.False(_tokens.TryRead("garbage", TokenPurpose.Confirm, out _));
+        Assert.True(_tokens.TryRead(token, TokenPurpose.Confirm, out _));
+        _time.Advance(TimeSpan.FromDays(8));
+        Assert.False(_tokens.TryRead(token, TokenPurpose.Confirm, out _));
+    }
+
+    [Fact]
+    public void TokensSignedWithAPreviousSecretStillVerify()
+    {
+        var old = new SigningKeys();
+        old.Load("old-secret-0123456789", []);
+        var token = new LinkTokens(old, _time).Create(TokenPurpose.Unsubscribe, 7);
+
+        Assert.True(_tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id));
+        Assert.Equal(7, id);
+    }
+}
