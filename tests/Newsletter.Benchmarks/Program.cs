@@ -13,20 +13,22 @@ using SmtpServer.Storage;
 
 // send-now end to end (claim, render, MIME, SMTP, write-back) for N subscribers against the
 // SmtpServer package in this process, which counts and discards what it receives.
-// Usage: dotnet run -c Release --project tests/Newsletter.Benchmarks -- [subscribers] [connections]
+// With a third argument, sends to that 127.0.0.1 port instead (e.g. Postfix's smtp-sink).
+// Usage: dotnet run -c Release --project tests/Newsletter.Benchmarks -- [subscribers] [connections] [port]
 var subscribers = args.Length > 0 ? int.Parse(args[0]) : 10_000;
 var connections = args.Length > 1 ? int.Parse(args[1]) : 4;
+var externalPort = args.Length > 2 ? int.Parse(args[2]) : (int?)null;
 var directory = Path.Combine(Path.GetTempPath(), "newsletter-bench-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(directory);
 var fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
 
 int port;
-using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; }
+using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = externalPort ?? ((IPEndPoint)probe.LocalEndpoint).Port; }
 var received = new Counter();
 var services = new SmtpServer.ComponentModel.ServiceProvider();
 services.Add(new DiscardingStore(received));
 using var stopSink = new CancellationTokenSource();
-var sink = new SmtpServer.SmtpServer(new SmtpServerOptionsBuilder().ServerName("bench")
+var sink = externalPort is not null ? Task.CompletedTask : new SmtpServer.SmtpServer(new SmtpServerOptionsBuilder().ServerName("bench")
     .Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, port))).Build(), services).StartAsync(stopSink.Token);
 
 var settings = new Dictionary<string, string?>
@@ -66,6 +68,11 @@ var clock = Stopwatch.StartNew();
 var exit = await RunVerb("send-now", "--date", "2025-09-08");
 clock.Stop();
 var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+if (externalPort is not null)
+{
+    await using var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]);
+    received.Value = await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'");
+}
 
 Console.WriteLine($"subscribers={subscribers} connections={connections} exit={exit} received={received.Value} " +
                   $"seconds={clock.Elapsed.TotalSeconds:F2} msg_per_s={received.Value / clock.Elapsed.TotalSeconds:F0} " +

@@ -61,7 +61,10 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         WHERE id IN @ids AND status = 'sending'
         """;
 
-    private const string CountsSql = "SELECT status AS Status, COUNT(*) AS Count FROM deliveries GROUP BY status";
+    private const string AnyDueSql = """
+        SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= @now)
+            OR EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending' AND lease_until < @now)
+        """;
 
     public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(int limit, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -108,9 +111,10 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         await connection.ExecuteAsync(ReleaseSql, new { ids });
     }
 
-    public async Task<IReadOnlyDictionary<string, long>> CountsAsync(CancellationToken cancellationToken)
+    /// <summary>Whether a dispatch would find work: an index lookup, cheap enough to ask every minute.</summary>
+    public async Task<bool> AnyDueAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<(string Status, long Count)>(CountsSql)).ToDictionary(r => r.Status, r => r.Count);
+        return await connection.ExecuteScalarAsync<bool>(AnyDueSql, new { now = DbTime.ToDb(time.GetUtcNow()) });
     }
 }

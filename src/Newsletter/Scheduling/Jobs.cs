@@ -27,9 +27,8 @@ internal sealed class RetryJob(Dispatcher dispatcher, DeliveryStore deliveries) 
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        var counts = await deliveries.CountsAsync(cancellationToken);
         // Most minutes there is nothing due: stay quiet instead of logging an empty run.
-        if (counts.GetValueOrDefault(DeliveryStatus.Pending) + counts.GetValueOrDefault(DeliveryStatus.Sending) > 0)
+        if (await deliveries.AnyDueAsync(cancellationToken))
             await dispatcher.DispatchAsync(null, cancellationToken);
     }
 }
