@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using CsvHelper;
+using CsvHelper.Configuration;
 using Newsletter.Storage;
 using Newsletter.Subscriptions;
 
@@ -100,26 +102,28 @@ internal static class SubscriberCommands
                 return 1;
             }
             using var reader = new StreamReader(path.FullName);
-            var header = Csv.ParseLine(await reader.ReadLineAsync(ct) ?? "");
-            var column = header.FindIndex(h => string.Equals(h.Trim(), "email", StringComparison.OrdinalIgnoreCase));
-            if (column < 0)
+            using var csv = new CsvReader(reader, new CsvConfiguration(CultureInfo.InvariantCulture)
+            {
+                PrepareHeaderForMatch = header => header.Header.Trim().ToLowerInvariant(),
+                MissingFieldFound = null,
+                BadDataFound = null,
+            });
+            if (!await csv.ReadAsync() || !csv.ReadHeader() || !csv.HeaderRecord!.Any(h => h.Trim().Equals("email", StringComparison.OrdinalIgnoreCase)))
             {
                 await cli.Error.WriteLineAsync($"{path.Name}: the header row has no 'email' column.");
                 return 1;
             }
             if (!await cli.PrepareAsync(ct)) return 2;
             var store = cli.Get<SubscriberStore>();
-            int added = 0, activated = 0, present = 0, invalid = 0, line = 1;
-            while (await reader.ReadLineAsync(ct) is { } text)
+            int added = 0, activated = 0, present = 0, invalid = 0;
+            while (await csv.ReadAsync())
             {
-                line++;
-                if (text.Trim().Length == 0) continue;
-                var fields = Csv.ParseLine(text);
-                var value = column < fields.Count ? fields[column] : "";
+                var value = csv.GetField("email") ?? "";
+                if (value.Trim().Length == 0 && csv.Parser.Record?.All(string.IsNullOrWhiteSpace) == true) continue;
                 if (!EmailAddress.TryParse(value, out var email, out var problem))
                 {
                     invalid++;
-                    await cli.Error.WriteLineAsync($"{path.Name}:{line}: skipped '{value}': {problem}");
+                    await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: skipped '{value}': {problem}");
                     continue;
                 }
                 var (outcome, _) = await store.AddAsync(email!, parse.GetValue(confirmed), ct);
@@ -137,43 +141,20 @@ internal static class SubscriberCommands
         command.SetAction(async (_, ct) =>
         {
             if (!await cli.PrepareAsync(ct)) return 2;
-            await cli.Output.WriteLineAsync("email,status,topics,created_at,confirmed_at,status_reason");
+            await using var csv = new CsvWriter(cli.Output, CultureInfo.InvariantCulture, leaveOpen: true);
+            foreach (var header in new[] { "email", "status", "topics", "created_at", "confirmed_at", "status_reason" })
+                csv.WriteField(header);
+            await csv.NextRecordAsync();
             await foreach (var s in cli.Get<SubscriberStore>().ListAsync(ct))
-                await cli.Output.WriteLineAsync(string.Join(',',
-                    Csv.Quote(s.Email), s.Status, Csv.Quote(s.Topics), Iso(s.CreatedAt), s.ConfirmedAt is { } c ? Iso(c) : "", Csv.Quote(s.StatusReason ?? "")));
+            {
+                foreach (var field in new[] { s.Email, s.Status, s.Topics, Iso(s.CreatedAt), s.ConfirmedAt is { } c ? Iso(c) : "", s.StatusReason ?? "" })
+                    csv.WriteField(field);
+                await csv.NextRecordAsync();
+            }
             return 0;
         });
         return command;
     }
 
     private static string Iso(long value) => DbTime.FromDb(value).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-}
-
-/// <summary>RFC 4180 fields: commas, quotes and doubled quotes. Enough for one-line subscriber rows.</summary>
-internal static class Csv
-{
-    public static List<string> ParseLine(string line)
-    {
-        var fields = new List<string>();
-        var field = new System.Text.StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else field.Append(c);
-        }
-        fields.Add(field.ToString());
-        return fields;
-    }
-
-    public static string Quote(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
 }

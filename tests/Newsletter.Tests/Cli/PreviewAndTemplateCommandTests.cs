@@ -1,0 +1,73 @@
+using MimeKit;
+using Newsletter.Tests.Support;
+
+namespace Newsletter.Tests.Cli;
+
+public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
+{
+    private readonly TestHost _host = new();
+
+    public async Task InitializeAsync()
+    {
+        _host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
+        await _host.RunAsync("collect");
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task PreviewWritesWhatTheSubscriberWouldGetWithoutSending()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        var outDir = Path.Combine(_host.Directory, "preview");
+
+        var result = await _host.RunAsync("preview", "--email", "ada@example.org", "--out", outDir);
+
+        Assert.Equal(0, result.Exit);
+        Assert.Contains("Why Language Models Hallucinate", await File.ReadAllTextAsync(Path.Combine(outDir, "digest.html")));
+        Assert.Contains("ada@example.org", await File.ReadAllTextAsync(Path.Combine(outDir, "digest.txt")));
+        Assert.StartsWith("Daily Papers: 2 new papers", await File.ReadAllTextAsync(Path.Combine(outDir, "subject.txt")));
+        Assert.Equal("List-Unsubscribe=One-Click", (await MimeMessage.LoadAsync(Path.Combine(outDir, "digest.eml"))).Headers["List-Unsubscribe-Post"]);
+        Assert.False(Directory.Exists(_host.Outbox));
+        Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM deliveries"));
+    }
+
+    [Fact]
+    public async Task SendTestSendsOneMessageOutsideTheLedger()
+    {
+        await using var smtp = new SmtpSink();
+        _host.UseSmtp(smtp.Port);
+
+        var result = await _host.RunAsync("send-test", "--to", "someone@example.org");
+
+        Assert.Equal(0, result.Exit);
+        var message = Assert.Single(smtp.Messages);
+        Assert.Contains("Why Language Models Hallucinate", message.TextBody);
+        Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM deliveries"));
+    }
+
+    [Fact]
+    public async Task TemplatesCheckPassesOnTheShippedTemplates()
+    {
+        var result = await _host.RunAsync("templates", "check");
+
+        Assert.Equal(0, result.Exit);
+        Assert.Contains("All templates are valid.", result.Output);
+    }
+
+    [Fact]
+    public async Task TemplatesCheckReportsFileLineAndColumn()
+    {
+        var templates = Path.Combine(_host.Directory, "templates");
+        Directory.CreateDirectory(templates);
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "templates")))
+            File.Copy(file, Path.Combine(templates, Path.GetFileName(file)));
+        await File.WriteAllTextAsync(Path.Combine(templates, "digest.txt.sbn"), "line one\n{{ for entry in issue.entries }}\n{{ entry.title ");
+        _host.Set("Newsletter:TemplatesPath", templates);
+
+        var result = await _host.RunAsync("templates", "check");
+
+        Assert.Equal(1, result.Exit);
+        Assert.Matches(@"digest\.txt\.sbn:3:\d+: ", result.Error);
+    }
+}

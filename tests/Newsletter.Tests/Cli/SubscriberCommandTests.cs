@@ -1,0 +1,98 @@
+using Newsletter.Tests.Support;
+
+namespace Newsletter.Tests.Cli;
+
+public sealed class SubscriberCommandTests : IAsyncLifetime
+{
+    private readonly TestHost _host = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task ListShowsEachAddressWithItsStatusWord()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        await _host.RunAsync("subscribers", "add", "grace@Example.ORG");
+
+        var list = await _host.RunAsync("subscribers", "list");
+
+        Assert.Equal(0, list.Exit);
+        Assert.Equal(["ada@example.org\tactive", "grace@example.org\tpending"], list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task AddingTheSameAddressTwiceKeepsOneSubscriber()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org");
+
+        var again = await _host.RunAsync("subscribers", "add", "ada@EXAMPLE.org", "--confirmed");
+
+        Assert.Contains("Activated ada@example.org (active)", again.Output);
+        Assert.Single((await _host.RunAsync("subscribers", "list")).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("not-an-address")]
+    [InlineData("Ada <ada@example.org>")]
+    [InlineData("a@example.org, b@example.org")]
+    public async Task AnInvalidAddressIsRefusedWithAClearMessage(string address)
+    {
+        var result = await _host.RunAsync("subscribers", "add", address);
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains($"Cannot add '{address}'", result.Error);
+    }
+
+    [Fact]
+    public async Task ImportSkipsAndReportsInvalidRowsAndConfirmsTheRest()
+    {
+        var csv = Path.Combine(_host.Directory, "list.csv");
+        await File.WriteAllTextAsync(csv, "name,Email\nAda,ada@example.org\nNobody,not-an-address\n\"Hopper, Grace\",grace@example.org\n");
+
+        var result = await _host.RunAsync("subscribers", "import", csv, "--confirmed");
+
+        Assert.Equal(0, result.Exit);
+        Assert.Contains("2 added, 0 activated, 0 already present, 1 invalid rows skipped", result.Output);
+        Assert.Contains("list.csv:3: skipped 'not-an-address'", result.Error);
+        var list = await _host.RunAsync("subscribers", "list");
+        Assert.Contains("ada@example.org\tactive", list.Output);
+        Assert.Contains("grace@example.org\tactive", list.Output);
+    }
+
+    [Fact]
+    public async Task ImportWithoutAnEmailColumnFails()
+    {
+        var csv = Path.Combine(_host.Directory, "bad.csv");
+        await File.WriteAllTextAsync(csv, "name,address\nAda,ada@example.org\n");
+
+        var result = await _host.RunAsync("subscribers", "import", csv);
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("no 'email' column", result.Error);
+    }
+
+    [Fact]
+    public async Task ExportWritesCsvThatImportReadsBack()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        var export = await _host.RunAsync("subscribers", "export");
+        var csv = Path.Combine(_host.Directory, "export.csv");
+        await File.WriteAllTextAsync(csv, export.Output);
+
+        Assert.StartsWith("email,status,topics,created_at,confirmed_at,status_reason", export.Output);
+        var reimport = await _host.RunAsync("subscribers", "import", csv);
+        Assert.Contains("0 added, 0 activated, 1 already present, 0 invalid", reimport.Output);
+    }
+
+    [Fact]
+    public async Task RemoveDeletesTheSubscriber()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org");
+
+        Assert.Equal(0, (await _host.RunAsync("subscribers", "remove", "ada@example.org")).Exit);
+        Assert.Equal(1, (await _host.RunAsync("subscribers", "remove", "ada@example.org")).Exit);
+        Assert.Equal("", (await _host.RunAsync("subscribers", "list")).Output);
+    }
+}
