@@ -138,6 +138,12 @@ public sealed class Dispatcher(
             {
                 Fail($"the digest cannot be rendered: {exception.Message}");
             }
+            catch (Exception exception)
+            {
+                // A bug must not leave the other workers sending blind: stop the run, release what is claimed.
+                logger.LogError(exception, "Delivery worker failed");
+                Fail($"unexpected {exception.GetType().Name}: {exception.Message}");
+            }
             finally
             {
                 if (sender is not null)

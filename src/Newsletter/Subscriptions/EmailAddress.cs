@@ -22,9 +22,10 @@ public sealed record EmailAddress(string Address, string Key)
         var value = input?.Trim() ?? "";
         if (value.Length == 0) { error = "Enter an email address."; return false; }
         if (value.Any(char.IsControl)) { error = "The address contains control characters."; return false; }
-        if (value.Contains('<') || value.Contains(',') || value.Contains(';')) { error = "Enter a single bare address, such as name@example.org."; return false; }
-        if (!MailboxAddress.TryParse(ParserOptions.Default, value, out var mailbox) || !string.IsNullOrEmpty(mailbox.Name) || mailbox.Route.Count > 0)
-        { error = "That is not a valid email address."; return false; }
+        // A list ("a@x, b@y") or a display name ("Ada <a@x>") parses as something else than one bare mailbox.
+        if (!InternetAddressList.TryParse(ParserOptions.Default, value, out var parsed) || parsed.Count != 1
+            || parsed[0] is not MailboxAddress mailbox || !string.IsNullOrEmpty(mailbox.Name) || mailbox.Route.Count > 0 || value.Contains('<'))
+        { error = "Enter a single bare address, such as name@example.org."; return false; }
 
         var at = mailbox.Address.LastIndexOf('@');
         if (at <= 0 || at == mailbox.Address.Length - 1) { error = "The address needs a part before and after '@'."; return false; }

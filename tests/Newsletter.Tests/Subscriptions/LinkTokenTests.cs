@@ -49,3 +49,32 @@ public sealed class LinkTokenTests
         Assert.Equal(7, id);
     }
 }
+
+public sealed class EmailAddressTests
+{
+    [Theory]
+    [InlineData("ada@example.org", "ada@example.org")]
+    [InlineData("  Ada+papers@Example.ORG ", "Ada+papers@example.org")]
+    [InlineData("\"odd,local\"@example.org", "\"odd,local\"@example.org")]
+    [InlineData("user@bücher.example", "user@xn--bcher-kva.example")]
+    public void ValidAddressesAreNormalisedOnTheDomainOnly(string input, string expected)
+    {
+        Assert.True(EmailAddress.TryParse(input, out var address, out var error), error);
+        Assert.Equal(expected, address!.Address);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("plain")]
+    [InlineData("a@b@c")]
+    [InlineData("Ada <ada@example.org>")]
+    [InlineData("a@example.org, b@example.org")]
+    [InlineData("ada@example.org\r\nBcc: x@example.org")]
+    [InlineData("ädä@example.org")]
+    public void InvalidAddressesAreRefused(string input) =>
+        Assert.False(EmailAddress.TryParse(input, out _, out _));
+
+    [Fact]
+    public void OverlongLocalPartsAreRefused() =>
+        Assert.False(EmailAddress.TryParse(new string('a', 65) + "@example.org", out _, out _));
+}
