@@ -59,5 +59,5 @@ public static class NewsletterApp
     /// WebApplicationFactory) decide.
     /// </summary>
     private static string? DefaultContentRoot() =>
-        File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : PathResolver.ContentRoot();
+        File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : AppContext.BaseDirectory;
 }

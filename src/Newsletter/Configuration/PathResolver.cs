@@ -18,11 +18,4 @@ public static class PathResolver
         var besideBinary = Path.GetFullPath(configured, AppContext.BaseDirectory);
         return Directory.Exists(besideBinary) ? besideBinary : fromCurrent;
     }
-
-    /// <summary>The folder holding appsettings.json: the current one, else the binary's.</summary>
-    public static string ContentRoot()
-    {
-        var current = Directory.GetCurrentDirectory();
-        return File.Exists(Path.Combine(current, "appsettings.json")) ? current : AppContext.BaseDirectory;
-    }
 }

@@ -11,7 +11,6 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     private const string Columns = "id AS Id, email AS Email, status AS Status, topics AS Topics, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt";
 
     private const string SelectByKeySql = $"SELECT {Columns} FROM subscribers WHERE email_key = @key";
-    private const string SelectByIdSql = $"SELECT {Columns} FROM subscribers WHERE id = @id";
     private const string SelectAllSql = $"SELECT {Columns} FROM subscribers ORDER BY id";
 
     private const string InsertSql = """
@@ -22,11 +21,6 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     private const string ActivateSql = """
         UPDATE subscribers SET status = 'active', confirmed_at = @now, unsubscribed_at = NULL, status_reason = NULL, hard_bounces = 0
         WHERE id = @id
-        """;
-
-    private const string UnsubscribeSql = """
-        UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, status_reason = @reason
-        WHERE id = @id AND status <> 'unsubscribed'
         """;
 
     private const string DeleteSql = """
@@ -77,19 +71,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         return await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByKeySql, new { key = address.Key });
     }
 
-    public async Task<Subscriber?> FindAsync(long id, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByIdSql, new { id });
-    }
 
-    /// <summary>Stops all mail to the subscriber; idempotent. Returns false for an unknown id.</summary>
-    public async Task<bool> UnsubscribeAsync(long id, string reason, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(UnsubscribeSql, new { id, now = DbTime.ToDb(time.GetUtcNow()), reason });
-        return await connection.ExecuteScalarAsync<long?>("SELECT id FROM subscribers WHERE id = @id", new { id }) is not null;
-    }
 
     /// <summary>Removes the subscriber and their delivery history (an operator's erase request).</summary>
     public async Task<bool> RemoveAsync(EmailAddress address, CancellationToken cancellationToken)
