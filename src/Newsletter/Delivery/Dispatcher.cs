@@ -58,7 +58,12 @@ public sealed class Dispatcher(
         var run = new Run();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var rateLimiter = CreateRateLimiter(smtpOptions.Value.MessagesPerSecond, transports.Mode);
-        var queue = Channel.CreateBounded<ClaimedDelivery>(new BoundedChannelOptions(options.BatchSize) { SingleWriter = true });
+        // Under a rate limit, claim no more than can be sent well within the lease (queue included),
+        // so a lease never runs out on a delivery that is merely waiting its turn.
+        var batchSize = smtpOptions.Value.MessagesPerSecond is > 0 and var rate && transports.Mode == DeliveryMode.Smtp
+            ? (int)Math.Clamp(rate * options.LeaseDuration.TotalSeconds / 4, 1, options.BatchSize)
+            : options.BatchSize;
+        var queue = Channel.CreateBounded<ClaimedDelivery>(new BoundedChannelOptions(batchSize) { SingleWriter = true });
         var results = Channel.CreateBounded<(ClaimedDelivery Delivery, DeliveryResult Result)>(transport.MaxSenders * 4);
         var issueCache = new ConcurrentDictionary<long, Lazy<Task<Issue>>>();
 
@@ -75,7 +80,7 @@ public sealed class Dispatcher(
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    var batch = await deliveries.ClaimAsync(options.BatchSize, options.LeaseDuration, stop.Token);
+                    var batch = await deliveries.ClaimAsync(batchSize, options.LeaseDuration, stop.Token);
                     if (batch.Count == 0)
                         break;
                     foreach (var delivery in batch)
