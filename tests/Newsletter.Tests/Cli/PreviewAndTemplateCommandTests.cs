@@ -58,12 +58,8 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
     [Fact]
     public async Task TemplatesCheckReportsFileLineAndColumn()
     {
-        var templates = Path.Combine(_host.Directory, "templates");
-        Directory.CreateDirectory(templates);
-        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "templates")))
-            File.Copy(file, Path.Combine(templates, Path.GetFileName(file)));
+        var templates = _host.CopyTemplates();
         await File.WriteAllTextAsync(Path.Combine(templates, "digest.txt.sbn"), "line one\n{{ for entry in issue.entries }}\n{{ entry.title ");
-        _host.Set("Newsletter:TemplatesPath", templates);
 
         var result = await _host.RunAsync("templates", "check");
 

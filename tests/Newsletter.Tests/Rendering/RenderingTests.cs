@@ -49,7 +49,7 @@ public sealed class RenderingTests : IAsyncLifetime
     [Fact]
     public void SubjectHasNoLineBreaksAndTheMessageHasNoInjectedHeaders()
     {
-        File.WriteAllText(Path.Combine(TemplatesCopy(), "digest.subject.sbn"), "{{ issue.entries[1].title }}");
+        File.WriteAllText(Path.Combine(_host.CopyTemplates(), "digest.subject.sbn"), "{{ issue.entries[1].title }}");
         var renderer = _host.Service<DigestRenderer>();
         var digest = renderer.Render(TemplateChecker.SampleIssue(), Reader);
         var message = _host.Service<DigestMessageBuilder>().Build(digest, "reader@example.org", "<x@y>", Reader.UnsubscribeUrl, DateTimeOffset.UnixEpoch);
@@ -78,21 +78,8 @@ public sealed class RenderingTests : IAsyncLifetime
 
     private string RenderHtml(string template)
     {
-        File.WriteAllText(Path.Combine(TemplatesCopy(), "digest.html.sbn"), template);
+        File.WriteAllText(Path.Combine(_host.CopyTemplates(), "digest.html.sbn"), template);
         return _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(), Reader).Html;
     }
 
-    /// <summary>A private copy of the shipped templates that a test may edit.</summary>
-    private string TemplatesCopy()
-    {
-        var copy = Path.Combine(_host.Directory, "templates");
-        if (!Directory.Exists(copy))
-        {
-            Directory.CreateDirectory(copy);
-            foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "templates")))
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            _host.Set("Newsletter:TemplatesPath", copy);
-        }
-        return copy;
-    }
 }

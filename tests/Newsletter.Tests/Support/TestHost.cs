@@ -64,6 +64,20 @@ public sealed class TestHost : IAsyncDisposable
         Set("Newsletter:Smtp:MaxConnections", maxConnections.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>A private, editable copy of the shipped templates, which the host then uses.</summary>
+    public string CopyTemplates()
+    {
+        var copy = Path.Combine(Directory, "templates");
+        if (!System.IO.Directory.Exists(copy))
+        {
+            System.IO.Directory.CreateDirectory(copy);
+            foreach (var file in System.IO.Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "templates")))
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+        Set("Newsletter:TemplatesPath", copy);
+        return copy;
+    }
+
     public WebApplication Build(string[] args, TimeProvider? time = null)
     {
         var app = NewsletterApp.Build(args, Directory, builder =>
