@@ -49,6 +49,7 @@ public static class NewsletterApp
 
         var app = builder.Build();
         app.MapHealth();
+        app.MapSubscriptions();
         app.LogStartupReport();
         return app;
     }

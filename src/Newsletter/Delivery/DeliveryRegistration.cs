@@ -12,6 +12,7 @@ public static class DeliveryRegistration
         builder.Services.AddValidatedOptions<DeliveryOptions, DeliveryOptionsValidator>(DeliveryOptions.Section);
         builder.Services.AddValidatedOptions<SmtpOptions, SmtpOptionsValidator>(SmtpOptions.Section);
         builder.Services.AddSingleton<TemplateStore>();
+        builder.Services.AddSingleton<TemplateRenderer>();
         builder.Services.AddSingleton<DigestRenderer>();
         builder.Services.AddSingleton<DigestMessageBuilder>();
         builder.Services.AddSingleton<IssueStore>();

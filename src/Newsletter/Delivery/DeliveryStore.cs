@@ -36,7 +36,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         """;
 
     private const string ClaimedSql = """
-        SELECT d.id AS Id, d.issue_id AS IssueId, d.subscriber_id AS SubscriberId, s.email AS Email, s.status AS SubscriberStatus,
+        SELECT d.id AS Id, d.issue_id AS IssueId, d.subscriber_id AS SubscriberId, s.email AS Email, CASE WHEN s.paused = 1 THEN 'paused' ELSE s.status END AS SubscriberStatus,
                d.message_id AS MessageId, d.attempts AS Attempts, d.created_at AS CreatedAt
         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
         WHERE d.id IN @ids ORDER BY d.id

@@ -34,7 +34,7 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
     private const string FanOutSql = """
         INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at)
         SELECT @issueId, id, '<digest.' || @compactDate || '.' || @issueId || '.' || id || '@' || @domain || '>', 'pending', @now, @now
-        FROM subscribers WHERE status = 'active'
+        FROM subscribers WHERE status = 'active' AND paused = 0
         """;
 
     private const string LatestIssueSql = "SELECT id FROM issues ORDER BY issue_date DESC LIMIT 1";

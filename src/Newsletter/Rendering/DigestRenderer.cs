@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Issues;
-using Scriban;
 using Scriban.Runtime;
 
 namespace Newsletter.Rendering;
@@ -15,10 +13,9 @@ public sealed record RenderedDigest(string Subject, string Html, string Text);
 
 /// <summary>
 /// Renders a digest through the operator's templates. Templates see plain data only (strings,
-/// numbers, lists), never services; every render has a fresh context (contexts are not
-/// thread-safe) with loop, recursion, output-size and time limits.
+/// numbers, lists), never services.
 /// </summary>
-public sealed partial class DigestRenderer(TemplateStore templates, IOptions<NewsletterOptions> options)
+public sealed class DigestRenderer(TemplateRenderer templates, IOptions<NewsletterOptions> options)
 {
     public const string SubjectTemplate = "digest.subject.sbn";
     public const string HtmlTemplate = "digest.html.sbn";
@@ -26,35 +23,13 @@ public sealed partial class DigestRenderer(TemplateStore templates, IOptions<New
 
     public static readonly string[] Required = [SubjectTemplate, HtmlTemplate, TextTemplate];
 
-    internal const int LoopLimit = 10_000;
-    internal const int RecursiveLimit = 50;
-    internal const int LimitToString = 1_000_000;
-    internal static readonly TimeSpan RenderTimeout = TimeSpan.FromSeconds(5);
-
-    [GeneratedRegex(@"[\p{C}\s]+")]
-    private static partial Regex HeaderUnsafe();
-
     public RenderedDigest Render(Issue issue, DigestRecipient recipient)
     {
         var model = Model(issue, recipient);
-        var subject = HeaderUnsafe().Replace(RenderOne(SubjectTemplate, model, html: false), " ").Trim();
-        var html = LineWrapper.Wrap(RenderOne(HtmlTemplate, model, html: true), 900);
-        var text = LineWrapper.Wrap(RenderOne(TextTemplate, model, html: false), 76);
+        var subject = TemplateRenderer.HeaderSafe(templates.Render(SubjectTemplate, model));
+        var html = LineWrapper.Wrap(templates.Render(HtmlTemplate, model), 900);
+        var text = LineWrapper.Wrap(templates.Render(TextTemplate, model), 76);
         return new RenderedDigest(subject, html, text);
-    }
-
-    private string RenderOne(string name, ScriptObject model, bool html)
-    {
-        var template = templates.Get(name);
-        using var timeout = new CancellationTokenSource(RenderTimeout);
-        var context = html ? new HtmlTemplateContext() : new TemplateContext();
-        context.LoopLimit = LoopLimit;
-        context.RecursiveLimit = RecursiveLimit;
-        context.LimitToString = LimitToString;
-        context.TemplateLoader = templates;
-        context.CancellationToken = timeout.Token;
-        context.PushGlobal(model);
-        return template.Render(context);
     }
 
     private ScriptObject Model(Issue issue, DigestRecipient recipient)
@@ -73,11 +48,7 @@ public sealed partial class DigestRenderer(TemplateStore templates, IOptions<New
         }));
         return new ScriptObject
         {
-            ["newsletter"] = new ScriptObject
-            {
-                ["name"] = options.Value.From.Name,
-                ["home_url"] = options.Value.PublicBaseUrl.TrimEnd('/') + "/",
-            },
+            ["newsletter"] = NewsletterModel(options.Value),
             ["issue"] = new ScriptObject
             {
                 ["date"] = issue.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
@@ -90,6 +61,13 @@ public sealed partial class DigestRenderer(TemplateStore templates, IOptions<New
             ["preferences_url"] = recipient.PreferencesUrl,
         };
     }
+
+    /// <summary>What every template knows about the newsletter itself.</summary>
+    public static ScriptObject NewsletterModel(NewsletterOptions options) => new()
+    {
+        ["name"] = options.From.Name,
+        ["home_url"] = options.PublicBaseUrl.TrimEnd('/') + "/",
+    };
 
     /// <summary>Only http(s) links from feeds become links; anything else (javascript:, data:) is dropped.</summary>
     private static string SafeLink(string url) =>

@@ -32,3 +32,19 @@ internal sealed class RetryJob(Dispatcher dispatcher, DeliveryStore deliveries) 
             await dispatcher.DispatchAsync(null, cancellationToken);
     }
 }
+
+/// <summary>Deletes subscribers who never confirmed within <c>Subscriptions:ConfirmationLifetime</c>.</summary>
+[DisallowConcurrentExecution]
+internal sealed class PurgeUnconfirmedJob(
+    Subscriptions.SubscriberStore subscribers,
+    Microsoft.Extensions.Options.IOptions<Subscriptions.SubscriptionOptions> options,
+    TimeProvider time,
+    ILogger<PurgeUnconfirmedJob> logger) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var purged = await subscribers.PurgeUnconfirmedAsync(time.GetUtcNow() - options.Value.ConfirmationLifetime, cancellationToken);
+        if (purged > 0)
+            logger.LogInformation("Purged {Count} subscribers who did not confirm within {Lifetime}", purged, options.Value.ConfirmationLifetime);
+    }
+}

@@ -26,6 +26,9 @@ public static class SchedulingRegistration
             quartz.AddJob<RetryJob>(job => job.WithIdentity("retry"));
             quartz.AddTrigger((services, trigger) => trigger.ForJob("retry").WithIdentity("retry-poll").StartNow()
                 .WithSimpleSchedule(simple => simple.WithInterval(Schedule(services).RetryPoll).RepeatForever()));
+            quartz.AddJob<PurgeUnconfirmedJob>(job => job.WithIdentity("purge-unconfirmed"));
+            quartz.AddTrigger(trigger => trigger.ForJob("purge-unconfirmed").WithIdentity("purge-hourly").StartNow()
+                .WithSimpleSchedule(simple => simple.WithInterval(TimeSpan.FromHours(1)).RepeatForever()));
         });
         builder.Services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
         return builder;

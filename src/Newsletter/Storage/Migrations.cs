@@ -83,6 +83,12 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
             value  TEXT NOT NULL
         );
         """,
+        """
+        ALTER TABLE subscribers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE subscribers ADD COLUMN pending_since INTEGER NULL;
+        ALTER TABLE subscribers ADD COLUMN confirmation_sent_at INTEGER NULL;
+        CREATE INDEX subscribers_pending ON subscribers (status, pending_since);
+        """,
     ];
 
     public async Task ApplyAsync(CancellationToken cancellationToken)

@@ -16,7 +16,7 @@ public sealed record EmailAddress(string Address, string Key)
     /// limits of RFC 5321: at most 254 characters, a local part of at most 64. The domain is
     /// compared case-insensitively; the local part is kept as given (it is case-sensitive in theory).
     /// </summary>
-    public static bool TryParse(string? input, out EmailAddress? address, out string error)
+    public static bool TryParse(string? input, out EmailAddress? address, out string error, bool allowUnicodeLocalPart = false)
     {
         address = null;
         var value = input?.Trim() ?? "";
@@ -31,7 +31,7 @@ public sealed record EmailAddress(string Address, string Key)
         if (at <= 0 || at == mailbox.Address.Length - 1) { error = "The address needs a part before and after '@'."; return false; }
         var local = mailbox.Address[..at];
         var domain = mailbox.Address[(at + 1)..].TrimEnd('.');
-        if (local.Any(c => c > 127)) { error = "Addresses with non-ASCII characters before '@' are not accepted."; return false; }
+        if (!allowUnicodeLocalPart && local.Any(c => c > 127)) { error = "Addresses with non-ASCII characters before '@' are not accepted."; return false; }
         if (!domain.Contains('.') && domain != "localhost") { error = "The domain of the address is incomplete."; return false; }
         string asciiDomain;
         try { asciiDomain = Idn.GetAscii(domain).ToLowerInvariant(); }

@@ -10,6 +10,9 @@ public sealed class MailLinks(LinkTokens tokens, IOptions<NewsletterOptions> opt
 
     public string Home => BaseUrl + "/";
 
+    public string Confirm(long subscriberId, DateTimeOffset expires) =>
+        $"{BaseUrl}/confirm?token={tokens.Create(TokenPurpose.Confirm, subscriberId, expires)}";
+
     public string Unsubscribe(long subscriberId) =>
         $"{BaseUrl}/unsubscribe?token={tokens.Create(TokenPurpose.Unsubscribe, subscriberId)}";
 

@@ -16,4 +16,10 @@ public sealed record Subscriber(
     string Topics,
     string? StatusReason,
     long CreatedAt,
-    long? ConfirmedAt);
+    long? ConfirmedAt,
+    long Paused)
+{
+    public bool IsPaused => Paused != 0;
+
+    public IReadOnlyList<string> TopicList => Topics.Length == 0 ? [] : Topics.Split(',');
+}

@@ -8,19 +8,46 @@ public enum AddOutcome { Added, AlreadyPresent, Activated }
 /// <summary>Subscriber rows: administration and the reads the dispatcher needs.</summary>
 public sealed class SubscriberStore(Database database, TimeProvider time)
 {
-    private const string Columns = "id AS Id, email AS Email, status AS Status, topics AS Topics, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt";
+    private const string Columns = "id AS Id, email AS Email, status AS Status, topics AS Topics, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt, paused AS Paused";
 
     private const string SelectByKeySql = $"SELECT {Columns} FROM subscribers WHERE email_key = @key";
+    private const string SelectByIdSql = $"SELECT {Columns} FROM subscribers WHERE id = @id";
     private const string SelectAllSql = $"SELECT {Columns} FROM subscribers ORDER BY id";
 
     private const string InsertSql = """
-        INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at)
-        VALUES (@email, @key, @status, @now, @confirmedAt)
+        INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at, pending_since, topics)
+        VALUES (@email, @key, @status, @now, @confirmedAt, CASE WHEN @status = 'pending' THEN @now END, @topics)
         """;
 
     private const string ActivateSql = """
         UPDATE subscribers SET status = 'active', confirmed_at = @now, unsubscribed_at = NULL, status_reason = NULL, hard_bounces = 0
         WHERE id = @id
+        """;
+
+    private const string ToPendingSql = """
+        UPDATE subscribers SET status = 'pending', pending_since = @now, topics = @topics, status_reason = NULL,
+            unsubscribed_at = NULL, hard_bounces = 0, paused = 0
+        WHERE id = @id
+        """;
+
+    private const string MarkConfirmationSentSql = "UPDATE subscribers SET confirmation_sent_at = @now WHERE id = @id";
+
+    private const string ConfirmSql = """
+        UPDATE subscribers SET status = 'active', confirmed_at = @now, pending_since = NULL
+        WHERE id = @id AND status = 'pending'
+        """;
+
+    private const string UnsubscribeSql = """
+        UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, status_reason = 'unsubscribed by the reader'
+        WHERE id = @id AND status <> 'unsubscribed'
+        """;
+
+    private const string PreferencesSql = "UPDATE subscribers SET paused = @paused, topics = @topics WHERE id = @id";
+
+    // Deliveries first: a purged re-subscriber may have history from an earlier subscription.
+    private const string PurgeSql = """
+        DELETE FROM deliveries WHERE subscriber_id IN (SELECT id FROM subscribers WHERE status = 'pending' AND pending_since < @before);
+        DELETE FROM subscribers WHERE status = 'pending' AND pending_since < @before;
         """;
 
     private const string DeleteSql = """
@@ -48,6 +75,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
                 status = confirmed ? SubscriberStatus.Active : SubscriberStatus.Pending,
                 now,
                 confirmedAt = confirmed ? now : (long?)null,
+                topics = "",
             }, transaction);
             outcome = AddOutcome.Added;
         }
@@ -63,6 +91,90 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         var subscriber = await connection.QuerySingleAsync<Subscriber>(SelectByKeySql, new { key = address.Key }, transaction);
         await transaction.CommitAsync(cancellationToken);
         return (outcome, subscriber);
+    }
+
+    /// <summary>
+    /// A visitor asks to subscribe. New, unsubscribed and bounced addresses become pending and get a
+    /// confirmation; a pending one gets it again only once per <paramref name="resendInterval"/>;
+    /// an active one is left as it is (a stranger must not change someone's subscription).
+    /// </summary>
+    /// <returns>The subscriber, and whether a confirmation mail is due now.</returns>
+    public async Task<(long Id, bool SendConfirmation)> RequestSubscriptionAsync(EmailAddress address, string topics, TimeSpan resendInterval, CancellationToken cancellationToken)
+    {
+        var now = DbTime.ToDb(time.GetUtcNow());
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var existing = await connection.QuerySingleOrDefaultAsync<(long Id, string Status, long? ConfirmationSentAt)>(
+            "SELECT id, status, confirmation_sent_at FROM subscribers WHERE email_key = @key", new { key = address.Key }, transaction);
+        long id;
+        bool send;
+        if (existing.Id == 0)
+        {
+            await connection.ExecuteAsync(InsertSql, new { email = address.Address, key = address.Key, status = SubscriberStatus.Pending, now, confirmedAt = (long?)null, topics }, transaction);
+            id = await connection.ExecuteScalarAsync<long>("SELECT id FROM subscribers WHERE email_key = @key", new { key = address.Key }, transaction);
+            send = true;
+        }
+        else
+        {
+            id = existing.Id;
+            switch (existing.Status)
+            {
+                case SubscriberStatus.Pending:
+                    send = existing.ConfirmationSentAt is not { } sent || now - sent >= (long)resendInterval.TotalMilliseconds;
+                    break;
+                case SubscriberStatus.Active:
+                    send = false;
+                    break;
+                default:
+                    await connection.ExecuteAsync(ToPendingSql, new { id, now, topics }, transaction);
+                    send = true;
+                    break;
+            }
+        }
+        if (send)
+            await connection.ExecuteAsync(MarkConfirmationSentSql, new { id, now }, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return (id, send);
+    }
+
+    /// <summary>Pending becomes active; an already active subscriber stays so. False otherwise.</summary>
+    public async Task<bool> ConfirmAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(ConfirmSql, new { id, now = DbTime.ToDb(time.GetUtcNow()) });
+        return await connection.ExecuteScalarAsync<string?>("SELECT status FROM subscribers WHERE id = @id", new { id }) == SubscriberStatus.Active;
+    }
+
+    /// <summary>Stops all mail to the subscriber; idempotent. False for an unknown id.</summary>
+    public async Task<bool> UnsubscribeAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(UnsubscribeSql, new { id, now = DbTime.ToDb(time.GetUtcNow()) });
+        return await connection.ExecuteScalarAsync<long?>("SELECT id FROM subscribers WHERE id = @id", new { id }) is not null;
+    }
+
+    public async Task<bool> SavePreferencesAsync(long id, bool paused, string topics, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(PreferencesSql, new { id, paused = paused ? 1 : 0, topics }) == 1;
+    }
+
+    /// <summary>Deletes subscribers who never confirmed within the confirmation lifetime.</summary>
+    public async Task<int> PurgeUnconfirmedAsync(DateTimeOffset pendingBefore, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var count = await connection.ExecuteScalarAsync<int>(
+            "SELECT COUNT(*) FROM subscribers WHERE status = 'pending' AND pending_since < @before", new { before = DbTime.ToDb(pendingBefore) }, transaction);
+        await connection.ExecuteAsync(PurgeSql, new { before = DbTime.ToDb(pendingBefore) }, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return count;
+    }
+
+    public async Task<Subscriber?> FindAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByIdSql, new { id });
     }
 
     public async Task<Subscriber?> FindAsync(EmailAddress address, CancellationToken cancellationToken)

@@ -1,0 +1,39 @@
+using Scriban;
+using Scriban.Runtime;
+
+namespace Newsletter.Rendering;
+
+/// <summary>
+/// Renders one template by name with plain data. Every render gets a fresh context (contexts are
+/// not thread-safe) with loop, recursion, output-size and time limits; templates named
+/// <c>*.html.sbn</c> escape every value unless it is marked trusted.
+/// </summary>
+public sealed class TemplateRenderer(TemplateStore templates)
+{
+    internal const int LoopLimit = 10_000;
+    internal const int RecursiveLimit = 50;
+    internal const int LimitToString = 1_000_000;
+    internal static readonly TimeSpan RenderTimeout = TimeSpan.FromSeconds(5);
+
+    public static bool IsHtml(string name) => name.Contains(".html.", StringComparison.Ordinal);
+
+    public string Render(string name, ScriptObject model)
+    {
+        var template = templates.Get(name);
+        using var timeout = new CancellationTokenSource(RenderTimeout);
+        var context = IsHtml(name) ? new HtmlTemplateContext() : new TemplateContext();
+        context.LoopLimit = LoopLimit;
+        context.RecursiveLimit = RecursiveLimit;
+        context.LimitToString = LimitToString;
+        context.TemplateLoader = templates;
+        context.CancellationToken = timeout.Token;
+        context.PushGlobal(model);
+        return template.Render(context);
+    }
+
+    /// <summary>Subject lines: no line breaks or control characters can reach a header.</summary>
+    public static string HeaderSafe(string text) =>
+        string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
+            .Select(word => new string(word.Where(c => !char.IsControl(c)).ToArray()))
+            .Where(word => word.Length > 0));
+}

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.Extensions.Options;
+using Scriban.Runtime;
+
+namespace Newsletter.Subscriptions;
+
+/// <summary>
+/// The web front: subscribe (form or JSON), confirm, unsubscribe (page and RFC 8058 one-click),
+/// preferences. A GET never changes anything (mail scanners follow links); every bad or expired
+/// link gets the same neutral page and status.
+/// </summary>
+public static class SubscriptionEndpoints
+{
+    internal const string SubscribeRateLimit = "subscribe";
+    private const string HoneypotField = "website";
+    private const int MaxTopics = 20;
+
+    public static WebApplication MapSubscriptions(this WebApplication app)
+    {
+        app.UseRateLimiter();
+        app.MapGet("/", (HttpContext http, PageRenderer pages) => SubscribePage(http, pages, null, "", StatusCodes.Status200OK));
+        app.MapPost("/subscribe", SubscribeAsync).RequireRateLimiting(SubscribeRateLimit).DisableAntiforgery();
+        app.MapGet("/confirm", ConfirmPageAsync);
+        app.MapPost("/confirm", ConfirmAsync).DisableAntiforgery();
+        app.MapGet("/unsubscribe", UnsubscribePageAsync);
+        app.MapPost("/unsubscribe", UnsubscribeAsync).DisableAntiforgery();
+        app.MapGet("/preferences", PreferencesPageAsync);
+        app.MapPost("/preferences", SavePreferencesAsync).DisableAntiforgery();
+        return app;
+    }
+
+    private static IResult SubscribePage(HttpContext http, PageRenderer pages, string? error, string email, int status) =>
+        pages.Render(http, "subscribe", "Subscribe", new ScriptObject { ["error"] = error ?? "", ["email"] = email }, status, hasForm: true);
+
+    private static IResult InvalidLink(HttpContext http, PageRenderer pages) =>
+        pages.Render(http, "invalid-link", "Link invalid or expired", statusCode: StatusCodes.Status400BadRequest);
+
+    /// <summary>
+    /// The answer is the same (status, body, and roughly time: mail goes out in the background)
+    /// whether the address is new, pending, active or unsubscribed.
+    /// </summary>
+    private static async Task<IResult> SubscribeAsync(HttpContext http, PageRenderer pages, SubscriberStore subscribers,
+        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var json = http.Request.HasJsonContentType();
+        string? email, honeypot = null;
+        IEnumerable<string> topics;
+        if (json)
+        {
+            SubscribeRequest? body;
+            try { body = await http.Request.ReadFromJsonAsync<SubscribeRequest>(cancellationToken); }
+            catch (JsonException) { body = null; }
+            if (body is null)
+                return TypedResults.Problem("The body must be JSON like {\"email\": \"you@example.org\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
+            (email, topics) = (body.Email, body.Topics ?? []);
+        }
+        else if (http.Request.HasFormContentType)
+        {
+            if (!await antiforgery.IsRequestValidAsync(http))
+                return SubscribePage(http, pages, "Your session expired. Please try again.", "", StatusCodes.Status400BadRequest);
+            var form = await http.Request.ReadFormAsync(cancellationToken);
+            (email, honeypot, topics) = (form["email"].ToString(), form[HoneypotField].ToString(), form["topics"].ToString().Split(','));
+        }
+        else
+        {
+            return TypedResults.Problem("Send a form or JSON.", statusCode: StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        if (!EmailAddress.TryParse(email, out var address, out var problem, options.Value.AllowUnicodeLocalPart))
+            return json
+                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["email"] = [problem] }, title: "Invalid email address")
+                : SubscribePage(http, pages, problem, email ?? "", StatusCodes.Status400BadRequest);
+
+        // A filled honeypot is a bot: answer as usual, store nothing.
+        if (string.IsNullOrEmpty(honeypot))
+        {
+            var (id, send) = await subscribers.RequestSubscriptionAsync(address!, NormaliseTopics(topics), options.Value.ConfirmationResendInterval, cancellationToken);
+            if (send)
+                mailer.Enqueue(id);
+        }
+        else
+        {
+            loggers.CreateLogger(typeof(SubscriptionEndpoints)).LogInformation("Honeypot filled in a subscribe request; ignored");
+        }
+        return json
+            ? TypedResults.Json(new { status = "pending", message = "If this address can subscribe, a confirmation link is on its way." }, statusCode: StatusCodes.Status202Accepted)
+            : pages.Render(http, "check-inbox", "Check your inbox");
+    }
+
+    private static async Task<IResult> ConfirmPageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
+    {
+        if (!tokens.TryRead(token, TokenPurpose.Confirm, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+            return InvalidLink(http, pages);
+        return pages.Render(http, "confirm", "Confirm your subscription",
+            new ScriptObject { ["token"] = token, ["email"] = subscriber.Email }, hasForm: true);
+    }
+
+    private static async Task<IResult> ConfirmAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    {
+        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+            return InvalidLink(http, pages);
+        var form = await http.Request.ReadFormAsync(cancellationToken);
+        if (!tokens.TryRead(form["token"], TokenPurpose.Confirm, out var id) || !await subscribers.ConfirmAsync(id, cancellationToken))
+            return InvalidLink(http, pages);
+        return pages.Render(http, "confirmed", "Subscription confirmed");
+    }
+
+    private static async Task<IResult> UnsubscribePageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
+    {
+        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+            return InvalidLink(http, pages);
+        return pages.Render(http, "unsubscribe", "Unsubscribe", new ScriptObject { ["token"] = token, ["email"] = subscriber.Email });
+    }
+
+    /// <summary>
+    /// RFC 8058 one-click: the mail client POSTs <c>List-Unsubscribe=One-Click</c> (urlencoded or
+    /// multipart) without cookies, so the signed token alone authorises it: no antiforgery, a plain
+    /// 200 without redirect, idempotent. The page's own button posts here too.
+    /// </summary>
+    private static async Task<IResult> UnsubscribeAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
+    {
+        if (token is null && http.Request.HasFormContentType)
+            token = (await http.Request.ReadFormAsync(cancellationToken))["token"];
+        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id) || !await subscribers.UnsubscribeAsync(id, cancellationToken))
+            return InvalidLink(http, pages);
+        return pages.Render(http, "unsubscribed", "Unsubscribed");
+    }
+
+    private static async Task<IResult> PreferencesPageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
+    {
+        if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+            return InvalidLink(http, pages);
+        return PreferencesPage(http, pages, token!, subscriber, saved: false);
+    }
+
+    private static async Task<IResult> SavePreferencesAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    {
+        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+            return InvalidLink(http, pages);
+        var form = await http.Request.ReadFormAsync(cancellationToken);
+        string token = form["token"].ToString();
+        if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id)
+            || !await subscribers.SavePreferencesAsync(id, form["paused"] == "on", NormaliseTopics(form["topics"].ToString().Split(',')), cancellationToken)
+            || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+            return InvalidLink(http, pages);
+        return PreferencesPage(http, pages, token, subscriber, saved: true);
+    }
+
+    private static IResult PreferencesPage(HttpContext http, PageRenderer pages, string token, Subscriber subscriber, bool saved) =>
+        pages.Render(http, "preferences", "Preferences", new ScriptObject
+        {
+            ["token"] = token,
+            ["email"] = subscriber.Email,
+            ["status"] = subscriber.Status,
+            ["paused"] = subscriber.IsPaused,
+            ["topics"] = new ScriptArray(subscriber.TopicList),
+            ["topics_text"] = string.Join(", ", subscriber.TopicList),
+            ["saved"] = saved,
+        }, hasForm: true);
+
+    /// <summary>Topics as short labels (e.g. "cs.LG"), de-duplicated, at most <see cref="MaxTopics"/>.</summary>
+    private static string NormaliseTopics(IEnumerable<string> topics) =>
+        string.Join(',', topics.Select(t => new string(t.Trim().Where(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or ' ').ToArray()).Trim())
+            .Where(t => t.Length is > 0 and <= 50).Distinct(StringComparer.OrdinalIgnoreCase).Take(MaxTopics));
+
+    private sealed record SubscribeRequest(string? Email, string[]? Topics);
+}
