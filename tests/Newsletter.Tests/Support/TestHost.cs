@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
@@ -78,6 +79,22 @@ public sealed class TestHost : IAsyncDisposable
         return copy;
     }
 
+    /// <summary>
+    /// Starts the whole service (Kestrel on a free 127.0.0.1 port, scheduler, background mailers)
+    /// with <c>PublicBaseUrl</c> pointing at it, so links in mail lead back to it.
+    /// </summary>
+    public async Task<string> StartServiceAsync(TimeProvider? time = null)
+    {
+        var baseUrl = $"http://127.0.0.1:{SmtpSink.FreePort()}";
+        Set("Newsletter:PublicBaseUrl", baseUrl);
+        // Scheduled collecting and digests stay out of the way of web tests.
+        Set("Newsletter:Schedule:Collect", "0 0 0 1 1 ? 2099");
+        Set("Newsletter:Schedule:Digest", "0 0 0 1 1 ? 2099");
+        var app = Build(["--urls", baseUrl], time);
+        await app.StartAsync();
+        return baseUrl;
+    }
+
     public WebApplication Build(string[] args, TimeProvider? time = null)
     {
         var app = NewsletterApp.Build(args, Directory, builder =>
@@ -121,7 +138,10 @@ public sealed class TestHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var app in _apps)
+        {
+            try { await app.StopAsync(); } catch (InvalidOperationException) { } // never started
             await app.DisposeAsync();
+        }
         SqliteConnection.ClearAllPools();
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
