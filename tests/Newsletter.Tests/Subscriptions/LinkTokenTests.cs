@@ -71,10 +71,21 @@ public sealed class EmailAddressTests
     [InlineData("a@example.org, b@example.org")]
     [InlineData("ada@example.org\r\nBcc: x@example.org")]
     [InlineData("ädä@example.org")]
+    [InlineData("ada\0@example.org")]
+    [InlineData("ada\t@example.org")]
     public void InvalidAddressesAreRefused(string input) =>
         Assert.False(EmailAddress.TryParse(input, out _, out _));
 
     [Fact]
-    public void OverlongLocalPartsAreRefused() =>
+    public void OverlongAddressesAreRefused()
+    {
         Assert.False(EmailAddress.TryParse(new string('a', 65) + "@example.org", out _, out _));
+        Assert.True(EmailAddress.TryParse(new string('a', 64) + "@example.org", out _, out _));
+        var longDomain = string.Join('.', Enumerable.Repeat(new string('d', 60), 4)) + ".org"; // 248 characters
+        Assert.False(EmailAddress.TryParse("abcdefg@" + longDomain, out _, out _));
+    }
+
+    [Fact]
+    public void NonAsciiLocalPartsCanBeAllowed() =>
+        Assert.True(EmailAddress.TryParse("ädä@example.org", out _, out _, allowUnicodeLocalPart: true));
 }
