@@ -15,7 +15,7 @@ public sealed record RenderedDigest(string Subject, string Html, string Text);
 /// Renders a digest through the operator's templates. Templates see plain data only (strings,
 /// numbers, lists), never services.
 /// </summary>
-public sealed class DigestRenderer(TemplateRenderer templates, IOptions<NewsletterOptions> options)
+public sealed class DigestRenderer(TemplateRenderer templates, MailHtml mailHtml, IOptions<NewsletterOptions> options)
 {
     public const string SubjectTemplate = "digest.subject.sbn";
     public const string HtmlTemplate = "digest.html.sbn";
@@ -27,7 +27,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     {
         var model = Model(issue, recipient);
         var subject = TemplateRenderer.HeaderSafe(templates.Render(SubjectTemplate, model));
-        var html = LineWrapper.Wrap(templates.Render(HtmlTemplate, model), 900);
+        var html = mailHtml.Finish(templates.Render(HtmlTemplate, model), recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl);
         var text = LineWrapper.Wrap(templates.Render(TextTemplate, model), 76);
         return new RenderedDigest(subject, html, text);
     }

@@ -16,6 +16,7 @@ public sealed class ConfirmationMailer(
     SubscriberStore subscribers,
     MailLinks links,
     TemplateRenderer templates,
+    MailHtml mailHtml,
     DigestMessageBuilder messages,
     TransportFactory transports,
     IOptions<NewsletterOptions> newsletter,
@@ -79,7 +80,7 @@ public sealed class ConfirmationMailer(
         };
         var message = messages.Build(
             TemplateRenderer.HeaderSafe(templates.Render(SubjectTemplate, model)),
-            LineWrapper.Wrap(templates.Render(HtmlTemplate, model), 900),
+            mailHtml.Finish(templates.Render(HtmlTemplate, model)),
             LineWrapper.Wrap(templates.Render(TextTemplate, model), 76),
             subscriber.Email,
             $"<confirm.{subscriber.Id}.{Guid.NewGuid():N}@{newsletter.Value.From.Address[(newsletter.Value.From.Address.LastIndexOf('@') + 1)..]}>",
