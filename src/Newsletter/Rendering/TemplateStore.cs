@@ -28,6 +28,8 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
     private readonly ConcurrentDictionary<string, TemplateError[]> _broken = new(StringComparer.Ordinal);
     private readonly ILogger<TemplateStore> _logger;
     private readonly FileSystemWatcher? _watcher;
+    private readonly ConcurrentDictionary<string, Timer> _pendingLoads = new(StringComparer.Ordinal);
+    private static readonly TimeSpan ReloadDelay = TimeSpan.FromMilliseconds(250);
 
     public TemplateStore(IOptions<NewsletterOptions> options, ILogger<TemplateStore> logger)
     {
@@ -41,9 +43,9 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
         foreach (var file in Directory.EnumerateFiles(Root, "*" + Extension, SearchOption.AllDirectories))
             Load(file);
         _watcher = new FileSystemWatcher(Root, "*" + Extension) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
-        _watcher.Changed += (_, e) => Load(e.FullPath);
-        _watcher.Created += (_, e) => Load(e.FullPath);
-        _watcher.Renamed += (_, e) => Load(e.FullPath);
+        _watcher.Changed += (_, e) => LoadSoon(e.FullPath);
+        _watcher.Created += (_, e) => LoadSoon(e.FullPath);
+        _watcher.Renamed += (_, e) => LoadSoon(e.FullPath);
         _watcher.EnableRaisingEvents = true;
     }
 
@@ -69,6 +71,15 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
         return Directory.EnumerateFiles(Root, "*" + Extension, SearchOption.AllDirectories).Order()
             .SelectMany(file => Parse(file, File.ReadAllText(file)).Errors).ToArray();
     }
+
+    /// <summary>
+    /// A save raises several events, the first often on a truncated file (an empty template is
+    /// valid and would replace the good one): wait until the file has been quiet for a moment.
+    /// </summary>
+    private void LoadSoon(string path) =>
+        _pendingLoads.AddOrUpdate(path,
+            key => new Timer(_ => { if (_pendingLoads.TryRemove(key, out var timer)) timer.Dispose(); Load(key); }, null, ReloadDelay, Timeout.InfiniteTimeSpan),
+            (_, timer) => { timer.Change(ReloadDelay, Timeout.InfiniteTimeSpan); return timer; });
 
     private void Load(string path)
     {
@@ -135,5 +146,10 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
     async ValueTask<string?> ITemplateLoader.LoadAsync(TemplateContext context, SourceSpan callerSpan, string templatePath) =>
         await File.ReadAllTextAsync(templatePath);
 
-    public void Dispose() => _watcher?.Dispose();
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        foreach (var timer in _pendingLoads.Values)
+            timer.Dispose();
+    }
 }

@@ -1,0 +1,67 @@
+using Newsletter.Rendering;
+using Newsletter.Subscriptions;
+using Newsletter.Tests.Support;
+
+namespace Newsletter.Tests.Rendering;
+
+/// <summary>
+/// Each shipped mail template against fixed input, compared with the expected output in
+/// <c>Rendering/Golden/</c>. After an intended template change, regenerate with
+/// <c>UPDATE_GOLDEN=1 dotnet test Newsletter.sln</c> and review the diff.
+/// </summary>
+public sealed class GoldenFileTests : IAsyncLifetime
+{
+    private static readonly string GoldenDirectory = Path.Combine(SourceDirectory(), "Rendering", "Golden");
+    private readonly TestHost _host = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public void DigestMatchesItsGoldenFiles()
+    {
+        var digest = _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(),
+            new DigestRecipient("reader@example.org", "https://papers.example.org/unsubscribe?token=UNSUB", "https://papers.example.org/preferences?token=PREFS"));
+
+        AssertGolden("digest.subject.txt", digest.Subject);
+        AssertGolden("digest.html", digest.Html);
+        AssertGolden("digest.txt", digest.Text);
+    }
+
+    [Fact]
+    public async Task ConfirmationMailMatchesItsGoldenFiles()
+    {
+        await using var smtp = new SmtpSink();
+        _host.UseSmtp(smtp.Port);
+        await _host.RunAsync("subscribers", "add", "reader@example.org");
+        var app = _host.Build(["collect"], new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2025, 9, 8, 7, 0, 0, TimeSpan.Zero)));
+        await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+
+        await app.Services.GetRequiredService<ConfirmationMailer>().SendAsync(1, CancellationToken.None);
+
+        var mail = Assert.Single(smtp.Messages);
+        var token = System.Text.RegularExpressions.Regex.Match(mail.TextBody!, @"token=(\S+)").Groups[1].Value;
+        AssertGolden("confirm.subject.txt", mail.Subject!);
+        AssertGolden("confirm.html", mail.HtmlBody!.Replace(token, "TOKEN"));
+        AssertGolden("confirm.txt", mail.TextBody!.Replace(token, "TOKEN"));
+    }
+
+    private static void AssertGolden(string name, string actual)
+    {
+        var path = Path.Combine(GoldenDirectory, name);
+        actual = actual.Replace("\r\n", "\n");
+        if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
+        {
+            Directory.CreateDirectory(GoldenDirectory);
+            File.WriteAllText(path, actual);
+            return;
+        }
+        Assert.True(File.Exists(path), $"no golden file {path}; run with UPDATE_GOLDEN=1 to create it");
+        Assert.Equal(File.ReadAllText(path).Replace("\r\n", "\n"), actual);
+    }
+
+    /// <summary>The test project's source folder, where golden files live (found from the build output).</summary>
+    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
+        Path.GetDirectoryName(Path.GetDirectoryName(file))!;
+}
