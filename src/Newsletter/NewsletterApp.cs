@@ -1,3 +1,4 @@
+using Newsletter.Admin;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Health;
@@ -42,7 +43,8 @@ public static class NewsletterApp
             .AddCollecting()
             .AddDelivery()
             .AddScheduling()
-            .AddHealth();
+            .AddHealth()
+            .AddAdmin();
         builder.Services.AddSingleton<DigestPreviews>();
         builder.Services.AddSingleton<TemplateChecker>();
         configure?.Invoke(builder);
@@ -50,6 +52,7 @@ public static class NewsletterApp
         var app = builder.Build();
         app.MapHealth();
         app.MapSubscriptions();
+        app.MapAdmin();
         app.LogStartupReport();
         return app;
     }

@@ -6,14 +6,15 @@ namespace Newsletter.Rendering;
 /// <c>templates check</c>: every template must parse, the digest templates must render against
 /// sample data (including hostile entries), and the digest must carry the unsubscribe link.
 /// </summary>
-public sealed class TemplateChecker(TemplateStore templates, DigestRenderer renderer)
+public sealed class TemplateChecker(TemplateStore templates, DigestRenderer renderer, TemplateRenderer pageAndMailRenderer)
 {
     private const string SampleUnsubscribe = "https://example.org/unsubscribe?token=SAMPLE-TOKEN";
+    private const string SampleConfirm = "https://example.org/confirm?token=SAMPLE-TOKEN";
 
     public IReadOnlyList<string> Check()
     {
         var problems = templates.ParseAll().Select(e => e.ToString()).ToList();
-        var missing = DigestRenderer.Required.Where(name => !templates.Exists(name)).ToList();
+        var missing = DigestRenderer.Required.Concat(Subscriptions.ConfirmationMailer.Required).Where(name => !templates.Exists(name)).ToList();
         problems.AddRange(missing.Select(name => $"{Path.Combine(templates.Root, name)}:0:0: required template is missing"));
         if (problems.Count > 0)
             return problems;
@@ -27,6 +28,16 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
                 problems.Add($"{Path.Combine(templates.Root, DigestRenderer.TextTemplate)}:0:0: does not contain the unsubscribe link ({{{{ unsubscribe_url }}}})");
             if (digest.Html.Contains("<script", StringComparison.OrdinalIgnoreCase))
                 problems.Add($"{Path.Combine(templates.Root, DigestRenderer.HtmlTemplate)}:0:0: emits unescaped entry text (a sample <script> title came through)");
+            var confirmModel = new Scriban.Runtime.ScriptObject
+            {
+                ["newsletter"] = new Scriban.Runtime.ScriptObject { ["name"] = "Daily Papers", ["home_url"] = "https://example.org/" },
+                ["subscriber"] = new Scriban.Runtime.ScriptObject { ["email"] = "reader@example.org" },
+                ["confirm_url"] = SampleConfirm,
+                ["expires_in_days"] = 7,
+            };
+            foreach (var name in Subscriptions.ConfirmationMailer.Required.Where(n => n != Subscriptions.ConfirmationMailer.SubjectTemplate))
+                if (!pageAndMailRenderer.Render(name, confirmModel).Contains(SampleConfirm, StringComparison.Ordinal))
+                    problems.Add($"{Path.Combine(templates.Root, name)}:0:0: does not contain the confirmation link ({{{{ confirm_url }}}})");
         }
         catch (Scriban.Syntax.ScriptRuntimeException exception)
         {

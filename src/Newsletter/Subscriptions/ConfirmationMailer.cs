@@ -28,6 +28,8 @@ public sealed class ConfirmationMailer(
     public const string HtmlTemplate = "confirm.html.sbn";
     public const string TextTemplate = "confirm.txt.sbn";
 
+    public static readonly string[] Required = [SubjectTemplate, HtmlTemplate, TextTemplate];
+
     private static readonly TimeSpan[] RetryDelays = [TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2)];
 
     private readonly Channel<long> _queue = Channel.CreateUnbounded<long>();

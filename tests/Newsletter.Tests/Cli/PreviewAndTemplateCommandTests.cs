@@ -67,3 +67,21 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
         Assert.Matches(@"digest\.txt\.sbn:3:\d+: ", result.Error);
     }
 }
+
+public sealed class TemplateLintTests
+{
+    [Theory]
+    [InlineData("digest.html.sbn", "{{ for e in issue.entries }}{{ raw e.title }}{{ end }}{{ unsubscribe_url }}", "emits unescaped entry text")]
+    [InlineData("digest.txt.sbn", "{{ for e in issue.entries }}{{ e.title }}{{ end }}", "does not contain the unsubscribe link")]
+    [InlineData("confirm.txt.sbn", "Welcome!", "does not contain the confirmation link")]
+    public async Task TemplatesCheckFlagsUnsafeOrIncompleteTemplates(string file, string content, string problem)
+    {
+        await using var host = new TestHost();
+        await File.WriteAllTextAsync(Path.Combine(host.CopyTemplates(), file), content);
+
+        var result = await host.RunAsync("templates", "check");
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains($"{file}:0:0: {problem}", result.Error);
+    }
+}

@@ -78,6 +78,27 @@ public sealed class TemplateSafetyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void PartialsAreIncludedAndStayEscaped()
+    {
+        Directory.CreateDirectory(Path.Combine(_templates, "partials"));
+        File.WriteAllText(Path.Combine(_templates, "partials", "entry.html.sbn"), "<li>{{ e.title }}</li>");
+        File.WriteAllText(Path.Combine(_templates, "digest.html.sbn"),
+            "<ul>{{ for e in issue.entries }}{{ raw (include 'partials/entry.html.sbn') }}{{ end }}</ul>{{ unsubscribe_url }}");
+        var html = _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(), Reader).Html;
+
+        Assert.Contains("<li>Why Language Models Hallucinate</li>", html);
+        Assert.Contains("<li>&lt;script&gt;alert(1)&lt;/script&gt;", html);
+    }
+
+    [Fact]
+    public void IncludesCannotReachOutsideTheTemplatesFolder()
+    {
+        File.WriteAllText(Path.Combine(_templates, "digest.html.sbn"), "{{ raw (include '../../../etc/passwd') }}{{ unsubscribe_url }}");
+        var outside = Assert.ThrowsAny<ScriptRuntimeException>(() => _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(), Reader));
+        Assert.Contains("outside the templates folder", outside.Message);
+    }
+
+    [Fact]
     public void StyleBlocksAreInlinedAndPersonalValuesStayPersonal()
     {
         var renderer = _host.Service<DigestRenderer>();

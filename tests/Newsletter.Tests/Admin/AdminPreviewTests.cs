@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Playwright;
+using Newsletter.Tests.Subscriptions;
+using Newsletter.Tests.Support;
+
+namespace Newsletter.Tests.Admin;
+
+public sealed class AdminPreviewTests : IAsyncLifetime
+{
+    private const string Password = "correct horse battery staple";
+    private readonly TestHost _host = new(new() { ["Newsletter:Admin:Password"] = Password });
+    private string _baseUrl = "";
+
+    public async Task InitializeAsync()
+    {
+        _host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
+        await _host.RunAsync("collect");
+        _baseUrl = await _host.StartServiceAsync();
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task ThePreviewNeedsTheAdminCredential()
+    {
+        using var client = new FormClient(_baseUrl);
+
+        var anonymous = await client.Http.GetAsync("/admin/preview");
+        var wrong = await Send(client, "admin", "guess");
+        var right = await Send(client, "admin", Password);
+        var apiKey = await client.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/admin/preview") { Headers = { { "X-Api-Key", Password } } });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.StartsWith("Basic", anonymous.Headers.WwwAuthenticate.ToString());
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        Assert.Contains("Why Language Models Hallucinate", await right.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, apiKey.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithoutAConfiguredPasswordTheAdminPagesDoNotExist()
+    {
+        await using var host = new TestHost();
+        var baseUrl = await host.StartServiceAsync();
+        using var client = new FormClient(baseUrl);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await client.Http.GetAsync("/admin/preview")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheRenderedPreviewLooksRightInABrowser()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await BrowserFlowTests.LaunchChromiumAsync(playwright);
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { HttpCredentials = new HttpCredentials { Username = "admin", Password = Password } });
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync(_baseUrl + "/admin/preview?email=reader@example.org");
+
+        Assert.Equal("Why Language Models Hallucinate", await page.InnerTextAsync("h2 a >> nth=0"));
+        Directory.CreateDirectory(BrowserFlowTests.ArtifactsDirectory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFlowTests.ArtifactsDirectory, "admin-preview.png"), FullPage = true });
+    }
+
+    private static Task<HttpResponseMessage> Send(FormClient client, string user, string password) =>
+        client.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/admin/preview")
+        {
+            Headers = { Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}"))) },
+        });
+}
