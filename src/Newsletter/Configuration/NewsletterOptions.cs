@@ -19,6 +19,9 @@ public sealed class NewsletterOptions
 
     public SenderOptions From { get; set; } = new();
 
+    /// <summary>Wall-clock limit of one template render; a render that takes longer fails.</summary>
+    public TimeSpan RenderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How many ranked entries one issue carries at most.</summary>
     public int MaxEntriesPerIssue { get; set; } = 50;
 }

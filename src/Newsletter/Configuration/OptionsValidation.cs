@@ -46,6 +46,7 @@ internal sealed class NewsletterOptionsValidator : IValidateOptions<NewsletterOp
             "From:Address", $"must be an email address; got '{options.From.Address}'.");
         check.Require(options.Secret is null || options.Secret.Length >= 16,
             "Secret", "must be at least 16 characters (or left out to have one generated).");
+        check.Require(options.RenderTimeout > TimeSpan.Zero, "RenderTimeout", "must be positive.");
         check.Require(options.MaxEntriesPerIssue is > 0 and <= 1000,
             "MaxEntriesPerIssue", $"must be between 1 and 1000; got {options.MaxEntriesPerIssue}.");
         return check.Result();

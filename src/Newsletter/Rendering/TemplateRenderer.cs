@@ -8,19 +8,18 @@ namespace Newsletter.Rendering;
 /// not thread-safe) with loop, recursion, output-size and time limits; templates named
 /// <c>*.html.sbn</c> escape every value unless it is marked trusted.
 /// </summary>
-public sealed class TemplateRenderer(TemplateStore templates)
+public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensions.Options.IOptions<Configuration.NewsletterOptions> options)
 {
     internal const int LoopLimit = 10_000;
     internal const int RecursiveLimit = 50;
     internal const int LimitToString = 1_000_000;
-    internal static readonly TimeSpan RenderTimeout = TimeSpan.FromSeconds(5);
 
     public static bool IsHtml(string name) => name.Contains(".html.", StringComparison.Ordinal);
 
     public string Render(string name, ScriptObject model)
     {
         var template = templates.Get(name);
-        using var timeout = new CancellationTokenSource(RenderTimeout);
+        using var timeout = new CancellationTokenSource(options.Value.RenderTimeout);
         var context = IsHtml(name) ? new HtmlTemplateContext() : new TemplateContext();
         context.LoopLimit = LoopLimit;
         context.RecursiveLimit = RecursiveLimit;

@@ -35,6 +35,21 @@ public sealed class TemplateSafetyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ARenderThatRunsTooLongIsStopped()
+    {
+        // Within every other limit, but slow: ~10,000 large string operations.
+        _host.Set("Newsletter:RenderTimeout", "00:00:00.020");
+        File.WriteAllText(Path.Combine(_templates, "digest.txt.sbn"), "{{ for i in 1..9999 }}{{ s = \"x\" | string.pad_left 50000 }}{{ end }}{{ unsubscribe_url }}");
+        var renderer = _host.Service<DigestRenderer>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var failure = Assert.ThrowsAny<ScriptRuntimeException>(() => renderer.Render(TemplateChecker.SampleIssue(), Reader));
+        Assert.Contains("cancelled", failure.Message);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"stopped after {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task ADigestThatCannotBeRenderedIsNeverSent()
     {
         await using var smtp = new SmtpSink();
