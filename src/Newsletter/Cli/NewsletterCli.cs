@@ -136,6 +136,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             var summary = await Get<Dispatcher>().DispatchAsync(
                 progress => output.WriteLine($"  ... {progress.Total} processed ({progress})"), ct);
             await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
+            var ledger = await Get<DeliveryStore>().CountsAsync(ct);
+            await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
+            if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count is > 0 and var held)
+                await output.WriteLineAsync($"{held} deliveries are held by another or an interrupted run; they are sent again when their lease (Delivery:LeaseDuration) runs out.");
             if (summary.RunFailure is not null)
             {
                 await error.WriteLineAsync($"Delivery stopped: {summary.RunFailure}");

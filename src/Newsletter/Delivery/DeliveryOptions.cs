@@ -28,6 +28,9 @@ public sealed class DeliveryOptions
     /// <summary>After this long since the first attempt a transient failure becomes "expired".</summary>
     public TimeSpan RetryWindow { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>A digest not delivered this long after it was composed is not sent any more ("expired").</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromHours(20);
+
     /// <summary>Hard bounces after which an address is suspended.</summary>
     public int MaxHardBounces { get; set; } = 1;
 }
@@ -56,7 +59,8 @@ internal sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOption
         var check = new ValidationFailures(DeliveryOptions.Section);
         check.Require(!string.IsNullOrWhiteSpace(options.PickupDirectory), "PickupDirectory", "must name a folder.");
         check.Require(options.BatchSize is > 0 and <= 10_000, "BatchSize", $"must be between 1 and 10000; got {options.BatchSize}.");
-        check.Require(options.LeaseDuration >= TimeSpan.FromSeconds(10), "LeaseDuration", "must be at least 10 seconds.");
+        check.Require(options.LeaseDuration >= TimeSpan.FromSeconds(1), "LeaseDuration", "must be at least one second.");
+        check.Require(options.MaxAge > TimeSpan.Zero, "MaxAge", "must be positive.");
         check.Require(options.RetryInitialDelay > TimeSpan.Zero, "RetryInitialDelay", "must be positive.");
         check.Require(options.RetryMaxDelay >= options.RetryInitialDelay, "RetryMaxDelay", "must not be shorter than RetryInitialDelay.");
         check.Require(options.RetryWindow > TimeSpan.Zero, "RetryWindow", "must be positive.");

@@ -61,6 +61,17 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         WHERE id IN @ids AND status = 'sending'
         """;
 
+    private const string RenewSql = "UPDATE deliveries SET lease_until = @leaseUntil WHERE id IN @ids AND status = 'sending'";
+
+    // An issue older than MaxAge is news no more: its unsent deliveries expire instead of going out late.
+    private const string ExpireStaleSql = """
+        UPDATE deliveries SET status = 'expired', lease_until = NULL, last_error = 'not delivered within Delivery:MaxAge of composing'
+        WHERE (status = 'pending' OR (status = 'sending' AND lease_until < @now))
+          AND issue_id IN (SELECT id FROM issues WHERE composed_at < @cutoff)
+        """;
+
+    private const string CountsSql = "SELECT status AS Status, COUNT(*) AS Count FROM deliveries GROUP BY status ORDER BY status";
+
     private const string AnyDueSql = """
         SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= @now)
             OR EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending' AND lease_until < @now)
@@ -109,6 +120,31 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
             return;
         await using var connection = await database.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(ReleaseSql, new { ids });
+    }
+
+    public async Task RenewLeasesAsync(IReadOnlyCollection<long> ids, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+            return;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        // Chunks keep each statement well under SQLite's parameter limit.
+        foreach (var chunk in ids.Chunk(500))
+            await connection.ExecuteAsync(RenewSql, new { ids = chunk, leaseUntil = DbTime.ToDb(time.GetUtcNow() + lease) });
+    }
+
+    /// <summary>Marks the unsent deliveries of issues composed more than <paramref name="maxAge"/> ago as expired.</summary>
+    public async Task<int> ExpireStaleAsync(TimeSpan maxAge, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(ExpireStaleSql, new { now = DbTime.ToDb(now), cutoff = DbTime.ToDb(now - maxAge) });
+    }
+
+    /// <summary>How many deliveries the ledger holds per status.</summary>
+    public async Task<IReadOnlyList<(string Status, long Count)>> CountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<(string Status, long Count)>(CountsSql)).ToList();
     }
 
     /// <summary>Whether a dispatch would find work: an index lookup, cheap enough to ask every minute.</summary>

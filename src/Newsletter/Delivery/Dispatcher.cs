@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Threading.Channels;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -58,13 +59,12 @@ public sealed class Dispatcher(
         var run = new Run();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var rateLimiter = CreateRateLimiter(smtpOptions.Value.MessagesPerSecond, transports.Mode);
-        // Under a rate limit, claim no more than can be sent well within the lease (queue included),
-        // so a lease never runs out on a delivery that is merely waiting its turn.
+        // Under a rate limit, claim no more than can be sent well within the lease (queue included).
         var batchSize = smtpOptions.Value.MessagesPerSecond is > 0 and var rate && transports.Mode == DeliveryMode.Smtp
             ? (int)Math.Clamp(rate * options.LeaseDuration.TotalSeconds / 4, 1, options.BatchSize)
             : options.BatchSize;
         var queue = Channel.CreateBounded<ClaimedDelivery>(new BoundedChannelOptions(batchSize) { SingleWriter = true });
-        var results = Channel.CreateBounded<(ClaimedDelivery Delivery, DeliveryResult Result)>(transport.MaxSenders * 4);
+        var results = Channel.CreateUnbounded<Outcome>(new UnboundedChannelOptions { SingleReader = true });
         var issueCache = new ConcurrentDictionary<long, Lazy<Task<Issue>>>();
 
         void Fail(string reason)
@@ -78,6 +78,7 @@ public sealed class Dispatcher(
         {
             try
             {
+                run.Expired += await deliveries.ExpireStaleAsync(options.MaxAge, stop.Token);
                 while (!stop.IsCancellationRequested)
                 {
                     var batch = await deliveries.ClaimAsync(batchSize, options.LeaseDuration, stop.Token);
@@ -91,9 +92,29 @@ public sealed class Dispatcher(
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+            catch (Exception exception) when (exception is DbException)
+            {
+                Fail($"the delivery ledger cannot be read: {exception.Message}");
+            }
             finally
             {
                 queue.Writer.TryComplete();
+            }
+        }
+
+        // Claimed deliveries still queued or in flight keep their lease: only a dead process loses it.
+        async Task RenewLeasesAsync()
+        {
+            using var timer = new PeriodicTimer(options.LeaseDuration / 3, time);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop.Token))
+                    await deliveries.RenewLeasesAsync(run.Unfinished.Keys.ToArray(), options.LeaseDuration, stop.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+            catch (Exception exception) when (exception is DbException)
+            {
+                logger.LogWarning("Renewing delivery leases failed: {Reason}", exception.Message);
             }
         }
 
@@ -104,34 +125,41 @@ public sealed class Dispatcher(
             {
                 await foreach (var delivery in queue.Reader.ReadAllAsync(stop.Token))
                 {
+                    DeliveryResult result;
                     if (delivery.SubscriberStatus != SubscriberStatus.Active)
                     {
-                        await results.Writer.WriteAsync((delivery, Result(delivery, DeliveryStatus.Skipped, $"subscriber is {delivery.SubscriberStatus}")), CancellationToken.None);
-                        continue;
+                        result = Result(delivery, DeliveryStatus.Skipped, $"subscriber is {delivery.SubscriberStatus}");
                     }
-                    var message = await BuildAsync(delivery, issueCache, stop.Token);
-                    if (rateLimiter is not null)
-                        using (await rateLimiter.AcquireAsync(1, stop.Token)) { }
-                    sender ??= await transport.ConnectAsync(stop.Token);
-                    DeliveryResult result;
-                    try
+                    else
                     {
-                        await sender.SendAsync(message, stop.Token);
-                        result = Result(delivery, DeliveryStatus.Sent, null);
+                        var message = await BuildAsync(delivery, issueCache, stop.Token);
+                        if (rateLimiter is not null)
+                            using (await rateLimiter.AcquireAsync(1, stop.Token)) { }
+                        sender ??= await transport.ConnectAsync(stop.Token);
+                        try
+                        {
+                            await sender.SendAsync(message, stop.Token);
+                            result = Result(delivery, DeliveryStatus.Sent, null);
+                        }
+                        catch (DeliveryException failure) when (failure.Kind != FailureKind.RunLevel)
+                        {
+                            result = failure.Kind == FailureKind.Permanent
+                                ? Result(delivery, DeliveryStatus.Bounced, failure.Message)
+                                : Retry(delivery, failure.Message, options);
+                            logger.LogWarning("Delivery to {Email} {Outcome}: {Reason}", delivery.Email,
+                                result.Status == DeliveryStatus.Pending ? "deferred" : result.Status, failure.Message);
+                        }
+                        if (!sender.IsUsable)
+                        {
+                            await sender.DisposeAsync();
+                            sender = null;
+                        }
                     }
-                    catch (DeliveryException failure) when (failure.Kind != FailureKind.RunLevel)
-                    {
-                        result = failure.Kind == FailureKind.Permanent
-                            ? Result(delivery, DeliveryStatus.Bounced, failure.Message)
-                            : Retry(delivery, failure.Message, options);
-                        logger.LogWarning("Delivery to {Email} {Outcome}: {Reason}", delivery.Email, result.Status, failure.Message);
-                    }
-                    if (!sender.IsUsable)
-                    {
-                        await sender.DisposeAsync();
-                        sender = null;
-                    }
-                    await results.Writer.WriteAsync((delivery, result), CancellationToken.None);
+                    // Wait until the outcome is in the ledger before the next send: a crash then
+                    // resends at most the one message each connection had in flight.
+                    var outcome = new Outcome(delivery, result);
+                    results.Writer.TryWrite(outcome);
+                    await outcome.Persisted.Task;
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
@@ -142,6 +170,10 @@ public sealed class Dispatcher(
             catch (Exception exception) when (exception is TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
             {
                 Fail($"the digest cannot be rendered: {exception.Message}");
+            }
+            catch (Exception exception) when (exception is DbException)
+            {
+                Fail($"the delivery ledger cannot be written: {exception.Message}");
             }
             catch (Exception exception)
             {
@@ -158,18 +190,30 @@ public sealed class Dispatcher(
 
         async Task RecordAsync()
         {
-            var batch = new List<(ClaimedDelivery Delivery, DeliveryResult Result)>();
+            var batch = new List<Outcome>();
             var lastProgress = time.GetTimestamp();
             while (await results.Reader.WaitToReadAsync(CancellationToken.None))
             {
-                // Whatever has piled up while the last batch was written goes in one transaction.
+                // Whatever piled up while the last batch was written goes in one transaction.
                 while (batch.Count < 500 && results.Reader.TryRead(out var item))
                     batch.Add(item);
-                await deliveries.RecordAsync(batch.Select(b => b.Result).ToList(), options.MaxHardBounces, CancellationToken.None);
-                foreach (var (delivery, result) in batch)
+                // Attempted either way: never released for an immediate resend. If the write
+                // fails, their leases run out and they are resent later with the same Message-ID.
+                foreach (var outcome in batch)
+                    run.Unfinished.TryRemove(outcome.Delivery.Id, out _);
+                try
                 {
-                    run.Unfinished.TryRemove(delivery.Id, out _);
-                    run.Count(result.Status);
+                    await deliveries.RecordAsync(batch.Select(b => b.Result).ToList(), options.MaxHardBounces, CancellationToken.None);
+                    foreach (var outcome in batch)
+                    {
+                        run.Count(outcome.Result.Status);
+                        outcome.Persisted.TrySetResult();
+                    }
+                }
+                catch (Exception exception) when (exception is DbException)
+                {
+                    foreach (var outcome in batch)
+                        outcome.Persisted.TrySetException(exception);
                 }
                 batch.Clear();
                 if (progress is not null && time.GetElapsedTime(lastProgress) >= TimeSpan.FromSeconds(1))
@@ -182,6 +226,7 @@ public sealed class Dispatcher(
 
         logger.LogInformation("Delivering due digests through {Transport}", transport.Describe());
         var recorder = RecordAsync();
+        var renewer = RenewLeasesAsync();
         var claimer = ClaimAsync();
         var workers = Enumerable.Range(0, transport.MaxSenders).Select(_ => Task.Run(WorkAsync, CancellationToken.None)).ToArray();
         try
@@ -193,13 +238,28 @@ public sealed class Dispatcher(
         {
             results.Writer.TryComplete();
             await recorder;
+            stop.Cancel();
+            await renewer;
             // Claimed but never attempted (the run stopped early): back to the queue at once.
-            await deliveries.ReleaseAsync(run.Unfinished.Keys.ToArray(), CancellationToken.None);
+            try
+            {
+                await deliveries.ReleaseAsync(run.Unfinished.Keys.ToArray(), CancellationToken.None);
+            }
+            catch (Exception exception) when (exception is DbException)
+            {
+                logger.LogWarning("Releasing unsent deliveries failed; they are retried when their lease expires: {Reason}", exception.Message);
+            }
         }
 
         var summary = run.Summary();
         logger.LogInformation("Delivery run finished: {Summary}", summary);
         return summary;
+    }
+
+    /// <summary>One attempt's result on its way to the ledger; the worker waits for <see cref="Persisted"/>.</summary>
+    private sealed record Outcome(ClaimedDelivery Delivery, DeliveryResult Result)
+    {
+        public TaskCompletionSource Persisted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private async Task<MimeKit.MimeMessage> BuildAsync(ClaimedDelivery delivery, ConcurrentDictionary<long, Lazy<Task<Issue>>> issueCache, CancellationToken cancellationToken)
@@ -250,6 +310,7 @@ public sealed class Dispatcher(
     {
         public readonly ConcurrentDictionary<long, byte> Unfinished = new();
         public string? Failure;
+        public int Expired;
         private int _sent, _deferred, _bounced, _expired, _skipped;
 
         public void Count(string status)
@@ -264,6 +325,6 @@ public sealed class Dispatcher(
             }
         }
 
-        public DispatchSummary Summary() => new(_sent, _deferred, _bounced, _expired, _skipped, Failure);
+        public DispatchSummary Summary() => new(_sent, _deferred, _bounced, _expired + Expired, _skipped, Failure);
     }
 }
