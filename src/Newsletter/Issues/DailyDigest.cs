@@ -1,14 +1,55 @@
 using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
 using Newsletter.Scheduling;
+using Quartz;
 
 namespace Newsletter.Issues;
 
 /// <summary>The daily loop's second half: compose the issue of a local date, then deliver what is due.</summary>
-public sealed class DailyDigest(IssueStore issues, Dispatcher dispatcher, IOptions<ScheduleOptions> schedule, TimeProvider time, ILogger<DailyDigest> logger)
+public sealed class DailyDigest(
+    IssueStore issues,
+    Dispatcher dispatcher,
+    IOptions<ScheduleOptions> schedule,
+    IOptions<DeliveryOptions> delivery,
+    TimeProvider time,
+    ILogger<DailyDigest> logger)
 {
     /// <summary>Today in the configured time zone.</summary>
-    public DateOnly Today() => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(time.GetUtcNow(), schedule.Value.Zone).DateTime);
+    public DateOnly Today() => LocalDate(time.GetUtcNow());
+
+    /// <summary>
+    /// The issue date of an instant: its calendar date in <c>Schedule:TimeZone</c>. Dates, not
+    /// instants, identify issues, so DST shifts and clock jumps cannot make two issues of one day.
+    /// </summary>
+    public DateOnly LocalDate(DateTimeOffset instant) =>
+        DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, schedule.Value.Zone).DateTime);
+
+    /// <summary>The latest digest time (per <c>Schedule:Digest</c>) at or before now, if within <c>Delivery:MaxAge</c>.</summary>
+    public DateTimeOffset? LatestDigestTimeWithinMaxAge()
+    {
+        var now = time.GetUtcNow();
+        var cron = new CronExpression(schedule.Value.Digest, schedule.Value.Zone);
+        DateTimeOffset? latest = null;
+        for (var next = cron.GetNextValidTimeAfter(now - delivery.Value.MaxAge); next is { } fire && fire <= now; next = cron.GetNextValidTimeAfter(fire))
+            latest = fire;
+        return latest;
+    }
+
+    /// <summary>
+    /// At start-up: if the service was down when the digest was due and that issue is still fresh
+    /// (within MaxAge), compose and send it now, once. Returns the date it caught up on.
+    /// </summary>
+    public async Task<DateOnly?> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        if (LatestDigestTimeWithinMaxAge() is not { } missed)
+            return null;
+        var date = LocalDate(missed);
+        if (await issues.ExistsAsync(date, cancellationToken))
+            return null;
+        logger.LogInformation("The digest of {Date} was due at {Due:u} while the service was down; sending it now", date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), missed);
+        await RunAsync(date, null, cancellationToken);
+        return date;
+    }
 
     public async Task<ComposeResult> ComposeAsync(DateOnly? date, CancellationToken cancellationToken)
     {

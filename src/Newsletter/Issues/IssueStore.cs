@@ -78,6 +78,12 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         return new ComposeResult(ComposeOutcome.Composed, date, issueId, entryIds.Count, deliveries);
     }
 
+    public async Task<bool> ExistsAsync(DateOnly date, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) }) is not null;
+    }
+
     public async Task<long?> LatestIssueIdAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

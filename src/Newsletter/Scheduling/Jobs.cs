@@ -13,12 +13,23 @@ internal sealed class CollectJob(Collector collector) : IJob
         await collector.CollectAsync(cancellationToken);
 }
 
-/// <summary>Composes today's issue and sends it (cron <c>Schedule:Digest</c> in <c>Schedule:TimeZone</c>).</summary>
+/// <summary>
+/// Composes and sends the issue of the date the trigger was scheduled for (cron <c>Schedule:Digest</c>
+/// in <c>Schedule:TimeZone</c>): a firing delayed past midnight still composes its own date.
+/// </summary>
 [DisallowConcurrentExecution]
 internal sealed class DigestJob(DailyDigest digest) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await digest.RunAsync(null, null, cancellationToken);
+        await digest.RunAsync(digest.LocalDate(context.ScheduledFireTimeUtc ?? context.FireTimeUtc), null, cancellationToken);
+}
+
+/// <summary>Once at start-up: sends a digest that fell due while the service was down, if still fresh.</summary>
+[DisallowConcurrentExecution]
+internal sealed class DigestCatchUpJob(DailyDigest digest) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
+        await digest.CatchUpAsync(cancellationToken);
 }
 
 /// <summary>Sends deliveries whose retry time has come, between digests.</summary>

@@ -23,6 +23,10 @@ public static class SchedulingRegistration
             quartz.AddTrigger((services, trigger) => trigger.ForJob("digest").WithIdentity("digest-cron")
                 .WithCronSchedule(Schedule(services).Digest, cron => cron.InTimeZone(Schedule(services).Zone)
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
+            // A digest missed while the process was down is sent by the catch-up job below
+            // (Quartz keeps its triggers in memory and would not know it was missed).
+            quartz.AddJob<DigestCatchUpJob>(job => job.WithIdentity("digest-catch-up"));
+            quartz.AddTrigger(trigger => trigger.ForJob("digest-catch-up").WithIdentity("digest-catch-up-at-start").StartNow());
             quartz.AddJob<RetryJob>(job => job.WithIdentity("retry"));
             quartz.AddTrigger((services, trigger) => trigger.ForJob("retry").WithIdentity("retry-poll").StartNow()
                 .WithSimpleSchedule(simple => simple.WithInterval(Schedule(services).RetryPoll).RepeatForever()));

@@ -10,22 +10,50 @@ using SmtpServer.Storage;
 
 namespace Newsletter.Tests.Support;
 
+/// <summary>How a <see cref="SmtpSink"/> misbehaves, for fault injection.</summary>
+public sealed record SinkFaults
+{
+    /// <summary>Answer RCPT for an address with this response (null: accept).</summary>
+    public Func<string, SmtpResponse?>? Recipient { get; init; }
+
+    /// <summary>Answer MAIL FROM with this response (null: accept).</summary>
+    public SmtpResponse? Sender { get; init; }
+
+    /// <summary>After receiving this message, close the connection without replying.</summary>
+    public Func<MimeMessage, bool>? DropAfterData { get; init; }
+
+    /// <summary>Require AUTH and accept only this user name / password.</summary>
+    public (string User, string Password)? Credentials { get; init; }
+
+    /// <summary>Wait this long before answering each message.</summary>
+    public TimeSpan DelayPerMessage { get; init; }
+}
+
 /// <summary>A real SMTP server (the SmtpServer package) on a free 127.0.0.1 port that keeps what it receives.</summary>
 public sealed class SmtpSink : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _running;
 
-    public SmtpSink(Func<string, SmtpResponse?>? recipientPolicy = null)
+    public SmtpSink(Func<string, SmtpResponse?>? recipientPolicy = null) : this(new SinkFaults { Recipient = recipientPolicy }) { }
+
+    public SmtpSink(SinkFaults faults)
     {
         Port = FreePort();
         var options = new SmtpServerOptionsBuilder()
             .ServerName("sink.test")
-            .Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Loopback, Port)))
+            .Endpoint(endpoint =>
+            {
+                endpoint.Endpoint(new IPEndPoint(IPAddress.Loopback, Port));
+                if (faults.Credentials is not null)
+                    endpoint.AllowUnsecureAuthentication(true).AuthenticationRequired(true);
+            })
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
-        services.Add(new Store(Messages));
-        services.Add(new Filter(recipientPolicy));
+        services.Add(new Store(Messages, faults));
+        services.Add(new Filter(faults));
+        if (faults.Credentials is { } credentials)
+            services.Add(new Authenticator(credentials.User, credentials.Password));
         _running = new SmtpServer.SmtpServer(options, services).StartAsync(_stop.Token);
         WaitUntilListening();
     }
@@ -69,25 +97,45 @@ public sealed class SmtpSink : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed class Store(ConcurrentQueue<MimeMessage> messages) : MessageStore
+    private sealed class Store(ConcurrentQueue<MimeMessage> messages, SinkFaults faults) : MessageStore
     {
         public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
             await using var stream = new MemoryStream(buffer.ToArray());
-            messages.Enqueue(await MimeMessage.LoadAsync(stream, cancellationToken));
+            var message = await MimeMessage.LoadAsync(stream, cancellationToken);
+            messages.Enqueue(message);
+            if (faults.DelayPerMessage > TimeSpan.Zero)
+                await Task.Delay(faults.DelayPerMessage, cancellationToken);
+            if (faults.DropAfterData?.Invoke(message) == true)
+            {
+                // The message arrived, but the client never hears so: it must resend it.
+                await context.Pipe.Input.CompleteAsync();
+                await context.Pipe.Output.CompleteAsync();
+                context.Pipe.Dispose();
+                throw new OperationCanceledException("connection dropped after DATA");
+            }
             return SmtpResponse.Ok;
         }
     }
 
-    /// <summary>Answers RCPT per address; null means accept.</summary>
-    private sealed class Filter(Func<string, SmtpResponse?>? policy) : MailboxFilter
+    /// <summary>Answers MAIL FROM and RCPT as <see cref="SinkFaults"/> says.</summary>
+    private sealed class Filter(SinkFaults faults) : MailboxFilter
     {
+        public override Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken) =>
+            faults.Sender is { } refusal ? throw new SmtpResponseException(refusal) : Task.FromResult(true);
+
         public override Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken token)
         {
-            var response = policy?.Invoke(to.AsAddress());
+            var response = faults.Recipient?.Invoke(to.AsAddress());
             if (response is not null)
                 throw new SmtpResponseException(response);
             return Task.FromResult(true);
         }
+    }
+
+    private sealed class Authenticator(string user, string password) : SmtpServer.Authentication.UserAuthenticator
+    {
+        public override Task<bool> AuthenticateAsync(ISessionContext context, string userName, string pass, CancellationToken cancellationToken) =>
+            Task.FromResult(userName == user && pass == password);
     }
 }
