@@ -84,11 +84,12 @@ public sealed class Dispatcher(
                     var batch = await deliveries.ClaimAsync(batchSize, options.LeaseDuration, stop.Token);
                     if (batch.Count == 0)
                         break;
+                    // The whole batch is ours from now on (its leases are renewed), even the part
+                    // still waiting for room in the queue.
                     foreach (var delivery in batch)
-                    {
                         run.Unfinished[delivery.Id] = 0;
+                    foreach (var delivery in batch)
                         await queue.Writer.WriteAsync(delivery, stop.Token);
-                    }
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }

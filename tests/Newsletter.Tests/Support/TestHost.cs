@@ -40,6 +40,9 @@ public sealed class TestHost : IAsyncDisposable
 
     public string Directory { get; }
 
+    /// <summary>The configuration the host is built with, e.g. to pass to a child process.</summary>
+    public IReadOnlyDictionary<string, string?> Settings => _settings;
+
     public string Outbox => Path.Combine(Directory, "outbox");
 
     public void Set(string key, string? value) => _settings[key] = value;
