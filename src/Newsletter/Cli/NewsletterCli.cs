@@ -125,29 +125,43 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 issueDate = parsed;
             }
             if (!await PrepareAsync(ct)) return 2;
-            var digest = Get<DailyDigest>();
-            var composed = await digest.ComposeAsync(issueDate, ct);
-            await output.WriteLineAsync(composed.Outcome switch
+            try
             {
-                ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers",
-                ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
-                _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
-            });
-            var summary = await Get<Dispatcher>().DispatchAsync(
-                progress => output.WriteLine($"  ... {progress.Total} processed ({progress})"), ct);
-            await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
-            var ledger = await Get<DeliveryStore>().CountsAsync(ct);
-            await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
-            if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count is > 0 and var held)
-                await output.WriteLineAsync($"{held} deliveries are held by another or an interrupted run; they are sent again when their lease (Delivery:LeaseDuration) runs out.");
-            if (summary.RunFailure is not null)
+                return await SendNowAsync(issueDate, ct);
+            }
+            catch (System.Data.Common.DbException exception)
             {
-                await error.WriteLineAsync($"Delivery stopped: {summary.RunFailure}");
+                // Nothing is lost: claimed deliveries return when their lease runs out.
+                await error.WriteLineAsync($"The database is unavailable ({exception.Message}); nothing was lost, run send-now again.");
                 return 1;
             }
-            return 0;
         });
         return command;
+    }
+
+    private async Task<int> SendNowAsync(DateOnly? issueDate, CancellationToken ct)
+    {
+        var digest = Get<DailyDigest>();
+        var composed = await digest.ComposeAsync(issueDate, ct);
+        await output.WriteLineAsync(composed.Outcome switch
+        {
+            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers",
+            ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
+            _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
+        });
+        var summary = await Get<Dispatcher>().DispatchAsync(
+            progress => output.WriteLine($"  ... {progress.Total} processed ({progress})"), ct);
+        await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
+        var ledger = await Get<DeliveryStore>().CountsAsync(ct);
+        await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
+        if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count is > 0 and var held)
+            await output.WriteLineAsync($"{held} deliveries are held by another or an interrupted run; they are sent again when their lease (Delivery:LeaseDuration) runs out.");
+        if (summary.RunFailure is not null)
+        {
+            await error.WriteLineAsync($"Delivery stopped: {summary.RunFailure}");
+            return 1;
+        }
+        return 0;
     }
 
     private Command PreviewCommand()

@@ -10,6 +10,7 @@ namespace Newsletter.Storage;
 public sealed class Database
 {
     private readonly string _connectionString;
+    private readonly int _busyTimeoutMs;
 
     public Database(IOptions<DatabaseOptions> options)
     {
@@ -21,9 +22,10 @@ public sealed class Database
             Directory.CreateDirectory(Path.GetDirectoryName(builder.DataSource)!);
         }
         builder.Pooling = true;
-        // Several writers (collector, dispatcher, web) share one file: wait rather than fail.
-        builder.DefaultTimeout = 30;
+        // Microsoft.Data.Sqlite retries a busy database itself for this long (whole seconds).
+        builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.Value.BusyTimeout.TotalSeconds));
         _connectionString = builder.ToString();
+        _busyTimeoutMs = (int)options.Value.BusyTimeout.TotalMilliseconds;
         DataSource = builder.DataSource;
     }
 
@@ -34,8 +36,9 @@ public sealed class Database
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
-        // busy_timeout makes SQLite itself wait for a competing writer instead of answering BUSY.
-        await connection.ExecuteAsync("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
+        // Several writers (collector, dispatcher, web) share one file: busy_timeout makes SQLite
+        // wait briefly for a competing writer instead of answering BUSY at once.
+        await connection.ExecuteAsync($"PRAGMA busy_timeout = {_busyTimeoutMs}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
         return connection;
     }
 }

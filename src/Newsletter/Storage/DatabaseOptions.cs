@@ -11,6 +11,9 @@ public sealed class DatabaseOptions
 
     public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
     public string ConnectionString { get; set; } = "Data Source=data/newsletter.db";
+
+    /// <summary>How long a statement waits for another writer before giving up with "database is locked".</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
@@ -19,6 +22,7 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
     {
         var check = new ValidationFailures(DatabaseOptions.Section);
         check.Require(!string.IsNullOrWhiteSpace(options.ConnectionString), "ConnectionString", "must not be empty.");
+        check.Require(options.BusyTimeout >= TimeSpan.Zero, "BusyTimeout", "must not be negative.");
         // The SQL is kept portable, but only the SQLite schema ships in this version: say so
         // instead of failing later with a driver error.
         check.Require(options.Provider == DatabaseProvider.Sqlite, "Provider",
