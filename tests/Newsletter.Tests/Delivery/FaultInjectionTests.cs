@@ -86,6 +86,22 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A554AfterDataBouncesThatMessageOnly()
+    {
+        await using var smtp = new SmtpSink(new SinkFaults
+        {
+            AfterData = message => message.To.Mailboxes.Single().Address == "reader2@example.org" ? Reply(554, "5.7.1 message content rejected") : null,
+        });
+        _host.UseSmtp(smtp.Port, maxConnections: 1);
+        await AddSubscribersAsync(3);
+
+        var result = await _host.RunAsync("send-now", "--date", "2025-09-08");
+
+        Assert.Contains("2 sent, 0 deferred, 1 failed (1 bounced", result.Output);
+        Assert.StartsWith("554", await _host.QueryScalarAsync<string>("SELECT last_error FROM deliveries WHERE status = 'bounced'"));
+    }
+
+    [Fact]
     public async Task AuthenticationRefusedStopsTheRunAndMarksNothing()
     {
         await using var smtp = new SmtpSink(new SinkFaults { Credentials = ("digest", "right") });

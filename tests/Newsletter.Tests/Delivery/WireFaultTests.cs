@@ -49,6 +49,20 @@ public sealed class WireFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFailedTlsHandshakeStopsTheRun()
+    {
+        using var sink = new PostfixSink(); // speaks plain SMTP only
+        _host.UseSmtp(sink.Port);
+        _host.Set("Newsletter:Smtp:Security", "SslOnConnect");
+
+        var result = await _host.RunAsync("send-now", "--date", "2025-09-08");
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("TLS handshake", result.Error);
+        Assert.Equal(6L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND attempts = 0"));
+    }
+
+    [Fact]
     public async Task AHealthySinkTakesEverything()
     {
         using var sink = new PostfixSink();

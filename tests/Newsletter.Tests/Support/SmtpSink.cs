@@ -25,6 +25,9 @@ public sealed record SinkFaults
     /// <summary>Require AUTH and accept only this user name / password.</summary>
     public (string User, string Password)? Credentials { get; init; }
 
+    /// <summary>Answer the end of DATA for a message with this response (null: 250).</summary>
+    public Func<MimeMessage, SmtpResponse?>? AfterData { get; init; }
+
     /// <summary>Wait this long before answering each message.</summary>
     public TimeSpan DelayPerMessage { get; init; }
 }
@@ -103,6 +106,8 @@ public sealed class SmtpSink : IAsyncDisposable
         {
             await using var stream = new MemoryStream(buffer.ToArray());
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
+            if (faults.AfterData?.Invoke(message) is { } refusal)
+                return refusal;
             messages.Enqueue(message);
             if (faults.DelayPerMessage > TimeSpan.Zero)
                 await Task.Delay(faults.DelayPerMessage, cancellationToken);
