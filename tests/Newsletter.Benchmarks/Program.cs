@@ -1,95 +1,115 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Newsletter;
 using Newsletter.Cli;
-using SmtpServer;
-using SmtpServer.Protocol;
-using SmtpServer.Storage;
+using Newsletter.Delivery;
+using Newsletter.Issues;
+using Newsletter.Rendering;
+using Newsletter.Subscriptions;
 
-// send-now end to end (claim, render, MIME, SMTP, write-back) for N subscribers against the
-// SmtpServer package in this process, which counts and discards what it receives.
-// With a third argument, sends to that 127.0.0.1 port instead (e.g. Postfix's smtp-sink).
-// Usage: dotnet run -c Release --project tests/Newsletter.Benchmarks -- [subscribers] [connections] [port]
-var subscribers = args.Length > 0 ? int.Parse(args[0]) : 10_000;
-var connections = args.Length > 1 ? int.Parse(args[1]) : 4;
-var externalPort = args.Length > 2 ? int.Parse(args[2]) : (int?)null;
-var directory = Path.Combine(Path.GetTempPath(), "newsletter-bench-" + Guid.NewGuid().ToString("N"));
+// Benchmark helper for bench/run.sh. The measured send-now runs as the real executable in its
+// own process (so its peak RSS is its own); this program prepares the data and measures render cost.
+//   seed DIR SUBSCRIBERS PAPERS   database in DIR with SUBSCRIBERS active readers and one issue of PAPERS papers
+//   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
+var mode = args.ElementAtOrDefault(0) ?? throw new ArgumentException("usage: seed DIR SUBSCRIBERS PAPERS | render DIR COUNT");
+var directory = Path.GetFullPath(args[1]);
 Directory.CreateDirectory(directory);
-var fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
+var settings = Settings(directory);
 
-int port;
-using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = externalPort ?? ((IPEndPoint)probe.LocalEndpoint).Port; }
-var received = new Counter();
-var services = new SmtpServer.ComponentModel.ServiceProvider();
-services.Add(new DiscardingStore(received));
-using var stopSink = new CancellationTokenSource();
-var sink = externalPort is not null ? Task.CompletedTask : new SmtpServer.SmtpServer(new SmtpServerOptionsBuilder().ServerName("bench")
-    .Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, port))).Build(), services).StartAsync(stopSink.Token);
-
-var settings = new Dictionary<string, string?>
+switch (mode)
 {
-    ["Newsletter:Database:ConnectionString"] = $"Data Source={Path.Combine(directory, "bench.db")}",
-    ["Newsletter:TemplatesPath"] = Path.Combine(AppContext.BaseDirectory, "templates"),
-    ["Newsletter:Sources:0:Name"] = "hf",
-    ["Newsletter:Sources:0:Url"] = new Uri(Path.Combine(fixtures, "hf_daily_papers.json")).AbsoluteUri,
-    ["Newsletter:Sources:1:Name"] = "rss",
-    ["Newsletter:Sources:1:Url"] = new Uri(Path.Combine(fixtures, "arxiv_rss_cs.AI.xml")).AbsoluteUri,
-    ["Newsletter:Smtp:Host"] = "127.0.0.1",
-    ["Newsletter:Smtp:Port"] = port.ToString(),
-    ["Newsletter:Smtp:Security"] = "None",
-    ["Newsletter:Smtp:MaxConnections"] = connections.ToString(),
-    ["Logging:LogLevel:Default"] = "Warning",
-};
+    case "seed":
+        await SeedAsync(int.Parse(args[2]), int.Parse(args[3]));
+        break;
+    case "render":
+        await RenderAsync(int.Parse(args[2]));
+        break;
+    default:
+        throw new ArgumentException($"unknown mode {mode}");
+}
+return 0;
 
-async Task<int> RunVerb(params string[] verb)
+async Task SeedAsync(int subscribers, int papers)
+{
+    await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(Papers(papers)));
+    await RunVerbAsync("collect");
+    await using (var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]))
+    {
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at) VALUES ($e, $e, 'active', 0, 0)";
+        var email = insert.Parameters.Add("$e", SqliteType.Text);
+        for (var i = 1; i <= subscribers; i++)
+        {
+            email.Value = $"reader{i}@example.org";
+            await insert.ExecuteNonQueryAsync();
+        }
+        await transaction.CommitAsync();
+    }
+    // Compose without sending: the relay is unreachable for this one run, so every delivery stays pending.
+    settings["Newsletter:Smtp:Port"] = "1";
+    await RunVerbAsync("send-now", "--date", "2025-09-08");
+    await RunVerbAsync("preview", "--email", "reader1@example.org", "--out", Path.Combine(directory, "preview"));
+    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory}; one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes");
+}
+
+async Task RenderAsync(int count)
+{
+    var app = NewsletterApp.Build(["render"], directory, b => b.Configuration.AddInMemoryCollection(settings));
+    await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+    var issues = app.Services.GetRequiredService<IssueStore>();
+    var issue = await issues.GetAsync((await issues.LatestIssueIdAsync(CancellationToken.None))!.Value, CancellationToken.None);
+    var renderer = app.Services.GetRequiredService<DigestRenderer>();
+    var builder = app.Services.GetRequiredService<DigestMessageBuilder>();
+    var links = app.Services.GetRequiredService<MailLinks>();
+    var clock = Stopwatch.StartNew();
+    for (var i = 1; i <= count; i++)
+    {
+        var unsubscribe = links.Unsubscribe(i);
+        var digest = renderer.Render(issue, new DigestRecipient($"reader{i}@example.org", unsubscribe, links.Preferences(i)));
+        var message = builder.Build(digest, $"reader{i}@example.org", $"<bench.{i}@example.org>", unsubscribe, DateTimeOffset.UtcNow);
+        message.Prepare(MimeKit.EncodingConstraint.EightBit);
+        message.WriteTo(Stream.Null);
+    }
+    Console.WriteLine($"render_msg_per_s={count / clock.Elapsed.TotalSeconds:F0}");
+}
+
+async Task RunVerbAsync(params string[] verb)
 {
     var app = NewsletterApp.Build(verb, directory, b => b.Configuration.AddInMemoryCollection(settings));
     await using var _ = app;
-    return await new NewsletterCli(app, TextWriter.Null, Console.Error).InvokeAsync(verb);
+    await new NewsletterCli(app, TextWriter.Null, Console.Error).InvokeAsync(verb);
 }
 
-await RunVerb("collect");
-await using (var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]))
+static Dictionary<string, string?> Settings(string directory) => new()
 {
-    await connection.OpenAsync();
-    await using var transaction = await connection.BeginTransactionAsync();
-    await connection.ExecuteAsync("INSERT INTO subscribers (email, email_key, status, created_at) VALUES (@e, @e, 'active', 0)",
-        Enumerable.Range(1, subscribers).Select(i => new { e = $"reader{i}@example.org" }), transaction);
-    await transaction.CommitAsync();
-}
+    ["Newsletter:Database:ConnectionString"] = $"Data Source={Path.Combine(directory, "bench.db")}",
+    ["Newsletter:TemplatesPath"] = Path.Combine(AppContext.BaseDirectory, "templates"),
+    ["Newsletter:Sources:0:Name"] = "bench",
+    ["Newsletter:Sources:0:Kind"] = "HuggingFaceDaily",
+    ["Newsletter:Sources:0:Url"] = new Uri(Path.Combine(directory, "papers.json")).AbsoluteUri,
+    ["Newsletter:Smtp:Host"] = "127.0.0.1",
+    ["Newsletter:Smtp:Security"] = "None",
+    ["Newsletter:MaxEntriesPerIssue"] = "100",
+    ["Newsletter:Secret"] = "benchmark-secret-0123456789",
+    ["Logging:LogLevel:Default"] = "Warning",
+};
 
-var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-var clock = Stopwatch.StartNew();
-var exit = await RunVerb("send-now", "--date", "2025-09-08");
-clock.Stop();
-var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-if (externalPort is not null)
+// Papers shaped like a Hugging Face daily list: ~90-character titles, 6 authors, ~1,100-character abstracts.
+static object[] Papers(int count) => Enumerable.Range(1, count).Select(i => (object)new
 {
-    await using var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]);
-    received.Value = await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'");
-}
-
-Console.WriteLine($"subscribers={subscribers} connections={connections} exit={exit} received={received.Value} " +
-                  $"seconds={clock.Elapsed.TotalSeconds:F2} msg_per_s={received.Value / clock.Elapsed.TotalSeconds:F0} " +
-                  $"cpu_seconds={cpuUsed.TotalSeconds:F2} peak_working_set_mb={Process.GetCurrentProcess().PeakWorkingSet64 / 1048576}");
-stopSink.Cancel();
-try { await sink; } catch (OperationCanceledException) { }
-SqliteConnection.ClearAllPools();
-Directory.Delete(directory, true);
-return exit;
-
-sealed class Counter { public int Value; }
-
-sealed class DiscardingStore(Counter counter) : MessageStore
-{
-    public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    paper = new
     {
-        Interlocked.Increment(ref counter.Value);
-        return Task.FromResult(SmtpResponse.Ok);
-    }
-}
+        id = $"2509.{10000 + i}",
+        title = $"Scaling Sparse Mixture-of-Experts Models for Long-Context Reasoning, Study {i}",
+        summary = string.Join(' ', Enumerable.Repeat("We study how sparse expert routing interacts with long-context attention and report consistent gains on reasoning benchmarks.", 9)),
+        authors = Enumerable.Range(1, 6).Select(a => new { name = $"Author {a} Surname{i}", hidden = false }).ToArray(),
+        upvotes = 100 - i,
+        publishedAt = "2025-09-05T12:00:00.000Z",
+    },
+}).ToArray();

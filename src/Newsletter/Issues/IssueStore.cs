@@ -113,8 +113,21 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         return new Issue(0, date, entries.Select((e, i) => e.ToIssueEntry() with { Position = i + 1 }).ToList());
     }
 
-    private sealed record EntryRow(long Position, string Title, string Summary, string Authors, string Url, long Score, long? PublishedAt, string Source)
+    /// <summary>
+    /// Settable properties rather than a constructor: Dapper matches constructors by column type,
+    /// and SQLite reports no type for computed columns of an empty result.
+    /// </summary>
+    private sealed class EntryRow
     {
+        public long Position { get; init; }
+        public string Title { get; init; } = "";
+        public string Summary { get; init; } = "";
+        public string Authors { get; init; } = "";
+        public string Url { get; init; } = "";
+        public long Score { get; init; }
+        public long? PublishedAt { get; init; }
+        public string Source { get; init; } = "";
+
         public IssueEntry ToIssueEntry() => new(
             (int)Position, Title, Summary,
             Authors.Length == 0 ? [] : Authors.Split(EntryStore.AuthorSeparator),

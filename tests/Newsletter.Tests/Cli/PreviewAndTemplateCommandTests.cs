@@ -33,6 +33,19 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PreviewAfterTheLastIssueWithNothingNewShowsTheLastIssue()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        await _host.RunAsync("send-now", "--date", "2025-09-08");
+        var outDir = Path.Combine(_host.Directory, "again");
+
+        var result = await _host.RunAsync("preview", "--out", outDir);
+
+        Assert.Equal(0, result.Exit);
+        Assert.Contains("Issue 2025-09-08 (2 entries)", result.Output);
+    }
+
+    [Fact]
     public async Task SendTestSendsOneMessageOutsideTheLedger()
     {
         await using var smtp = new SmtpSink();
