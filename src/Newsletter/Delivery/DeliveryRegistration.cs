@@ -13,7 +13,6 @@ public static class DeliveryRegistration
         builder.Services.AddValidatedOptions<SmtpOptions, SmtpOptionsValidator>(SmtpOptions.Section);
         builder.Services.AddSingleton<TemplateStore>();
         builder.Services.AddSingleton<TemplateRenderer>();
-        builder.Services.AddSingleton<MailHtml>();
         builder.Services.AddSingleton<DigestRenderer>();
         builder.Services.AddSingleton<DigestMessageBuilder>();
         builder.Services.AddSingleton<IssueStore>();

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Issues;
@@ -15,7 +18,15 @@ public sealed record RenderedDigest(string Subject, string Html, string Text);
 /// Renders a digest through the operator's templates. Templates see plain data only (strings,
 /// numbers, lists), never services.
 /// </summary>
-public sealed class DigestRenderer(TemplateRenderer templates, MailHtml mailHtml, IOptions<NewsletterOptions> options)
+/// <remarks>
+/// Every reader of an issue gets the same papers; only the address and the signed links differ.
+/// So an issue is rendered (and its CSS inlined) once, with markers in place of the personal
+/// values, and each reader's digest is spliced together from the pieces. The splice is checked
+/// against a full render once per issue and template version; a template that transforms a
+/// personal value (e.g. url-encodes it) fails the check and is rendered in full for every reader,
+/// as is any reader whose values contain characters that escaping would change.
+/// </remarks>
+public sealed class DigestRenderer(TemplateRenderer templates, IOptions<NewsletterOptions> options, ILogger<DigestRenderer> logger)
 {
     public const string SubjectTemplate = "digest.subject.sbn";
     public const string HtmlTemplate = "digest.html.sbn";
@@ -23,13 +34,130 @@ public sealed class DigestRenderer(TemplateRenderer templates, MailHtml mailHtml
 
     public static readonly string[] Required = [SubjectTemplate, HtmlTemplate, TextTemplate];
 
+    // Letters, digits and the few symbols of addresses and our links that no escaper rewrites.
+    private static readonly SearchValues<char> Plain = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@._-+/:?=~");
+
+    private static readonly DigestRecipient Probe = new(
+        "probe.reader+check@example.org",
+        "https://probe.example.org/unsubscribe?token=UHJvYmU.c2lnbmF0dXJl",
+        "https://probe.example.org/preferences?token=UHJvYmU.c2lnbmF0dXJm");
+
+    private readonly ConditionalWeakTable<Issue, Prepared> _prepared = new();
+    private readonly string _marker = "zq" + Guid.NewGuid().ToString("N")[..12] + "mark";
+
     public RenderedDigest Render(Issue issue, DigestRecipient recipient)
     {
+        if (!IsPlain(recipient))
+            return RenderFully(issue, recipient);
+        var current = new TemplateVersions(templates, SubjectTemplate, HtmlTemplate, TextTemplate);
+        if (!_prepared.TryGetValue(issue, out var prepared) || prepared.Versions != current)
+        {
+            lock (_prepared)
+            {
+                if (!_prepared.TryGetValue(issue, out prepared) || prepared.Versions != current)
+                    prepared = PrepareAndCache(issue, current);
+            }
+        }
+        return prepared.Spliceable ? prepared.Splice(recipient) : RenderFully(issue, recipient);
+    }
+
+    /// <summary>The plain way: the whole template for one reader.</summary>
+    public RenderedDigest RenderFully(Issue issue, DigestRecipient recipient) => Finish(RenderRaw(issue, recipient));
+
+    private static RenderedDigest Finish(RenderedDigest raw) =>
+        new(TemplateRenderer.HeaderSafe(raw.Subject), MailHtml.Wrap(raw.Html), LineWrapper.Wrap(raw.Text, 76));
+
+    /// <summary>Rendered, CSS inlined, not yet cleaned or wrapped (those come after splicing).</summary>
+    private RenderedDigest RenderRaw(Issue issue, DigestRecipient recipient)
+    {
         var model = Model(issue, recipient);
-        var subject = TemplateRenderer.HeaderSafe(templates.Render(SubjectTemplate, model));
-        var html = mailHtml.Finish(templates.Render(HtmlTemplate, model), recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl);
-        var text = LineWrapper.Wrap(templates.Render(TextTemplate, model), 76);
-        return new RenderedDigest(subject, html, text);
+        return new RenderedDigest(
+            templates.Render(SubjectTemplate, model),
+            MailHtml.Inline(templates.Render(HtmlTemplate, model)),
+            templates.Render(TextTemplate, model));
+    }
+
+    private Prepared PrepareAndCache(Issue issue, TemplateVersions versions)
+    {
+        var markers = new DigestRecipient(_marker + "0x", _marker + "1x", _marker + "2x");
+        var prepared = new Prepared(versions, RenderRaw(issue, markers), [markers.Email, markers.UnsubscribeUrl, markers.PreferencesUrl]);
+        prepared.Spliceable = prepared.Splice(Probe) == RenderFully(issue, Probe);
+        if (!prepared.Spliceable)
+            logger.LogWarning("The digest templates transform a personal value (address or link); every digest is rendered in full, which is much slower");
+        _prepared.AddOrUpdate(issue, prepared);
+        return prepared;
+    }
+
+    private static bool IsPlain(DigestRecipient recipient) =>
+        !recipient.Email.AsSpan().ContainsAnyExcept(Plain)
+        && !recipient.UnsubscribeUrl.AsSpan().ContainsAnyExcept(Plain)
+        && !recipient.PreferencesUrl.AsSpan().ContainsAnyExcept(Plain);
+
+    /// <summary>Which parsed templates a prepared issue was made with: a hot reload makes it stale.</summary>
+    private sealed record TemplateVersions(object Subject, object Html, object Text)
+    {
+        public TemplateVersions(TemplateRenderer templates, string subject, string html, string text)
+            : this(templates.Current(subject), templates.Current(html), templates.Current(text)) { }
+    }
+
+    /// <summary>An issue rendered once, cut at the personal values.</summary>
+    private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers)
+    {
+        private readonly Piece[] _subject = Cut(raw.Subject, markers);
+        private readonly Piece[] _html = Cut(raw.Html, markers);
+        private readonly Piece[] _text = Cut(raw.Text, markers);
+
+        public TemplateVersions Versions { get; } = versions;
+
+        public bool Spliceable { get; set; }
+
+        public RenderedDigest Splice(DigestRecipient recipient)
+        {
+            string[] values = [recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl];
+            return Finish(new RenderedDigest(Join(_subject, values), Join(_html, values), Join(_text, values)));
+        }
+
+        private static string Join(Piece[] pieces, string[] values)
+        {
+            var length = 0;
+            foreach (var piece in pieces)
+                length += piece.Text?.Length ?? values[piece.Slot].Length;
+            return string.Create(length, (pieces, values), static (span, state) =>
+            {
+                foreach (var piece in state.pieces)
+                {
+                    var text = piece.Text ?? state.values[piece.Slot];
+                    text.AsSpan().CopyTo(span);
+                    span = span[text.Length..];
+                }
+            });
+        }
+
+        private static Piece[] Cut(string text, string[] markers)
+        {
+            var pieces = new List<Piece>();
+            var start = 0;
+            while (true)
+            {
+                var (index, slot) = (-1, -1);
+                for (var m = 0; m < markers.Length; m++)
+                {
+                    var found = text.IndexOf(markers[m], start, StringComparison.Ordinal);
+                    if (found >= 0 && (index < 0 || found < index))
+                        (index, slot) = (found, m);
+                }
+                if (index < 0)
+                    break;
+                pieces.Add(new Piece(text[start..index], -1));
+                pieces.Add(new Piece(null, slot));
+                start = index + markers[slot].Length;
+            }
+            pieces.Add(new Piece(text[start..], -1));
+            return pieces.ToArray();
+        }
+
+        /// <summary>Literal text, or (when <see cref="Text"/> is null) the personal value in <see cref="Slot"/>.</summary>
+        private readonly record struct Piece(string? Text, int Slot);
     }
 
     private ScriptObject Model(Issue issue, DigestRecipient recipient)

@@ -14,6 +14,9 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
     internal const int RecursiveLimit = 50;
     internal const int LimitToString = 1_000_000;
 
+    /// <summary>The parsed template now in use under that name (a new instance after each reload).</summary>
+    public object Current(string name) => templates.Get(name);
+
     public static bool IsHtml(string name) => name.Contains(".html.", StringComparison.Ordinal);
 
     public string Render(string name, ScriptObject model)

@@ -16,7 +16,6 @@ public sealed class ConfirmationMailer(
     SubscriberStore subscribers,
     MailLinks links,
     TemplateRenderer templates,
-    MailHtml mailHtml,
     DigestMessageBuilder messages,
     TransportFactory transports,
     IOptions<NewsletterOptions> newsletter,
@@ -82,7 +81,7 @@ public sealed class ConfirmationMailer(
         };
         var message = messages.Build(
             TemplateRenderer.HeaderSafe(templates.Render(SubjectTemplate, model)),
-            mailHtml.Finish(templates.Render(HtmlTemplate, model)),
+            MailHtml.Finish(templates.Render(HtmlTemplate, model)),
             LineWrapper.Wrap(templates.Render(TextTemplate, model), 76),
             subscriber.Email,
             $"<confirm.{subscriber.Id}.{Guid.NewGuid():N}@{newsletter.Value.From.Address[(newsletter.Value.From.Address.LastIndexOf('@') + 1)..]}>",
