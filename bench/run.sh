@@ -1,41 +1,61 @@
 #!/usr/bin/env bash
-# End-to-end send-now throughput against Postfix's smtp-sink, with smtp-source as the baseline
-# for the same number of connections, in the same run. Medians of RUNS runs.
-# Usage: bench/run.sh [subscribers=10000] [connections=4] [runs=3]
+# End-to-end throughput of `send-now` (claim, render, MIME, SMTP, ledger write-back) against
+# Postfix's smtp-sink, with smtp-source as the baseline for the same message size and number of
+# connections, in the same run. Prints medians of RUNS runs.
+#
+# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30]
+#        bench/run.sh 1000000      # one million subscribers
 set -euo pipefail
 cd "$(dirname "$0")/.."
-subscribers=${1:-10000}
-connections=${2:-4}
+subscribers=${1:-100000}
+connections=${2:-8}
 runs=${3:-3}
+papers=${4:-30}
 
 if ! command -v smtp-sink >/dev/null; then
-  # The package only: the Postfix daemon is never started.
-  export DEBIAN_FRONTEND=noninteractive
+  # The package only: the Postfix daemon is never configured or started.
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  apt-get update -qq && apt-get install -y -qq postfix >/dev/null
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
 fi
 
+work=$(mktemp -d)
+repo=$PWD
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 smtp-sink -4 -u nobody -m 512 "127.0.0.1:$port" 1024 &
 sink=$!
-trap 'kill $sink 2>/dev/null' EXIT
-sleep 1
+trap 'kill $sink 2>/dev/null; rm -rf "$work"' EXIT
 
+dotnet build -c Release src/Newsletter -v q -nologo >/dev/null
 dotnet build -c Release tests/Newsletter.Benchmarks -v q -nologo >/dev/null
-bench=tests/Newsletter.Benchmarks/bin/Release/net10.0/Newsletter.Benchmarks.dll
-# A digest of the benchmark's feeds (4 papers, text + HTML) is about 6.9 KB on the wire
-# (`preview` writes it as digest.eml); smtp-source sends messages of the same size.
-size=6900
+bench="dotnet tests/Newsletter.Benchmarks/bin/Release/net10.0/Newsletter.Benchmarks.dll"
+app="$PWD/src/Newsletter/bin/Release/net10.0/Newsletter.dll"
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ours=(); base=()
-for _ in $(seq "$runs"); do
-  ours+=("$(dotnet "$bench" "$subscribers" "$connections" "$port" | sed -E 's/.*msg_per_s=([0-9]+).*/\1/')")
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ours=(); base=(); rss=(); cpu=(); render=()
+for run in $(seq "$runs"); do
+  rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" >"$work/seed.log" 2>&1
+  size=$(stat -c %s "$work/db/preview/digest.eml")
+  # The product itself, as an operator runs it: configuration through the environment.
+  ( cd "$work/db" && env \
+      Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db" \
+      Newsletter__TemplatesPath="$repo/templates" \
+      Newsletter__Secret=benchmark-secret-0123456789 \
+      Newsletter__Smtp__Host=127.0.0.1 Newsletter__Smtp__Port="$port" Newsletter__Smtp__Security=None \
+      Newsletter__Smtp__MaxConnections="$connections" Logging__LogLevel__Default=Warning \
+      /usr/bin/time -v -o "$work/time.txt" dotnet "$app" send-now --date 2025-09-08 >"$work/send.log" 2>&1 ) || { cat "$work/send.log"; exit 1; }
+  grep -q "Delivered: $subscribers sent" "$work/send.log" || { cat "$work/send.log"; exit 1; }
+  # Sending rate from the ledger: first to last acknowledged message.
+  ours+=("$(sqlite3 "$work/db/bench.db" "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries")")
+  rss+=("$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt")")
+  cpu+=("$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt")")
+  render+=("$($bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/')")
   start=$(date +%s.%N)
   smtp-source -4 -d -s "$connections" -m "$subscribers" -l "$size" -f a@example.org -t b@example.org "127.0.0.1:$port"
   end=$(date +%s.%N)
   base+=("$(python3 -c "print(int($subscribers/($end-$start)))")")
 done
 o=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${base[@]}" | median)
-printf '\n| subscribers | connections | send-now msg/s | smtp-source msg/s (%s B) | ratio |\n|---|---|---|---|---|\n' "$size"
-printf '| %s | %s | %s | %s | %s |\n' "$subscribers" "$connections" "$o" "$b" "$(python3 -c "print(f'{$o/$b:.2f}')")"
+printf '\n| subscribers | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|\n'
+printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$connections" "$size" "$o" "$b" \
+  "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(printf '%s\n' "${render[@]}" | median)" \
+  "$(printf '%s\n' "${rss[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)"

@@ -107,7 +107,7 @@ static object[] Papers(int count) => Enumerable.Range(1, count).Select(i => (obj
     {
         id = $"2509.{10000 + i}",
         title = $"Scaling Sparse Mixture-of-Experts Models for Long-Context Reasoning, Study {i}",
-        summary = string.Join(' ', Enumerable.Repeat("We study how sparse expert routing interacts with long-context attention and report consistent gains on reasoning benchmarks.", 9)),
+        summary = string.Join(' ', Enumerable.Repeat("We study how sparse expert routing interacts with long-context attention and report consistent gains on reasoning benchmarks.", 4)),
         authors = Enumerable.Range(1, 6).Select(a => new { name = $"Author {a} Surname{i}", hidden = false }).ToArray(),
         upvotes = 100 - i,
         publishedAt = "2025-09-05T12:00:00.000Z",
