@@ -28,6 +28,9 @@ switch (mode)
     case "render":
         await RenderAsync(int.Parse(args[2]));
         break;
+    case "mailkit":
+        await MailKitFloorAsync(int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
+        break;
     default:
         throw new ArgumentException($"unknown mode {mode}");
 }
@@ -77,6 +80,27 @@ async Task RenderAsync(int count)
         message.WriteTo(Stream.Null);
     }
     Console.WriteLine($"render_msg_per_s={count / clock.Elapsed.TotalSeconds:F0}");
+}
+
+// The floor of the SMTP path: one pre-built digest sent COUNT times over CONNECTIONS MailKit
+// connections (sockets with NoDelay), nothing else.
+async Task MailKitFloorAsync(int count, int connections, int port)
+{
+    var message = await MimeKit.MimeMessage.LoadAsync(Path.Combine(directory, "preview", "digest.eml"));
+    var sent = 0;
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync("127.0.0.1", port);
+        using var client = new MailKit.Net.Smtp.SmtpClient();
+        await client.ConnectAsync(socket, "127.0.0.1", port, MailKit.Security.SecureSocketOptions.None);
+        while (Interlocked.Increment(ref sent) <= count)
+            await client.SendAsync(message);
+        await client.DisconnectAsync(true);
+    })));
+    Console.WriteLine($"mailkit_msg_per_s={count / clock.Elapsed.TotalSeconds:F0} cpu_ms_per_msg={(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / count:F3}");
 }
 
 async Task RunVerbAsync(params string[] verb)

@@ -12,12 +12,45 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
     public MimeMessage Build(RenderedDigest digest, string to, string messageId, string unsubscribeUrl, DateTimeOffset date)
     {
         var message = Build(digest.Subject, digest.Html, digest.Text, to, messageId, date);
+        AddListHeaders(message, unsubscribeUrl);
+        return message;
+    }
+
+    /// <summary>Mail clients show their own unsubscribe button and POST to it (RFC 2369, RFC 8058).</summary>
+    private void AddListHeaders(MimeMessage message, string unsubscribeUrl)
+    {
         var from = options.Value.From;
-        // Mail clients show their own unsubscribe button and POST to it (RFC 8058).
         message.Headers.Add("List-Unsubscribe", $"<{unsubscribeUrl}>");
         message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         message.Headers.Add("List-Id", $"{SafeListName(from.Name)} <digest.{from.Address[(from.Address.LastIndexOf('@') + 1)..]}>");
+    }
+
+    /// <summary>The delivery path: bodies arrive UTF-8 encoded and are used as they are (8bit; MimeKit re-encodes only for a 7-bit-only relay).</summary>
+    public MimeMessage Build(EncodedDigest digest, string to, string messageId, string unsubscribeUrl, DateTimeOffset date)
+    {
+        var from = options.Value.From;
+        var message = new MimeMessage
+        {
+            From = { new MailboxAddress(from.Name, from.Address) },
+            To = { MailboxAddress.Parse(to) },
+            Subject = digest.Subject,
+            Date = date,
+            MessageId = messageId.Trim('<', '>'),
+            Body = new MultipartAlternative { Part("plain", digest.Text), Part("html", digest.Html) },
+        };
+        AddListHeaders(message, unsubscribeUrl);
         return message;
+    }
+
+    private static TextPart Part(string subtype, byte[] utf8)
+    {
+        var part = new WrappedTextPart(subtype)
+        {
+            Content = new MimeContent(new MemoryStream(utf8, writable: false)),
+            ContentTransferEncoding = ContentEncoding.EightBit,
+        };
+        part.ContentType.Charset = "utf-8";
+        return part;
     }
 
     /// <summary>A single message to one person (e.g. a confirmation request).</summary>
@@ -35,6 +68,20 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
             MessageId = messageId.Trim('<', '>'),
             Body = new BodyBuilder { TextBody = text, HtmlBody = html }.ToMessageBody(),
         };
+    }
+
+    /// <summary>
+    /// Body text whose lines the renderer has already wrapped below 998 characters: for an 8-bit
+    /// relay there is nothing to choose, so MimeKit's scan of the whole body for the best encoding is
+    /// skipped. A 7-bit-only relay still gets it re-encoded.
+    /// </summary>
+    private sealed class WrappedTextPart(string subtype) : TextPart(subtype)
+    {
+        public override void Prepare(EncodingConstraint constraint, int maxLineLength = 78)
+        {
+            if (constraint == EncodingConstraint.SevenBit)
+                base.Prepare(constraint, maxLineLength);
+        }
     }
 
     private static string SafeListName(string name) =>

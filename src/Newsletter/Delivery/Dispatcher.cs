@@ -79,11 +79,13 @@ public sealed class Dispatcher(
             try
             {
                 run.Expired += await deliveries.ExpireStaleAsync(options.MaxAge, stop.Token);
+                var after = 0L;
                 while (!stop.IsCancellationRequested)
                 {
-                    var batch = await deliveries.ClaimAsync(batchSize, options.LeaseDuration, stop.Token);
+                    var batch = await deliveries.ClaimAsync(after, batchSize, options.LeaseDuration, stop.Token);
                     if (batch.Count == 0)
                         break;
+                    after = batch[^1].Id;
                     // The whole batch is ours from now on (its leases are renewed), even the part
                     // still waiting for room in the queue.
                     foreach (var delivery in batch)
@@ -268,7 +270,7 @@ public sealed class Dispatcher(
         var issue = await issueCache.GetOrAdd(delivery.IssueId,
             id => new Lazy<Task<Issue>>(() => issues.GetAsync(id, CancellationToken.None))).Value.WaitAsync(cancellationToken);
         var unsubscribe = links.Unsubscribe(delivery.SubscriberId);
-        var digest = renderer.Render(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId)));
+        var digest = renderer.RenderEncoded(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId)));
         return messages.Build(digest, delivery.Email, delivery.MessageId, unsubscribe, time.GetUtcNow());
     }
 

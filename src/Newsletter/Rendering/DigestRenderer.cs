@@ -14,6 +14,9 @@ public sealed record DigestRecipient(string Email, string UnsubscribeUrl, string
 
 public sealed record RenderedDigest(string Subject, string Html, string Text);
 
+/// <summary>A rendered digest with its bodies already UTF-8 encoded (the delivery path).</summary>
+public sealed record EncodedDigest(string Subject, byte[] Html, byte[] Text);
+
 /// <summary>
 /// Renders a digest through the operator's templates. Templates see plain data only (strings,
 /// numbers, lists), never services.
@@ -45,27 +48,37 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private readonly ConditionalWeakTable<Issue, Prepared> _prepared = new();
     private readonly string _marker = "zq" + Guid.NewGuid().ToString("N")[..12] + "mark";
 
-    public RenderedDigest Render(Issue issue, DigestRecipient recipient)
+    private const int HtmlWidth = 900;
+    private const int TextWidth = 76;
+
+    public RenderedDigest Render(Issue issue, DigestRecipient recipient) =>
+        IsPlain(recipient) && Prepare(issue) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
+
+    /// <summary>The delivery path: the bodies as UTF-8 bytes, ready for the wire.</summary>
+    public EncodedDigest RenderEncoded(Issue issue, DigestRecipient recipient)
     {
-        if (!IsPlain(recipient))
-            return RenderFully(issue, recipient);
+        if (IsPlain(recipient) && Prepare(issue) is { Spliceable: true } prepared)
+            return prepared.SpliceEncoded(recipient);
+        var full = RenderFully(issue, recipient);
+        return new EncodedDigest(full.Subject, Encoding.UTF8.GetBytes(full.Html), Encoding.UTF8.GetBytes(full.Text));
+    }
+
+    private Prepared Prepare(Issue issue)
+    {
         var current = new TemplateVersions(templates, SubjectTemplate, HtmlTemplate, TextTemplate);
-        if (!_prepared.TryGetValue(issue, out var prepared) || prepared.Versions != current)
+        if (_prepared.TryGetValue(issue, out var prepared) && prepared.Versions == current)
+            return prepared;
+        lock (_prepared)
         {
-            lock (_prepared)
-            {
-                if (!_prepared.TryGetValue(issue, out prepared) || prepared.Versions != current)
-                    prepared = PrepareAndCache(issue, current);
-            }
+            return _prepared.TryGetValue(issue, out prepared) && prepared.Versions == current ? prepared : PrepareAndCache(issue, current);
         }
-        return prepared.Spliceable ? prepared.Splice(recipient) : RenderFully(issue, recipient);
     }
 
     /// <summary>The plain way: the whole template for one reader.</summary>
     public RenderedDigest RenderFully(Issue issue, DigestRecipient recipient) => Finish(RenderRaw(issue, recipient));
 
     private static RenderedDigest Finish(RenderedDigest raw) =>
-        new(TemplateRenderer.HeaderSafe(raw.Subject), MailHtml.Wrap(raw.Html), LineWrapper.Wrap(raw.Text, 76));
+        new(TemplateRenderer.HeaderSafe(raw.Subject), LineWrapper.Wrap(raw.Html, HtmlWidth), LineWrapper.Wrap(raw.Text, TextWidth));
 
     /// <summary>Rendered, CSS inlined, not yet cleaned or wrapped (those come after splicing).</summary>
     private RenderedDigest RenderRaw(Issue issue, DigestRecipient recipient)
@@ -101,11 +114,15 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     }
 
     /// <summary>An issue rendered once, cut at the personal values.</summary>
+    /// <remarks>
+    /// Wrapping works line by line, so lines without a personal value are wrapped (and UTF-8
+    /// encoded) here once; only the few lines that hold a value are spliced and wrapped per reader.
+    /// </remarks>
     private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers)
     {
         private readonly Piece[] _subject = Cut(raw.Subject, markers);
-        private readonly Piece[] _html = Cut(raw.Html, markers);
-        private readonly Piece[] _text = Cut(raw.Text, markers);
+        private readonly Segment[] _html = Segments(raw.Html, markers, HtmlWidth);
+        private readonly Segment[] _text = Segments(raw.Text, markers, TextWidth);
 
         public TemplateVersions Versions { get; } = versions;
 
@@ -113,8 +130,40 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
 
         public RenderedDigest Splice(DigestRecipient recipient)
         {
-            string[] values = [recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl];
-            return Finish(new RenderedDigest(Join(_subject, values), Join(_html, values), Join(_text, values)));
+            var values = Values(recipient);
+            return new RenderedDigest(Subject(values), Encoding.UTF8.GetString(Join(_html, values, HtmlWidth)), Encoding.UTF8.GetString(Join(_text, values, TextWidth)));
+        }
+
+        public EncodedDigest SpliceEncoded(DigestRecipient recipient)
+        {
+            var values = Values(recipient);
+            return new EncodedDigest(Subject(values), Join(_html, values, HtmlWidth), Join(_text, values, TextWidth));
+        }
+
+        private static string[] Values(DigestRecipient recipient) => [recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl];
+
+        private string Subject(string[] values) => TemplateRenderer.HeaderSafe(Join(_subject, values));
+
+        private static byte[] Join(Segment[] segments, string[] values, int width)
+        {
+            // Personal lines first (small), then one exact-size copy of everything.
+            var personal = new byte[segments.Length][];
+            var length = segments.Length - 1; // the newlines between segments
+            for (var i = 0; i < segments.Length; i++)
+            {
+                personal[i] = segments[i].Utf8 ?? Encoding.UTF8.GetBytes(LineWrapper.Wrap(Join(segments[i].Line!, values), width));
+                length += personal[i].Length;
+            }
+            var result = new byte[length];
+            var position = 0;
+            for (var i = 0; i < segments.Length; i++)
+            {
+                if (i > 0)
+                    result[position++] = (byte)'\n';
+                personal[i].CopyTo(result, position);
+                position += personal[i].Length;
+            }
+            return result;
         }
 
         private static string Join(Piece[] pieces, string[] values)
@@ -131,6 +180,33 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
                     span = span[text.Length..];
                 }
             });
+        }
+
+        /// <summary>Runs of lines without a value become one pre-wrapped, pre-encoded segment; each line with a value stays a template.</summary>
+        private static Segment[] Segments(string text, string[] markers, int width)
+        {
+            var segments = new List<Segment>();
+            var run = new List<string>();
+            void Flush()
+            {
+                if (run.Count == 0) return;
+                segments.Add(new Segment(Encoding.UTF8.GetBytes(LineWrapper.Wrap(string.Join('\n', run), width)), null));
+                run.Clear();
+            }
+            foreach (var line in text.Split('\n'))
+            {
+                if (markers.Any(m => line.Contains(m, StringComparison.Ordinal)))
+                {
+                    Flush();
+                    segments.Add(new Segment(null, Cut(line, markers)));
+                }
+                else
+                {
+                    run.Add(line);
+                }
+            }
+            Flush();
+            return segments.ToArray();
         }
 
         private static Piece[] Cut(string text, string[] markers)
@@ -158,6 +234,9 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
 
         /// <summary>Literal text, or (when <see cref="Text"/> is null) the personal value in <see cref="Slot"/>.</summary>
         private readonly record struct Piece(string? Text, int Slot);
+
+        /// <summary>Pre-encoded lines (<see cref="Utf8"/>), or one line holding personal values (<see cref="Line"/>).</summary>
+        private readonly record struct Segment(byte[]? Utf8, Piece[]? Line);
     }
 
     private ScriptObject Model(Issue issue, DigestRecipient recipient)
