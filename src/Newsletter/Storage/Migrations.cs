@@ -89,6 +89,9 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE subscribers ADD COLUMN confirmation_sent_at INTEGER NULL;
         CREATE INDEX subscribers_pending ON subscribers (status, pending_since);
         """,
+        """
+        CREATE INDEX deliveries_claim ON deliveries (status, id);
+        """,
     ];
 
     public async Task ApplyAsync(CancellationToken cancellationToken)
