@@ -15,6 +15,7 @@ using Newsletter.Subscriptions;
 // own process (so its peak RSS is its own); this program prepares the data and measures render cost.
 //   seed DIR SUBSCRIBERS PAPERS   database in DIR with SUBSCRIBERS active readers and one issue of PAPERS papers
 //   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
+//   micro DIR                     BenchmarkDotNet: delivery path vs full render vs MIME alone
 var mode = args.ElementAtOrDefault(0) ?? throw new ArgumentException("usage: seed DIR SUBSCRIBERS PAPERS | render DIR COUNT");
 var directory = Path.GetFullPath(args[1]);
 Directory.CreateDirectory(directory);
@@ -27,6 +28,14 @@ switch (mode)
         break;
     case "render":
         await RenderAsync(int.Parse(args[2]));
+        break;
+    case "micro":
+        RenderBenchmarks.Directory = directory;
+        // In-process: the benchmark needs the seeded folder and this build's templates.
+        BenchmarkDotNet.Running.BenchmarkRunner.Run<RenderBenchmarks>(
+            BenchmarkDotNet.Configs.ConfigExtensions.AddJob(BenchmarkDotNet.Configs.DefaultConfig.Instance,
+                BenchmarkDotNet.Jobs.JobExtensions.WithToolchain(BenchmarkDotNet.Jobs.Job.ShortRun, BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance)),
+            args.Skip(2).ToArray());
         break;
     case "mailkit":
         await MailKitFloorAsync(int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
