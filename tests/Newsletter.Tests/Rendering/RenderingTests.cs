@@ -56,10 +56,7 @@ public sealed class RenderingTests : IAsyncLifetime
 
         Assert.DoesNotContain('\r', digest.Subject);
         Assert.DoesNotContain('\n', digest.Subject);
-        using var stream = new MemoryStream();
-        message.WriteTo(stream);
-        stream.Position = 0;
-        var reloaded = MimeMessage.Load(stream);
+        var reloaded = message.Reloaded();
         Assert.Empty(reloaded.Bcc);
         Assert.Equal(digest.Subject, reloaded.Subject);
     }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Newsletter.Tests.Support;
 
@@ -22,20 +20,8 @@ public sealed class PostfixSink : IDisposable
         foreach (var argument in new[] { "-4", "-u", "nobody", "-t", "10" }.Concat(faults).Concat([$"127.0.0.1:{Port}", "64"]))
             start.ArgumentList.Add(argument);
         _process = Process.Start(start) ?? throw new InvalidOperationException("smtp-sink did not start");
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                Thread.Sleep(20);
-            }
-        }
-        throw new InvalidOperationException($"smtp-sink did not listen on {Port}: {_process.StandardError.ReadToEnd()}");
+        if (!SmtpSink.WaitUntilListening(Port))
+            throw new InvalidOperationException($"smtp-sink did not listen on {Port}: {_process.StandardError.ReadToEnd()}");
     }
 
     public int Port { get; }

@@ -58,7 +58,8 @@ public sealed class SmtpSink : IAsyncDisposable
         if (faults.Credentials is { } credentials)
             services.Add(new Authenticator(credentials.User, credentials.Password));
         _running = new SmtpServer.SmtpServer(options, services).StartAsync(_stop.Token);
-        WaitUntilListening();
+        if (!WaitUntilListening(Port))
+            throw new InvalidOperationException($"SMTP sink did not start on port {Port}");
     }
 
     public int Port { get; }
@@ -75,22 +76,23 @@ public sealed class SmtpSink : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private void WaitUntilListening()
+    /// <summary>Waits (up to 2 s) until something accepts connections on the 127.0.0.1 port.</summary>
+    public static bool WaitUntilListening(int port)
     {
         for (var attempt = 0; attempt < 100; attempt++)
         {
             try
             {
                 using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, Port);
-                return;
+                client.Connect(IPAddress.Loopback, port);
+                return true;
             }
             catch (SocketException)
             {
                 Thread.Sleep(20);
             }
         }
-        throw new InvalidOperationException($"SMTP sink did not start on port {Port}");
+        return false;
     }
 
     public async ValueTask DisposeAsync()

@@ -18,6 +18,15 @@ public static class Waiting
         throw new TimeoutException($"no mail #{count} for {address} within 15 s");
     }
 
+    /// <summary>The message as a mail client would read it back from the wire.</summary>
+    public static MimeMessage Reloaded(this MimeMessage message)
+    {
+        using var stream = new MemoryStream();
+        message.WriteTo(stream);
+        stream.Position = 0;
+        return MimeMessage.Load(stream);
+    }
+
     public static string ConfirmLink(this MimeMessage message) =>
         System.Text.RegularExpressions.Regex.Match(message.TextBody!, @"https?://\S+/confirm\?token=\S+").Value;
 }
