@@ -59,10 +59,7 @@ public sealed class Dispatcher(
         var run = new Run();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var rateLimiter = CreateRateLimiter(smtpOptions.Value.MessagesPerSecond, transports.Mode);
-        // Under a rate limit, claim no more than can be sent well within the lease (queue included).
-        var batchSize = smtpOptions.Value.MessagesPerSecond is > 0 and var rate && transports.Mode == DeliveryMode.Smtp
-            ? (int)Math.Clamp(rate * options.LeaseDuration.TotalSeconds / 4, 1, options.BatchSize)
-            : options.BatchSize;
+        var batchSize = options.BatchSize;
         var queue = Channel.CreateBounded<ClaimedDelivery>(new BoundedChannelOptions(batchSize) { SingleWriter = true });
         var results = Channel.CreateUnbounded<Outcome>(new UnboundedChannelOptions { SingleReader = true });
         var issueCache = new ConcurrentDictionary<long, Lazy<Task<Issue>>>();
