@@ -12,14 +12,14 @@ public sealed class AdminPreviewTests : IAsyncLifetime
     private readonly TestHost _host = new(new() { ["Newsletter:Admin:Password"] = Password });
     private string _baseUrl = "";
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
         await _host.RunAsync("collect");
         _baseUrl = await _host.StartServiceAsync();
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task ThePreviewNeedsTheAdminCredential()

@@ -7,13 +7,13 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
 {
     private readonly TestHost _host = new();
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
         await _host.RunAsync("collect");
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task PreviewWritesWhatTheSubscriberWouldGetWithoutSending()

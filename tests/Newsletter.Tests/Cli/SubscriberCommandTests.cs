@@ -6,9 +6,9 @@ public sealed class SubscriberCommandTests : IAsyncLifetime
 {
     private readonly TestHost _host = new();
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task ListShowsEachAddressWithItsStatusWord()

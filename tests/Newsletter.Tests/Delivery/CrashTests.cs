@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Xunit.Abstractions;
 using Newsletter.Tests.Support;
 
 namespace Newsletter.Tests.Delivery;

@@ -12,7 +12,7 @@ public sealed class DailyLoopTests : IAsyncLifetime
     private readonly SmtpSink _smtp = new();
     private readonly TestHost _host = new();
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _feeds = await FixtureServer.StartAsync();
         _feeds.Serve("/hf", "hf_daily_papers.json");
@@ -26,7 +26,7 @@ public sealed class DailyLoopTests : IAsyncLifetime
         await _host.ExecuteAsync("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'gone@example.org'");
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _host.DisposeAsync();
         await _smtp.DisposeAsync();

@@ -13,13 +13,13 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         ["Newsletter:Delivery:RetryMaxDelay"] = "00:00:00.200",
     });
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
         await _host.RunAsync("collect");
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     private async Task AddSubscribersAsync(int count, string prefix = "reader")
     {

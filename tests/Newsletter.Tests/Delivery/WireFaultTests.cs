@@ -7,7 +7,7 @@ public sealed class WireFaultTests : IAsyncLifetime
 {
     private readonly TestHost _host = new(new() { ["Newsletter:Smtp:Timeout"] = "00:00:01" });
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
         await _host.RunAsync("collect");
@@ -16,7 +16,7 @@ public sealed class WireFaultTests : IAsyncLifetime
         await _host.RunAsync("subscribers", "import", csv, "--confirmed");
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Theory]
     [InlineData("-q", ".")]     // hang up after the message without replying

@@ -14,9 +14,9 @@ public sealed class GoldenFileTests : IAsyncLifetime
     private static readonly string GoldenDirectory = Path.Combine(SourceDirectory(), "Rendering", "Golden");
     private readonly TestHost _host = new();
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public void DigestMatchesItsGoldenFiles()

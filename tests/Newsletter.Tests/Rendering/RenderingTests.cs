@@ -10,9 +10,9 @@ public sealed class RenderingTests : IAsyncLifetime
 {
     private readonly TestHost _host = new();
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     private static readonly DigestRecipient Reader = new("reader@example.org", "https://papers.example.org/unsubscribe?token=a.b", "https://papers.example.org/preferences?token=c.d");
 

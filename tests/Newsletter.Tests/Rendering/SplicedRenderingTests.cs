@@ -8,9 +8,9 @@ public sealed class SplicedRenderingTests : IAsyncLifetime
 {
     private readonly TestHost _host = new();
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     private static DigestRecipient Reader(string email, string token) =>
         new(email, $"https://papers.example.org/unsubscribe?token={token}.sig", $"https://papers.example.org/preferences?token={token}.pref");

@@ -13,13 +13,13 @@ public sealed class TemplateSafetyTests : IAsyncLifetime
     private string _templates = "";
     private static readonly DigestRecipient Reader = new("reader@example.org", "https://papers.example.org/unsubscribe?token=a.b", "https://papers.example.org/preferences?token=c.d");
 
-    public Task InitializeAsync()
+    public ValueTask InitializeAsync()
     {
         _templates = _host.CopyTemplates();
-        return Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Theory]
     [InlineData("{{ while true }}x{{ end }}", "loop")]

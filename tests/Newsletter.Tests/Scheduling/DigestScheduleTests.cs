@@ -14,13 +14,13 @@ public sealed class DigestScheduleTests : IAsyncLifetime
     private readonly TestHost _host = new(new() { ["Newsletter:Schedule:TimeZone"] = "Europe/Berlin" });
     private int _entries;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _host.UseSmtp(_smtp.Port);
         await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _host.DisposeAsync();
         await _smtp.DisposeAsync();

@@ -7,9 +7,9 @@ public sealed class CollectorTests : IAsyncLifetime
     private FixtureServer _feeds = null!;
     private readonly TestHost _host = new();
 
-    public async Task InitializeAsync() => _feeds = await FixtureServer.StartAsync();
+    public async ValueTask InitializeAsync() => _feeds = await FixtureServer.StartAsync();
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _feeds.DisposeAsync();
         await _host.DisposeAsync();

@@ -11,13 +11,16 @@ public sealed class BrowserFlowTests
 {
     public static readonly string ArtifactsDirectory = Path.Combine(AppContext.BaseDirectory, "artifacts");
 
-    public static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright) =>
-        await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    public static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright)
+    {
+        SystemPrograms.RequireChromium();
+        return await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            ExecutablePath = "/usr/bin/chromium",
+            ExecutablePath = SystemPrograms.Chromium,
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         });
+    }
 
     [Fact]
     public async Task AVisitorSubscribesConfirmsReceivesADigestAndUnsubscribes()

@@ -12,14 +12,14 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     private SubscriberStore _store = null!;
     private static readonly TimeSpan Resend = TimeSpan.FromHours(24);
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         var app = _host.Build(["collect"], _time);
         await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
         _store = app.Services.GetRequiredService<SubscriberStore>();
     }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     private static EmailAddress Address(string email) => EmailAddress.TryParse(email, out var a, out _) ? a! : throw new ArgumentException(email);
 

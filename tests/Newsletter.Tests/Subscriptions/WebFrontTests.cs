@@ -12,14 +12,14 @@ public sealed class WebFrontTests : IAsyncLifetime
     private readonly TestHost _host = new();
     private string _baseUrl = "";
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _host.UseSmtp(_smtp.Port);
         _host.Set("Newsletter:Subscriptions:RateLimitPermits", "1000");
         _baseUrl = await _host.StartServiceAsync();
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _host.DisposeAsync();
         await _smtp.DisposeAsync();

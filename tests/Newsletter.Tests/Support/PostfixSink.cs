@@ -8,13 +8,14 @@ namespace Newsletter.Tests.Support;
 /// </summary>
 public sealed class PostfixSink : IDisposable
 {
-    public const string Executable = "/usr/sbin/smtp-sink";
+    public const string Executable = SystemPrograms.SmtpSink;
 
     private readonly Process _process;
 
     /// <param name="faults">smtp-sink options, e.g. <c>-q .</c> to hang up after DATA without replying.</param>
     public PostfixSink(params string[] faults)
     {
+        SystemPrograms.RequireSmtpSink();
         Port = SmtpSink.FreePort();
         var start = new ProcessStartInfo(Executable) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var argument in new[] { "-4", "-u", "nobody", "-t", "10" }.Concat(faults).Concat([$"127.0.0.1:{Port}", "64"]))
