@@ -142,13 +142,17 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     private async Task<int> SendNowAsync(DateOnly? issueDate, CancellationToken ct)
     {
         var digest = Get<DailyDigest>();
-        var composed = await digest.ComposeAsync(issueDate, ct);
+        // The issue of that date for every reader whose days include it, whatever their hour.
+        var composed = await digest.ComposeAsync(issueDate ?? digest.Today(), ct);
         await output.WriteLineAsync(composed.Outcome switch
         {
-            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers",
+            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers"
+                + (composed.Groups > 1 ? $" in {composed.Groups} preference groups" : ""),
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
             _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
         });
+        if (composed.NothingNew > 0)
+            await output.WriteLineAsync($"  {composed.NothingNew} readers get no mail: nothing new matched their preferences (recorded in the ledger)");
         var summary = await Get<Dispatcher>().DispatchAsync(
             progress => output.WriteLine($"  ... {progress.Total} processed ({progress})"), ct);
         await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");

@@ -19,6 +19,7 @@ public static class DeliveryRegistration
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<TransportFactory>();
         builder.Services.AddSingleton<Dispatcher>();
+        builder.Services.AddSingleton<DigestComposer>();
         builder.Services.AddSingleton<DailyDigest>();
         return builder;
     }

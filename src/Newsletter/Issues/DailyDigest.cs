@@ -7,7 +7,8 @@ namespace Newsletter.Issues;
 
 /// <summary>The daily loop's second half: compose the issue of a local date, then deliver what is due.</summary>
 public sealed class DailyDigest(
-    IssueStore issues,
+    DigestComposer composer,
+    DeliveryStore deliveries,
     Dispatcher dispatcher,
     IOptions<ScheduleOptions> schedule,
     IOptions<DeliveryOptions> delivery,
@@ -36,34 +37,36 @@ public sealed class DailyDigest(
     }
 
     /// <summary>
-    /// At start-up: if the service was down when the digest was due and that issue is still fresh
-    /// (within MaxAge), compose and send it now, once. Returns the date it caught up on.
+    /// At start-up: readers whose send time passed while the service was down (within MaxAge) and
+    /// who were not served that date get their digest now, once. Returns the date it caught up on.
     /// </summary>
     public async Task<DateOnly?> CatchUpAsync(CancellationToken cancellationToken)
     {
-        if (LatestDigestTimeWithinMaxAge() is not { } missed)
+        var (composed, _) = await RunAsync(null, null, cancellationToken);
+        if (composed.Outcome != ComposeOutcome.Composed)
             return null;
-        var date = LocalDate(missed);
-        if (await issues.ExistsAsync(date, cancellationToken))
-            return null;
-        logger.LogInformation("The digest of {Date} was due at {Due:u} while the service was down; sending it now", date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), missed);
-        await RunAsync(date, null, cancellationToken);
-        return date;
+        logger.LogInformation("Digests of {Date} were due while the service was down; sent them now", composed.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+        return composed.Date;
     }
 
+    /// <summary>
+    /// With a date: that date's digest for every reader whose days include it, whatever their hour
+    /// (<c>send-now --date</c>). Without: the readers whose local send time has come (the scheduler).
+    /// </summary>
     public async Task<ComposeResult> ComposeAsync(DateOnly? date, CancellationToken cancellationToken)
     {
-        var result = await issues.ComposeAsync(date ?? Today(), cancellationToken);
+        var result = await composer.ComposeAsync(date, cancellationToken);
+        var dateText = result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         switch (result.Outcome)
         {
             case ComposeOutcome.Composed:
-                logger.LogInformation("Issue {Date} composed: {Entries} entries, {Deliveries} deliveries", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), result.Entries, result.Deliveries);
+                logger.LogInformation("Issue {Date} composed: {Entries} entries, {Deliveries} deliveries in {Groups} groups, {NothingNew} readers with nothing new", dateText, result.Entries, result.Deliveries, result.Groups, result.NothingNew);
                 break;
-            case ComposeOutcome.AlreadyComposed:
-                logger.LogInformation("Issue {Date} was already composed", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            case ComposeOutcome.AlreadyComposed when date is not null:
+                logger.LogInformation("Issue {Date} was already composed", dateText);
                 break;
-            default:
-                logger.LogInformation("No new entries since the previous issue: no issue for {Date}", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            case ComposeOutcome.NoEntries when date is not null || result.NothingNew > 0:
+                logger.LogInformation("No new entries for {Date}: no digest composed ({NothingNew} readers with nothing new)", dateText, result.NothingNew);
                 break;
         }
         return result;
@@ -72,6 +75,9 @@ public sealed class DailyDigest(
     public async Task<(ComposeResult Compose, DispatchSummary Delivery)> RunAsync(DateOnly? date, Action<DispatchSummary>? progress, CancellationToken cancellationToken)
     {
         var composed = await ComposeAsync(date, cancellationToken);
+        // The scheduler asks every few minutes; most times nobody is due and there is nothing to send.
+        if (date is null && composed.Outcome != ComposeOutcome.Composed && !await deliveries.AnyDueAsync(cancellationToken))
+            return (composed, new DispatchSummary(0, 0, 0, 0, 0, null));
         var delivered = await dispatcher.DispatchAsync(progress, cancellationToken);
         return (composed, delivered);
     }

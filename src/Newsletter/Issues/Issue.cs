@@ -1,7 +1,10 @@
 namespace Newsletter.Issues;
 
-/// <summary>A composed daily issue: its entries are frozen in rank order when it is composed.</summary>
-public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Entries);
+/// <summary>
+/// A composed issue as one reader gets it: its entries are frozen in rank order when it is
+/// composed. <see cref="Cadence"/> is <c>daily</c> or <c>weekly</c>.
+/// </summary>
+public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Entries, string Cadence = "daily");
 
 public sealed record IssueEntry(
     int Position,
@@ -11,4 +14,5 @@ public sealed record IssueEntry(
     string Url,
     int Score,
     DateTimeOffset? PublishedAt,
-    string Source);
+    string Source,
+    string Why = "");

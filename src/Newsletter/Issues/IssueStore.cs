@@ -7,12 +7,8 @@ using Newsletter.Storage;
 
 namespace Newsletter.Issues;
 
-public enum ComposeOutcome { Composed, AlreadyComposed, NoEntries }
-
-public sealed record ComposeResult(ComposeOutcome Outcome, DateOnly Date, long? IssueId, int Entries, int Deliveries);
-
-/// <summary>Composing issues (entries frozen, one ledger row per active subscriber) and reading them back.</summary>
-public sealed class IssueStore(Database database, TimeProvider time, IOptions<NewsletterOptions> options)
+/// <summary>Reading composed issues and digests back (composing them is <see cref="DigestComposer"/>'s).</summary>
+public sealed class IssueStore(Database database, IOptions<NewsletterOptions> options)
 {
     private const string FindIssueSql = "SELECT id FROM issues WHERE issue_date = @date";
 
@@ -26,20 +22,32 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         LIMIT @limit
         """;
 
-    private const string InsertIssueSql = "INSERT INTO issues (issue_date, composed_at) VALUES (@date, @now) RETURNING id";
-
-    private const string InsertIssueEntrySql = "INSERT INTO issue_entries (issue_id, position, entry_id) VALUES (@issueId, @position, @entryId)";
-
-    // The Message-ID is fixed here, before any attempt, so every resend carries the same one.
-    private const string FanOutSql = """
-        INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at)
-        SELECT @issueId, id, '<digest.' || @compactDate || '.' || @issueId || '.' || id || '@' || @domain || '>', 'pending', @now, @now
-        FROM subscribers WHERE status = 'active' AND paused = 0
-        """;
-
     private const string LatestIssueSql = "SELECT id FROM issues ORDER BY issue_date DESC LIMIT 1";
 
     private const string IssueSql = "SELECT id AS Id, issue_date AS Date FROM issues WHERE id = @id";
+
+    private const string DigestSql = """
+        SELECT g.id AS Id, i.id AS IssueId, i.issue_date AS Date, g.cadence AS Cadence
+        FROM digests g JOIN issues i ON i.id = g.issue_id WHERE g.id = @id
+        """;
+
+    private const string DigestEntriesSql = """
+        SELECT de.position AS Position, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
+               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, de.why AS Why
+        FROM digest_entries de JOIN entries e ON e.id = de.entry_id
+        WHERE de.digest_id = @id ORDER BY de.position
+        """;
+
+    // A reader's digest of a date, if one was composed for them.
+    private const string ReaderDigestSql = """
+        SELECT d.digest_id FROM deliveries d JOIN issues i ON i.id = d.issue_id
+        WHERE i.issue_date = @date AND d.subscriber_id = @subscriberId AND d.digest_id IS NOT NULL
+        """;
+
+    private const string LatestReaderDigestSql = """
+        SELECT d.digest_id FROM deliveries d JOIN issues i ON i.id = d.issue_id
+        WHERE d.subscriber_id = @subscriberId AND d.digest_id IS NOT NULL ORDER BY i.issue_date DESC, d.id DESC LIMIT 1
+        """;
 
     private const string IssueEntriesSql = """
         SELECT ie.position AS Position, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
@@ -47,36 +55,6 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         FROM issue_entries ie JOIN entries e ON e.id = ie.entry_id
         WHERE ie.issue_id = @id ORDER BY ie.position
         """;
-
-    /// <summary>
-    /// Composes the issue of <paramref name="date"/> in one transaction: the entries first seen since
-    /// the previous issue, ranked, and one pending delivery per active subscriber. A date that already
-    /// has an issue, or a day without new entries, composes nothing.
-    /// </summary>
-    public async Task<ComposeResult> ComposeAsync(DateOnly date, CancellationToken cancellationToken)
-    {
-        var dateText = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        // An immediate (write) transaction: two composers racing for one date serialise here.
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = dateText }, transaction) is { } existing)
-            return new ComposeResult(ComposeOutcome.AlreadyComposed, date, existing, 0, 0);
-
-        var since = await connection.ExecuteScalarAsync<long>(PreviousComposedAtSql, transaction: transaction);
-        var entryIds = (await connection.QueryAsync<long>(RankEntriesSql, new { since, limit = options.Value.MaxEntriesPerIssue }, transaction)).ToList();
-        if (entryIds.Count == 0)
-            return new ComposeResult(ComposeOutcome.NoEntries, date, null, 0, 0);
-
-        var now = DbTime.ToDb(time.GetUtcNow());
-        var issueId = await connection.ExecuteScalarAsync<long>(InsertIssueSql, new { date = dateText, now }, transaction);
-        await connection.ExecuteAsync(InsertIssueEntrySql,
-            entryIds.Select((entryId, index) => new { issueId, position = index + 1, entryId }), transaction);
-        var domain = options.Value.From.Address[(options.Value.From.Address.LastIndexOf('@') + 1)..];
-        var deliveries = await connection.ExecuteAsync(FanOutSql,
-            new { issueId, compactDate = date.ToString("yyyyMMdd", CultureInfo.InvariantCulture), domain, now }, transaction);
-        await transaction.CommitAsync(cancellationToken);
-        return new ComposeResult(ComposeOutcome.Composed, date, issueId, entryIds.Count, deliveries);
-    }
 
     public async Task<bool> ExistsAsync(DateOnly date, CancellationToken cancellationToken)
     {
@@ -97,6 +75,25 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         var entries = await connection.QueryAsync<EntryRow>(IssueEntriesSql, new { id });
         return new Issue(header.Id, DateOnly.ParseExact(header.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture),
             entries.Select(e => e.ToIssueEntry()).ToList());
+    }
+
+    /// <summary>One group's digest: the issue's date with the papers and reasons frozen for that group.</summary>
+    public async Task<Issue> GetDigestAsync(long digestId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var header = await connection.QuerySingleAsync<(long Id, long IssueId, string Date, string Cadence)>(DigestSql, new { id = digestId });
+        var entries = await connection.QueryAsync<EntryRow>(DigestEntriesSql, new { id = digestId });
+        return new Issue(header.IssueId, DateOnly.ParseExact(header.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            entries.Select(e => e.ToIssueEntry()).ToList(), header.Cadence);
+    }
+
+    /// <summary>The digest a reader was given on a date (or, without a date, most recently), if any.</summary>
+    public async Task<long?> ReaderDigestIdAsync(long subscriberId, DateOnly? date, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return date is { } day
+            ? await connection.ExecuteScalarAsync<long?>(ReaderDigestSql, new { subscriberId, date = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) })
+            : await connection.ExecuteScalarAsync<long?>(LatestReaderDigestSql, new { subscriberId });
     }
 
     /// <summary>What the next issue would hold, without composing it (for previews).</summary>
@@ -127,10 +124,11 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         public long Score { get; init; }
         public long? PublishedAt { get; init; }
         public string Source { get; init; } = "";
+        public string Why { get; init; } = "";
 
         public IssueEntry ToIssueEntry() => new(
             (int)Position, Title, Summary,
             Authors.Length == 0 ? [] : Authors.Split(EntryStore.AuthorSeparator),
-            Url, (int)Score, DbTime.FromDb(PublishedAt), Source);
+            Url, (int)Score, DbTime.FromDb(PublishedAt), Source, Why);
     }
 }

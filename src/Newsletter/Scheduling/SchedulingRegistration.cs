@@ -10,6 +10,13 @@ public static class SchedulingRegistration
     public static WebApplicationBuilder AddScheduling(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ScheduleOptions, ScheduleOptionsValidator>(ScheduleOptions.Section);
+        // What pages show as a reader's default zone and hour.
+        builder.Services.AddOptions<Subscriptions.ScheduleDefaults>().Configure<IOptions<ScheduleOptions>, TimeProvider>((defaults, schedule, time) =>
+        {
+            defaults.TimeZone = schedule.Value.TimeZone;
+            if (TimeZoneInfo.TryFindSystemTimeZoneById(schedule.Value.TimeZone, out _) && CronExpression.TryParse(schedule.Value.Digest, out _))
+                defaults.SendHour = new Issues.ReaderClock(schedule.Value, TimeSpan.FromHours(1), time.GetUtcNow()).DefaultHour;
+        });
         builder.Services.AddQuartz(quartz =>
         {
             static ScheduleOptions Schedule(IServiceProvider services) => services.GetRequiredService<IOptions<ScheduleOptions>>().Value;
@@ -25,6 +32,10 @@ public static class SchedulingRegistration
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
             // A digest missed while the process was down is sent by the catch-up job below
             // (Quartz keeps its triggers in memory and would not know it was missed).
+            // Readers with their own zone, hour or days: looked for every quarter of an hour.
+            quartz.AddTrigger((services, trigger) => trigger.ForJob("digest").WithIdentity("digest-readers")
+                .WithCronSchedule(Schedule(services).ReaderPoll, cron => cron.InTimeZone(TimeZoneInfo.Utc)
+                    .WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
             quartz.AddJob<DigestCatchUpJob>(job => job.WithIdentity("digest-catch-up"));
             quartz.AddTrigger(trigger => trigger.ForJob("digest-catch-up").WithIdentity("digest-catch-up-at-start").StartNow());
             quartz.AddJob<RetryJob>(job => job.WithIdentity("retry"));

@@ -92,6 +92,62 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         """
         CREATE INDEX deliveries_claim ON deliveries (status, id);
         """,
+        // Personal digests (issue 13): what and when each reader asked for, the collection-time
+        // cursor up to which they were served, paper categories and every source that listed a
+        // paper, one frozen digest per group of readers with the same content, and the days a
+        // reader got no mail because nothing matched.
+        """
+        ALTER TABLE subscribers ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscribers ADD COLUMN exclude_keywords TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscribers ADD COLUMN authors TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscribers ADD COLUMN min_score INTEGER NULL;
+        ALTER TABLE subscribers ADD COLUMN time_zone TEXT NULL;
+        ALTER TABLE subscribers ADD COLUMN send_hour INTEGER NULL;
+        ALTER TABLE subscribers ADD COLUMN weekdays INTEGER NULL;
+        ALTER TABLE subscribers ADD COLUMN cadence TEXT NOT NULL DEFAULT 'daily';
+        ALTER TABLE subscribers ADD COLUMN weekly_day INTEGER NULL;
+        ALTER TABLE subscribers ADD COLUMN served_until INTEGER NULL;
+        UPDATE subscribers SET served_until = COALESCE((SELECT MAX(composed_at) FROM issues), created_at);
+
+        ALTER TABLE entries ADD COLUMN categories TEXT NOT NULL DEFAULT '';
+        ALTER TABLE entries ADD COLUMN categories_checked INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX entries_categories_unchecked ON entries (categories_checked, first_seen_at);
+
+        CREATE TABLE entry_sources (
+            entry_id  INTEGER NOT NULL REFERENCES entries (id),
+            source    TEXT    NOT NULL,
+            PRIMARY KEY (entry_id, source)
+        );
+        INSERT INTO entry_sources (entry_id, source) SELECT id, source FROM entries;
+
+        CREATE TABLE digests (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            issue_id      INTEGER NOT NULL REFERENCES issues (id),
+            cadence       TEXT    NOT NULL,
+            window_start  INTEGER NOT NULL,
+            window_end    INTEGER NOT NULL,
+            created_at    INTEGER NOT NULL
+        );
+        CREATE INDEX digests_issue ON digests (issue_id);
+
+        CREATE TABLE digest_entries (
+            digest_id  INTEGER NOT NULL REFERENCES digests (id),
+            position   INTEGER NOT NULL,
+            entry_id   INTEGER NOT NULL REFERENCES entries (id),
+            why        TEXT    NOT NULL,
+            PRIMARY KEY (digest_id, position)
+        );
+
+        ALTER TABLE deliveries ADD COLUMN digest_id INTEGER NULL REFERENCES digests (id);
+
+        CREATE TABLE digest_skips (
+            issue_date     TEXT    NOT NULL,
+            subscriber_id  INTEGER NOT NULL REFERENCES subscribers (id),
+            reason         TEXT    NOT NULL,
+            created_at     INTEGER NOT NULL,
+            PRIMARY KEY (issue_date, subscriber_id)
+        );
+        """,
     ];
 
     public async Task ApplyAsync(CancellationToken cancellationToken)

@@ -13,13 +13,8 @@ public sealed record Subscriber(
     long Id,
     string Email,
     string Status,
-    string Topics,
     string? StatusReason,
     long CreatedAt,
     long? ConfirmedAt,
-    long Paused)
-{
-    public bool IsPaused => Paused != 0;
-
-    public IReadOnlyList<string> TopicList => Topics.Length == 0 ? [] : Topics.Split(',');
-}
+    bool IsPaused,
+    Preferences Preferences);
