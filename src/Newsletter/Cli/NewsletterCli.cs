@@ -183,7 +183,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"'{parse.GetValue(email)}' is not a valid email address.");
                 return 2;
             }
-            var issue = await previews.CurrentIssueAsync(ct);
+            var issue = await previews.CurrentIssueAsync(parse.GetValue(email), ct);
             var directory = Path.GetFullPath(parse.GetValue(outDir) ?? "preview");
             try
             {
@@ -232,7 +232,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             }
             try
             {
-                var issue = await previews.CurrentIssueAsync(ct);
+                var issue = await previews.CurrentIssueAsync(parse.GetValue(to), ct);
                 var destination = await previews.SendAsync(issue, recipient, ct);
                 await output.WriteLineAsync($"Sent issue {issue.Date:yyyy-MM-dd} ({issue.Entries.Count} entries) to {recipient.Email} through {destination}");
                 return 0;

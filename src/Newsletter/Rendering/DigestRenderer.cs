@@ -22,9 +22,10 @@ public sealed record EncodedDigest(string Subject, byte[] Html, byte[] Text);
 /// numbers, lists), never services.
 /// </summary>
 /// <remarks>
-/// Every reader of an issue gets the same papers; only the address and the signed links differ.
-/// So an issue is rendered (and its CSS inlined) once, with markers in place of the personal
-/// values, and each reader's digest is spliced together from the pieces. The splice is checked
+/// Every reader of a digest (the papers one preference group gets from an issue, an
+/// <see cref="Issue"/> instance) gets the same papers; only the address and the signed links differ.
+/// So a digest is rendered (and its CSS inlined) once per group, with markers in place of the
+/// personal values, and each reader's copy is spliced together from the pieces. The splice is checked
 /// against a full render once per issue and template version; a template that transforms a
 /// personal value (e.g. url-encodes it) fails the check and is rendered in full for every reader,
 /// as is any reader whose values contain characters that escaping would change.
@@ -252,6 +253,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             ["score"] = entry.Score,
             ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
             ["source"] = entry.Source,
+            ["why"] = entry.Why,
         }));
         return new ScriptObject
         {
@@ -262,6 +264,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
                 ["date_text"] = issue.Date.ToString("dddd, d MMMM yyyy", CultureInfo.InvariantCulture),
                 ["entry_count"] = issue.Entries.Count,
                 ["entries"] = entries,
+                ["cadence"] = issue.Cadence,
             },
             ["subscriber"] = new ScriptObject { ["email"] = recipient.Email },
             ["unsubscribe_url"] = recipient.UnsubscribeUrl,

@@ -13,29 +13,45 @@ public sealed class EntryStore(Database database, TimeProvider time)
     /// beat an RSS 0), and empty summaries or author lists are filled in.
     /// </summary>
     private const string UpsertSql = """
-        INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at)
-        VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now)
+        INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at, categories, categories_checked)
+        VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now, @Categories, @CategoriesChecked)
         ON CONFLICT (canonical_id) DO UPDATE SET
             score        = CASE WHEN excluded.score > entries.score THEN excluded.score ELSE entries.score END,
             summary      = CASE WHEN entries.summary = '' THEN excluded.summary ELSE entries.summary END,
             authors      = CASE WHEN entries.authors = '' THEN excluded.authors ELSE entries.authors END,
             published_at = COALESCE(entries.published_at, excluded.published_at),
+            categories   = CASE WHEN entries.categories = '' THEN excluded.categories ELSE entries.categories END,
+            categories_checked = CASE WHEN excluded.categories_checked > entries.categories_checked THEN excluded.categories_checked ELSE entries.categories_checked END,
             updated_at   = excluded.updated_at
-        RETURNING first_seen_at
+        RETURNING id, first_seen_at
         """;
+
+    // Every source that listed a paper: a reader's topic may name any of them.
+    private const string SourceSql = "INSERT INTO entry_sources (entry_id, source) VALUES (@id, @source) ON CONFLICT DO NOTHING";
+
+    private const string UncheckedSql = """
+        SELECT id AS Id, canonical_id AS CanonicalId FROM entries
+        WHERE categories_checked = 0 AND categories = '' AND canonical_id LIKE 'arxiv:%' AND first_seen_at > @since
+        ORDER BY id LIMIT @limit
+        """;
+
+    private const string CategoriesSql = "UPDATE entries SET categories = @categories, categories_checked = 1 WHERE id = @id";
 
     internal const char AuthorSeparator = '\n';
 
     public async Task<UpsertCounts> UpsertAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken)
     {
-        var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Taken inside the (write) transaction: first-seen times then follow commit order, so a
+        // digest composed meanwhile never moves a reader's cursor past a paper it could not see.
+        var now = DbTime.ToDb(time.GetUtcNow());
         int added = 0, updated = 0;
         // One source may list a paper twice (e.g. two versions): keep its best-scored sighting.
         foreach (var entry in entries.GroupBy(e => e.CanonicalId).Select(g => g.MaxBy(e => e.Score)!))
         {
-            var firstSeen = await connection.ExecuteScalarAsync<long>(UpsertSql, new
+            var categories = entry.Categories ?? [];
+            var (id, firstSeen) = await connection.QuerySingleAsync<(long, long)>(UpsertSql, new
             {
                 entry.CanonicalId,
                 entry.Title,
@@ -46,10 +62,30 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 entry.Score,
                 entry.Source,
                 Now = now,
+                Categories = string.Join(' ', categories),
+                CategoriesChecked = categories.Count > 0 ? 1 : 0,
             }, transaction);
+            await connection.ExecuteAsync(SourceSql, new { id, source = entry.Source }, transaction);
             if (firstSeen == now) added++; else updated++;
         }
         await transaction.CommitAsync(cancellationToken);
         return new UpsertCounts(added, updated);
+    }
+
+    /// <summary>arXiv papers first seen since <paramref name="since"/> whose categories are not known yet (e.g. from Hugging Face).</summary>
+    public async Task<IReadOnlyList<(long Id, string CanonicalId)>> WithoutCategoriesAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<(long Id, string CanonicalId)>(UncheckedSql, new { since = DbTime.ToDb(since), limit })).ToList();
+    }
+
+    /// <summary>Stores looked-up categories; an id arXiv did not know is stored with none, so it is not asked again.</summary>
+    public async Task SaveCategoriesAsync(IReadOnlyList<(long Id, IReadOnlyList<string> Categories)> found, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var (id, categories) in found)
+            await connection.ExecuteAsync(CategoriesSql, new { id, categories = string.Join(' ', categories) }, transaction);
+        await transaction.CommitAsync(cancellationToken);
     }
 }

@@ -82,8 +82,13 @@ public static partial class SyndicationParser
             canonical.StartsWith("arxiv:", StringComparison.Ordinal) ? CanonicalId.ArxivAbsUrl(canonical) : link ?? "",
             published,
             0,
-            sourceName);
+            sourceName,
+            Categories(item));
     }
+
+    /// <summary>RSS <c>&lt;category&gt;</c> text or Atom <c>term</c>; spaces would break the stored list, so such labels are joined.</summary>
+    private static string[] Categories(SyndicationItem item) =>
+        item.Categories.Select(c => Text.Clean(c.Name ?? c.Label).Replace(' ', '_')).Where(c => c.Length is > 0 and <= 50).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
 
     private static bool LooksLikeHtml(string? text) =>
         text is not null && text.Contains('<') && text.Contains('>');

@@ -230,6 +230,13 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
 
 
 
+    /// <summary>The collection time up to which the reader has been served (their next digest starts after it).</summary>
+    public async Task<long> ServedUntilAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>("SELECT COALESCE(served_until, created_at) FROM subscribers WHERE id = @id", new { id }) ?? 0;
+    }
+
     /// <summary>Removes the subscriber and their delivery history (an operator's erase request).</summary>
     public async Task<bool> RemoveAsync(EmailAddress address, CancellationToken cancellationToken)
     {

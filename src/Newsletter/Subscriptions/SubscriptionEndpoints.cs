@@ -155,7 +155,8 @@ public static class SubscriptionEndpoints
         if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
             return InvalidLink(http, pages);
         var input = FormInput(form);
-        if (form["weekdays"].Count == 0)
+        // The page's day checkboxes: none ticked is a choice (and a mistake), not "unchanged".
+        if (form["weekdays"].Count == 0 && form.ContainsKey("cadence"))
             input = input with { Weekdays = ["none"] };
         if (!PreferenceParser.TryApply(subscriber.Preferences, input, out var preferences, out var problems))
             return PreferencesPage(http, pages, token, subscriber, defaults.Value, saved: false,
@@ -245,7 +246,7 @@ public static class SubscriptionEndpoints
             ["default_time_zone"] = defaults.TimeZone,
             ["send_hour"] = p.SendHour?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             ["default_send_hour"] = defaults.SendHour,
-            ["hours"] = new ScriptArray(Enumerable.Range(0, 24)),
+            ["hours"] = new ScriptArray(Enumerable.Range(0, 24).Select(h => h.ToString(System.Globalization.CultureInfo.InvariantCulture))),
             ["weekdays"] = new ScriptArray(Enumerable.Range(1, 7).Select(i => (DayOfWeek)(i % 7)).Select(d => new ScriptObject
             {
                 ["name"] = Weekdays.Name(d),
