@@ -3,14 +3,16 @@
 # Postfix's smtp-sink, with smtp-source as the baseline for the same message size and number of
 # connections, in the same run. Prints medians of RUNS runs.
 #
-# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30]
+# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30] [groups=1]
 #        bench/run.sh 1000000      # one million subscribers
+#        bench/run.sh 100000 8 1 30 500   # 500 preference groups, measured beside one group in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subscribers=${1:-100000}
 connections=${2:-8}
 runs=${3:-3}
 papers=${4:-30}
+groups=${5:-1}
 
 if ! command -v smtp-sink >/dev/null; then
   # The package only: the Postfix daemon is never configured or started.
@@ -31,9 +33,12 @@ bench="dotnet tests/Newsletter.Benchmarks/bin/Release/net10.0/Newsletter.Benchma
 app="$PWD/src/Newsletter/bin/Release/net10.0/Newsletter.dll"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+modes=1; [ "$groups" -gt 1 ] && modes="1 $groups"
+printf '\n| subscribers | groups | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n' >"$work/table.md"
+for g in $modes; do
 ours=(); base=(); rss=(); cpu=(); render=()
 for run in $(seq "$runs"); do
-  rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" >"$work/seed.log" 2>&1
+  rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" "$g" >"$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
   size=$(stat -c %s "$work/db/preview/digest.eml")
   # The product itself, as an operator runs it: configuration through the environment.
   ( cd "$work/db" && env \
@@ -44,6 +49,7 @@ for run in $(seq "$runs"); do
       Newsletter__Smtp__MaxConnections="$connections" Logging__LogLevel__Default=Warning \
       /usr/bin/time -v -o "$work/time.txt" dotnet "$app" send-now --date 2025-09-08 >"$work/send.log" 2>&1 ) || { cat "$work/send.log"; exit 1; }
   grep -q "Delivered: $subscribers sent" "$work/send.log" || { cat "$work/send.log"; exit 1; }
+  digests=$(sqlite3 "$work/db/bench.db" "SELECT COUNT(*) FROM digests")
   # Sending rate from the ledger: first to last acknowledged message.
   ours+=("$(sqlite3 "$work/db/bench.db" "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries")")
   rss+=("$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt")")
@@ -55,7 +61,13 @@ for run in $(seq "$runs"); do
   base+=("$(python3 -c "print(int($subscribers/($end-$start)))")")
 done
 o=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${base[@]}" | median)
-printf '\n| subscribers | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|\n'
-printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$connections" "$size" "$o" "$b" \
+[ "$g" -eq 1 ] && single=$o
+printf '| %s | %s (%s digests) | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$g" "$digests" "$connections" "$size" "$o" "$b" \
   "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(printf '%s\n' "${render[@]}" | median)" \
-  "$(printf '%s\n' "${rss[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)"
+  "$(printf '%s\n' "${rss[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)" >>"$work/table.md"
+[ "$g" -gt 1 ] && grouped=$o
+done
+cat "$work/table.md"
+if [ -n "${grouped:-}" ]; then
+  printf '\n%s groups vs one group, same run: %s\n' "$groups" "$(python3 -c "print(f'{$grouped/$single:.2f}x')")"
+fi
