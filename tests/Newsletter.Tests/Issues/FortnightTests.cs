@@ -147,6 +147,7 @@ public sealed class FortnightTests(ITestOutputHelper output) : IAsyncLifetime
             new() { Topics = ["hf"] },
             new() { Topics = ["stat"], Keywords = ["graph", "sparse"] },
             new() { Topics = ["cs.CV"], Authors = ["Grace Hopper"], MinScore = "10" },
+            new() { Keywords = ["quantum"] }, // nothing ever matches: never a mail, and the ledger says why
         };
         var when = new PreferenceInput[]
         {
