@@ -180,12 +180,15 @@ public static partial class XmlFeedParser
 
     private static Entry? Build(string sourceName, List<string?> ids, string title, string summary, IReadOnlyList<string> authors, string? link, DateTimeOffset? published)
     {
+        // A title-less item (RSS 0.92 allows one) is shown, and known, by the start of its text.
+        if (title.Length == 0)
+            title = Text.Truncate(summary, 100);
         if (CanonicalId.For(sourceName, ids, title, published) is not { } canonical)
             return null;
         var url = canonical.StartsWith("arxiv:", StringComparison.Ordinal)
             ? CanonicalId.ArxivAbsUrl(canonical)
             : link is not null && Uri.TryCreate(link, UriKind.Absolute, out _) ? link : CanonicalId.PageUrl(canonical) ?? "";
-        return new Entry(canonical, title.Length > 0 ? title : Text.Truncate(summary, 100), summary, authors, url, published, 0, sourceName);
+        return new Entry(canonical, title, summary, authors, url, published, 0, sourceName);
     }
 
     /// <summary>The arXiv RSS description carries the versioned id and the abstract; other descriptions may be HTML.</summary>
