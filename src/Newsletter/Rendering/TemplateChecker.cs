@@ -46,12 +46,20 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
         return problems;
     }
 
-    /// <summary>Realistic and hostile entries: markup, attribute breaking, template syntax, CR/LF.</summary>
+    /// <summary>Realistic and hostile entries (markup, attribute breaking, template syntax, CR/LF), in full and in the compact list.</summary>
     internal static Issue SampleIssue() => new(0, new DateOnly(2025, 9, 8),
     [
         new IssueEntry(1, "Why Language Models Hallucinate", "Like students facing hard exam questions, large language models sometimes guess when uncertain.",
             ["Adam Tauman Kalai", "Ofir Nachum"], "https://arxiv.org/abs/2509.04664", 26, new DateTimeOffset(2025, 9, 4, 0, 0, 0, TimeSpan.Zero), "sample"),
         new IssueEntry(2, "<script>alert(1)</script> \"><img src=x onerror=alert(2)> {{ 7 * 7 }}\r\nBcc: victim@example.org",
             "Summary with <b>markup</b> & entities", ["Mallory <m@example.org>"], "javascript:alert(3)", 0, null, "sample"),
-    ]);
+        new IssueEntry(3, "An upvoted paper without listed authors", "Its upvotes still show.", [], "https://huggingface.co/papers/2509.01234", 12, null, "sample"),
+    ])
+    {
+        More =
+        [
+            new IssueEntry(4, "A compactly listed paper", "Only its title and link are shown.", [], "https://arxiv.org/abs/2509.05001", 3, null, "sample"),
+            new IssueEntry(5, "<script>alert(4)</script> in the more-papers list", "", [], "javascript:alert(5)", 0, null, "sample"),
+        ],
+    };
 }
