@@ -126,6 +126,12 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         return (windowStart, previousWindowStart);
     }
 
+    public async Task<long?> FindAsync(DateOnly date, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) });
+    }
+
     public async Task<bool> ExistsAsync(DateOnly date, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
