@@ -51,6 +51,9 @@ public sealed class TestHost : IAsyncDisposable
 
     public void Set(string key, string? value) => _settings[key] = value;
 
+    /// <summary>The clock of every host built from now on without an explicit one (null: the real clock).</summary>
+    public TimeProvider? Time { get; set; }
+
     /// <summary>Sources replace the placeholder; each is (name, kind, url).</summary>
     public void UseSources(params (string Name, string Kind, string Url)[] sources)
     {
@@ -104,6 +107,7 @@ public sealed class TestHost : IAsyncDisposable
 
     public WebApplication Build(string[] args, TimeProvider? time = null)
     {
+        time ??= Time;
         var app = NewsletterApp.Build(args, Directory, builder =>
         {
             builder.Configuration.AddInMemoryCollection(_settings);
