@@ -123,6 +123,7 @@ public sealed class TemplateLintTests
     [Theory]
     [InlineData("digest.html.sbn", "{{ for e in issue.entries }}{{ raw e.title }}{{ end }}{{ unsubscribe_url }}", "emits unescaped entry text")]
     [InlineData("digest.txt.sbn", "{{ for e in issue.entries }}{{ e.title }}{{ end }}", "does not contain the unsubscribe link")]
+    [InlineData("digest.txt.sbn", "{{ for e in issue.entries }}{{ e.title }}{{ end }}{{ unsubscribe_url }}", "does not list issue.more")]
     [InlineData("confirm.txt.sbn", "Welcome!", "does not contain the confirmation link")]
     public async Task TemplatesCheckFlagsUnsafeOrIncompleteTemplates(string file, string content, string problem)
     {

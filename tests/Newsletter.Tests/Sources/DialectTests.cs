@@ -84,6 +84,22 @@ public sealed class DialectTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ManyCharacterReferencesAreNotMistakenForAnEntityBomb()
+    {
+        await using var feeds = await FixtureServer.StartAsync();
+        await using var host = new TestHost();
+        var text = string.Concat(Enumerable.Repeat("R&amp;D &lt;b&gt; &#233;t&#xE9; ", 2000));
+        feeds.Files["/feed"] = System.Text.Encoding.UTF8.GetBytes(
+            $"<rss version=\"2.0\"><channel><title>t</title><item><title>Entities</title><link>https://example.org/e</link><description>{text}</description></item></channel></rss>");
+        host.UseSources(("entities", "Rss", feeds.Url("/feed")));
+
+        var result = await host.RunAsync("collect");
+
+        Assert.Contains("entities: 1 entries, 1 new", result.Output);
+        Assert.StartsWith("R&D", (await EntryQueries.AllAsync(host)).Single().Summary);
+    }
+
+    [Fact]
     public async Task DatesOfEveryDialectAreRead()
     {
         await using var feeds = await FixtureServer.StartAsync();
