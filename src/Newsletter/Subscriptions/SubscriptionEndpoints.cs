@@ -108,8 +108,11 @@ public static class SubscriptionEndpoints
 
     private static async Task<IResult> UnsubscribePageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
-        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id))
             return InvalidLink(http, pages);
+        // A genuine link of a reader already removed: they are as unsubscribed as can be, so say so.
+        if (await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+            return pages.Render(http, "unsubscribed", "Unsubscribed");
         return pages.Render(http, "unsubscribe", "Unsubscribe", new ScriptObject { ["token"] = token, ["email"] = subscriber.Email });
     }
 

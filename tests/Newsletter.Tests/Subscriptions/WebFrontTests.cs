@@ -144,11 +144,14 @@ public sealed class WebFrontTests : IAsyncLifetime
 
         var gone = await client.Http.PostAsync("/unsubscribe?token=" + token, new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
         var again = await client.Http.PostAsync("/unsubscribe?token=" + token, new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        var page = await client.Http.GetAsync("/unsubscribe?token=" + token);
         var forged = await client.Http.PostAsync("/unsubscribe?token=" + token[..^2] + "xx", new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
 
         Assert.Equal(HttpStatusCode.OK, gone.StatusCode);
         Assert.Null(gone.Headers.Location);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("nsubscribed", await page.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode); // a tampered link is still refused
         Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM subscribers"));
     }
