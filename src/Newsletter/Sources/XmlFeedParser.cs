@@ -61,12 +61,14 @@ public static partial class XmlFeedParser
         var dialect = Dialect(root);
         var feed = new ParsedFeedBuilder();
         var items = Items(root, dialect).ToList();
+        // Atom entries without an author inherit the feed's (RFC 4287 4.2.1).
+        var feedAuthors = dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? AtomAuthors(root) : [];
         foreach (var item in items.Where(i => dialect is XmlDialect.Atom10 && IsArxivApiError(i)))
             throw new SourceException($"arXiv API error: {Text.Clean(item.Element(Atom10 + "summary")?.Value)}");
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
-            feed.Add(i, () => dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? FromAtom(item, sourceName) : FromRss(item, sourceName));
+            feed.Add(i, () => dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? FromAtom(item, feedAuthors, sourceName) : FromRss(item, sourceName));
         }
         if (arxivApi && items.Count == 0 && (dialect != XmlDialect.Atom10
             || root.Element(Atom10 + "id")?.Value.Contains("arxiv.org/api", StringComparison.OrdinalIgnoreCase) != true))
@@ -155,7 +157,15 @@ public static partial class XmlFeedParser
         return Build(sourceName, ids, title, summary, authors, link, published);
     }
 
-    private static Entry? FromAtom(XElement entry, string sourceName)
+    private static List<string> AtomAuthors(XElement element)
+    {
+        var ns = element.Name.Namespace;
+        return element.Elements(ns + "author")
+            .Select(a => Text.Clean(Value(a.Element(ns + "name")) ?? Value(a.Element(ns + "email"))))
+            .Where(a => a.Length > 0).ToList();
+    }
+
+    private static Entry? FromAtom(XElement entry, IReadOnlyList<string> feedAuthors, string sourceName)
     {
         var ns = entry.Name.Namespace;
         var links = entry.Elements(ns + "link").Where(l => l.Attribute("href") is not null).ToList();
@@ -163,11 +173,11 @@ public static partial class XmlFeedParser
             ?.Attribute("href")?.Value.Trim();
         var summaryElement = entry.Element(ns + "summary") ?? entry.Element(ns + "content");
         var (summary, _) = Summary(TextConstruct(summaryElement, out var html), typedHtml: html);
-        var authors = entry.Elements(ns + "author")
-            .Select(a => Text.Clean(Value(a.Element(ns + "name")) ?? Value(a.Element(ns + "email"))))
-            .Where(a => a.Length > 0).ToList();
+        var authors = AtomAuthors(entry);
         if (authors.Count == 0)
             authors.AddRange(entry.Elements(DublinCore + "creator").SelectMany(c => Text.SplitAuthors(c.Value)));
+        if (authors.Count == 0)
+            authors.AddRange(feedAuthors);
 
         var ids = new List<string?> { Value(entry.Element(ns + "id")), link, Value(entry.Element(ArxivSchema + "doi")) };
         ids.AddRange(entry.Elements(DublinCore + "identifier").Select(Value));

@@ -30,7 +30,7 @@ public sealed class DialectTests(ITestOutputHelper output)
             "arxiv:2509.04664", "Why Language Models Hallucinate", "Adam Tauman Kalai\nOfir Nachum\nSantosh S. Vempala\nEdwin Zhang",
             "https://arxiv.org/abs/2509.04664", "Like students facing hard exam questions"),
         new Expectation("dialects/atom_0.3.xml", "Atom", ["arxiv:2509.05001", "url:https://old.example.org/2025/09/hallucinate"], 0,
-            "arxiv:2509.05001", "Sparse mixtures, revisited", "", "https://arxiv.org/abs/2509.05001", "Inline XHTML body."),
+            "arxiv:2509.05001", "Sparse mixtures, revisited", "Old Blogger", "https://arxiv.org/abs/2509.05001", "Inline XHTML body."),
         new Expectation("dialects/atom_1.0.xml", "Atom", ["arxiv:2509.04664", "doi:10.5555/club.2025.123"], 0,
             "arxiv:2509.04664", "Why Language Models Hallucinate", "Adam Tauman Kalai\nOfir Nachum", "https://arxiv.org/abs/2509.04664",
             "Evaluations reward"),
