@@ -60,13 +60,16 @@ public sealed class DailyDigest(
         switch (result.Outcome)
         {
             case ComposeOutcome.Composed:
-                logger.LogInformation("Issue {Date} composed: {Entries} entries, {Deliveries} deliveries in {Groups} groups, {NothingNew} readers with nothing new", dateText, result.Entries, result.Deliveries, result.Groups, result.NothingNew);
+                // One line that accounts for every waiting paper: in a digest, carried, or left out.
+                // A warning when papers were left out: the operator may want a larger MaxMoreEntriesPerIssue.
+                logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "Issue {Date} composed: holds {Entries} papers ({InFull} in full, {More} in the more-papers list), {Carried} carried over to the next issue, {LeftOut} left out after waiting longer than CarryOverMaxAge; {Deliveries} deliveries in {Groups} preference groups, {NothingNew} readers with nothing new",
+                    dateText, result.Entries, result.InFull, result.Entries - result.InFull, result.Carried, result.LeftOut, result.Deliveries, result.Groups, result.NothingNew);
                 break;
             case ComposeOutcome.AlreadyComposed when date is not null:
                 logger.LogInformation("Issue {Date} was already composed", dateText);
                 break;
-            case ComposeOutcome.NoEntries when date is not null || result.NothingNew > 0:
-                logger.LogInformation("No new entries for {Date}: no digest composed ({NothingNew} readers with nothing new)", dateText, result.NothingNew);
+            case ComposeOutcome.NoEntries when date is not null || result.NothingNew > 0 || result.LeftOut > 0:
+                logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "No new entries since the previous issue: no issue for {Date} ({NothingNew} readers with nothing new, {LeftOut} left out after waiting longer than CarryOverMaxAge)", dateText, result.NothingNew, result.LeftOut);
                 break;
         }
         return result;

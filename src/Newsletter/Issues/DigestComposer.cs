@@ -12,8 +12,14 @@ using Quartz;
 
 namespace Newsletter.Issues;
 
-/// <summary>What one compose did, over every date it served.</summary>
-public sealed record ComposeResult(ComposeOutcome Outcome, DateOnly Date, long? IssueId, int Entries, int Deliveries, int Groups = 0, int NothingNew = 0);
+/// <summary>
+/// What one compose did, over every date it served: <paramref name="Entries"/> distinct papers went
+/// into digests, <paramref name="InFull"/> of them shown in full (the rest under "More papers");
+/// <paramref name="Carried"/> matched but had no room and wait for the reader's next digest;
+/// <paramref name="LeftOut"/> had waited longer than <c>CarryOverMaxAge</c> and will not be sent.
+/// </summary>
+public sealed record ComposeResult(ComposeOutcome Outcome, DateOnly Date, long? IssueId, int Entries, int Deliveries,
+    int Groups = 0, int NothingNew = 0, int InFull = 0, int Carried = 0, int LeftOut = 0);
 
 public enum ComposeOutcome { Composed, AlreadyComposed, NoEntries }
 
@@ -28,6 +34,10 @@ public enum ComposeOutcome { Composed, AlreadyComposed, NoEntries }
 /// and moves it to the compose time, so successive digests of one reader cover disjoint stretches
 /// of collection time: a paper (one row per canonical id, so a v2 or a re-trending paper is the
 /// same row) reaches a reader at most once, whatever the cadence, the days or the dates asked for.
+/// A digest shows the best <c>MaxEntriesPerIssue</c> in full and the next <c>MaxMoreEntriesPerIssue</c>
+/// as a compact list; matching papers past both are stored with the digest (not shown) and offered
+/// again in the reader's next digest, until they are older than <c>CarryOverMaxAge</c>, when they are
+/// left out and counted.
 /// A reader for whom nothing matched gets no mail: a <c>digest_skips</c> row says why, and marks the
 /// date as done for them. Readers whose papers come out the same share one frozen digest (and
 /// so one render in the dispatcher); their ledger rows are inserted together, so a claim in id
@@ -35,11 +45,11 @@ public enum ComposeOutcome { Composed, AlreadyComposed, NoEntries }
 /// </remarks>
 public sealed class DigestComposer(
     Database database,
+    IssueStore issues,
     TimeProvider time,
     IOptions<NewsletterOptions> options,
     IOptions<ScheduleOptions> schedule,
-    IOptions<DeliveryOptions> delivery,
-    ILogger<DigestComposer> logger)
+    IOptions<DeliveryOptions> delivery)
 {
     /// <summary>A reader who was away longer than this gets the best of this stretch, not of all time.</summary>
     public static readonly TimeSpan LongestWindow = TimeSpan.FromDays(8);
@@ -47,7 +57,7 @@ public sealed class DigestComposer(
     private const int Chunk = 500;
 
     private const string ReadersSql = """
-        SELECT id AS Id, COALESCE(served_until, created_at) AS ServedUntil,
+        SELECT id AS Id, COALESCE(served_until, created_at) AS ServedUntil, last_digest_id AS LastDigestId,
                topics AS Topics, keywords AS Keywords, exclude_keywords AS ExcludeKeywords, authors AS Authors, min_score AS MinScore,
                time_zone AS TimeZone, send_hour AS SendHour, weekdays AS Weekdays, cadence AS Cadence, weekly_day AS WeeklyDay
         FROM subscribers WHERE status = 'active' AND paused = 0 ORDER BY id
@@ -64,34 +74,27 @@ public sealed class DigestComposer(
         FROM entries WHERE first_seen_at > @from AND first_seen_at <= @to
         """;
 
+    private const string CarriedSql = "SELECT entry_id FROM digest_entries WHERE digest_id = @id AND compact = 2";
+
+    private const string PapersByIdSql = """
+        SELECT id AS Id, title AS Title, summary AS Summary, authors AS Authors, url AS Url, score AS Score,
+               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt
+        FROM entries WHERE id IN @ids
+        """;
+
+    private const string SourcesByIdSql = "SELECT entry_id AS EntryId, source AS Source FROM entry_sources WHERE entry_id IN @ids";
+
     private const string WindowSourcesSql = """
         SELECT s.entry_id AS EntryId, s.source AS Source FROM entry_sources s JOIN entries e ON e.id = s.entry_id
         WHERE e.first_seen_at > @from AND e.first_seen_at <= @to
         """;
-
-    private const string FindIssueSql = "SELECT id FROM issues WHERE issue_date = @date";
-
-    private const string PreviousComposedAtSql = "SELECT COALESCE(MAX(composed_at), 0) FROM issues";
-
-    // The issue's own list (what a reader without preferences would see): as before, the papers
-    // first seen since the previous issue. Score first, then recency; the id makes the order total.
-    private const string RankEntriesSql = """
-        SELECT id FROM entries
-        WHERE first_seen_at > @since
-        ORDER BY score DESC, COALESCE(published_at, first_seen_at) DESC, id
-        LIMIT @limit
-        """;
-
-    private const string InsertIssueSql = "INSERT INTO issues (issue_date, composed_at) VALUES (@date, @now) RETURNING id";
-
-    private const string InsertIssueEntrySql = "INSERT INTO issue_entries (issue_id, position, entry_id) VALUES (@issueId, @position, @entryId)";
 
     private const string InsertDigestSql = """
         INSERT INTO digests (issue_id, cadence, window_start, window_end, created_at) VALUES (@issueId, @cadence, @windowStart, @windowEnd, @now)
         RETURNING id
         """;
 
-    private const string InsertDigestEntrySql = "INSERT INTO digest_entries (digest_id, position, entry_id, why) VALUES (@digestId, @position, @entryId, @why)";
+    private const string InsertDigestEntrySql = "INSERT INTO digest_entries (digest_id, position, entry_id, why, compact) VALUES (@digestId, @position, @entryId, @why, @compact)";
 
     // The Message-ID is fixed here, before any attempt, so every resend carries the same one.
     private const string FanOutSql = """
@@ -105,7 +108,7 @@ public sealed class DigestComposer(
         SELECT @date, id, @reason, @now FROM subscribers WHERE id IN @ids
         """;
 
-    private const string AdvanceSql = "UPDATE subscribers SET served_until = @until WHERE id IN @ids";
+    private const string AdvanceSql = "UPDATE subscribers SET served_until = @until, last_digest_id = @digestId WHERE id IN @ids";
 
     /// <summary>
     /// With a date (<c>send-now --date</c>): every active reader whose days include it, whatever
@@ -134,7 +137,7 @@ public sealed class DigestComposer(
                 continue;
             if (!due.TryGetValue(readerDate, out var list))
                 due[readerDate] = list = [];
-            list.Add(new DueReader(row.Id, row.ServedUntil, preferences));
+            list.Add(new DueReader(row.Id, row.ServedUntil, row.LastDigestId, preferences));
         }
         if (date is { } forced && !due.ContainsKey(forced))
             due[forced] = [];
@@ -152,30 +155,42 @@ public sealed class DigestComposer(
             var papers = await WindowAsync(connection, transaction, from, nowDb);
             await ComposeDateAsync(connection, transaction, readerDate, pending, papers, Math.Max(windowFloor, 0), nowDb, total, cancellationToken);
         }
+        // send-now --date with nobody due still composes the issue itself (its own list, for previews and archives), as before.
+        if (date is { } asked && total.Deliveries == 0 && total.AlreadyServed == 0
+            && await issues.CreateAsync(connection, transaction, asked, now, onlyWithPapers: true) is { Id: { } created, Papers: { } count })
+        {
+            total.LastIssueId = created;
+            total.IssueOnly = count;
+        }
         await transaction.CommitAsync(cancellationToken);
 
         var lastDate = due.Count == 0 ? clock.Today : due.Keys.Max();
+        total.Overflow.ExceptWith(total.Papers); // shown to one group and carried for another: counted as shown
+        if (total.IssueOnly is { } issuePapers)
+            return new ComposeResult(ComposeOutcome.Composed, lastDate, total.LastIssueId, issuePapers, 0, 0, total.NothingNew,
+                Math.Min(issuePapers, options.Value.MaxEntriesPerIssue));
         var outcome = total.Deliveries > 0 ? ComposeOutcome.Composed
             : total.AlreadyServed > 0 && total.NothingNew == 0 ? ComposeOutcome.AlreadyComposed
             : ComposeOutcome.NoEntries;
-        if (total.Deliveries > 0 || total.NothingNew > 0)
-            logger.LogInformation("Composed {Dates}: {Deliveries} digests in {Groups} groups with {Entries} papers; {NothingNew} readers had nothing new",
-                string.Join(", ", due.Keys.Order().Select(Text)), total.Deliveries, total.Groups, total.Papers.Count, total.NothingNew);
-        return new ComposeResult(outcome, lastDate, total.LastIssueId, total.Papers.Count, total.Deliveries, total.Groups, total.NothingNew);
+        return new ComposeResult(outcome, lastDate, total.LastIssueId, total.Papers.Count, total.Deliveries, total.Groups, total.NothingNew,
+            total.Full.Count, total.Overflow.Count, total.LeftOut.Count);
     }
 
     private async Task ComposeDateAsync(DbConnection connection, DbTransaction transaction, DateOnly date, List<DueReader> readers,
         IReadOnlyList<CandidatePaper> papers, long windowFloor, long now, Totals total, CancellationToken cancellationToken)
     {
-        var limit = options.Value.MaxEntriesPerIssue;
-        // Readers with the same preferences and the same cursor get the same papers: filter once per such group.
-        var groups = readers.GroupBy(r => (r.Preferences.ContentKey(), Math.Max(r.ServedUntil, windowFloor), r.Preferences.Cadence));
+        var inFull = options.Value.MaxEntriesPerIssue;
+        var capacity = inFull + options.Value.MaxMoreEntriesPerIssue;
+        var carryFloor = now - (long)options.Value.CarryOverMaxAge.TotalMilliseconds;
+        var carried = await CarriedAsync(connection, transaction, readers.Select(r => r.LastDigestId).OfType<long>().Distinct());
+        // Readers with the same preferences, cursor and previous digest get the same papers: filter once per such group.
+        var groups = readers.GroupBy(r => (r.Preferences.ContentKey(), Math.Max(r.ServedUntil, windowFloor), r.Preferences.Cadence, r.LastDigestId));
         var digests = new Dictionary<string, Composed>(StringComparer.Ordinal);
         var empty = new Dictionary<string, List<long>>(StringComparer.Ordinal);
         foreach (var group in groups)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (_, start, cadence) = group.Key;
+            var (_, start, cadence, lastDigest) = group.Key;
             var filter = new PaperFilter(group.First().Preferences);
             var inWindow = 0;
             var chosen = new List<(CandidatePaper Paper, string Why)>();
@@ -187,6 +202,15 @@ public sealed class DigestComposer(
                 if (filter.Matches(paper, out var why))
                     chosen.Add((paper, why));
             }
+            // What the reader's previous digest had no room for comes again, while young enough.
+            if (lastDigest is { } previous && carried.TryGetValue(previous, out var waiting))
+                foreach (var paper in waiting.Where(w => chosen.All(c => c.Paper.Id != w.Id)))
+                {
+                    if (paper.FirstSeenAt <= carryFloor)
+                        total.LeftOut.Add(paper.Id);
+                    else if (filter.Matches(paper, out var why))
+                        chosen.Add((paper, why));
+                }
             if (chosen.Count == 0)
             {
                 var reason = inWindow == 0
@@ -200,10 +224,10 @@ public sealed class DigestComposer(
             var ranked = chosen.OrderByDescending(c => c.Paper.Score)
                 .ThenByDescending(c => c.Paper.PublishedAt?.ToUnixTimeMilliseconds() ?? c.Paper.FirstSeenAt)
                 .ThenBy(c => c.Paper.Id)
-                .Take(limit).ToList();
+                .ToList();
             var cadenceText = cadence == Cadence.Weekly ? "weekly" : "daily";
             // Groups whose papers (and reasons) come out the same share one digest.
-            var signature = cadenceText + "|" + string.Join('|', ranked.Select(r => r.Paper.Id + ":" + r.Why));
+            var signature = cadenceText + "|" + string.Join('|', ranked.Select((r, i) => r.Paper.Id + ":" + r.Why + ":" + Compact(i, inFull, capacity)));
             if (!digests.TryGetValue(signature, out var composed))
                 digests[signature] = composed = new Composed(cadenceText, start, ranked, []);
             composed.Readers.AddRange(group.Select(r => r.Id));
@@ -212,7 +236,7 @@ public sealed class DigestComposer(
         var dateText = Text(date);
         if (digests.Count > 0)
         {
-            var issueId = await IssueIdAsync(connection, transaction, date, now);
+            var issueId = (await issues.CreateAsync(connection, transaction, date, DbTime.FromDb(now))).Id!.Value;
             total.LastIssueId = issueId;
             var domain = options.Value.From.Address[(options.Value.From.Address.LastIndexOf('@') + 1)..];
             var compactDate = date.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
@@ -221,15 +245,20 @@ public sealed class DigestComposer(
                 var digestId = await connection.ExecuteScalarAsync<long>(InsertDigestSql,
                     new { issueId, cadence = composed.Cadence, windowStart = composed.WindowStart, windowEnd = now, now }, transaction);
                 await connection.ExecuteAsync(InsertDigestEntrySql,
-                    composed.Papers.Select((p, i) => new { digestId, position = i + 1, entryId = p.Paper.Id, why = p.Why }), transaction);
+                    composed.Papers.Select((p, i) => new { digestId, position = i + 1, entryId = p.Paper.Id, why = p.Why, compact = Compact(i, inFull, capacity) }), transaction);
                 composed.Readers.Sort();
                 foreach (var ids in composed.Readers.Chunk(Chunk))
                 {
                     total.Deliveries += await connection.ExecuteAsync(FanOutSql, new { issueId, compactDate, domain, now, digestId, ids }, transaction);
-                    await connection.ExecuteAsync(AdvanceSql, new { until = now, ids }, transaction);
+                    await connection.ExecuteAsync(AdvanceSql, new { until = now, digestId = (long?)digestId, ids }, transaction);
                 }
-                foreach (var paper in composed.Papers)
-                    total.Papers.Add(paper.Paper.Id);
+                for (var i = 0; i < composed.Papers.Count; i++)
+                {
+                    var id = composed.Papers[i].Paper.Id;
+                    (i < inFull ? total.Full : i < capacity ? total.Papers : total.Overflow).Add(id);
+                    if (i < inFull)
+                        total.Papers.Add(id);
+                }
                 total.Groups++;
             }
         }
@@ -238,21 +267,32 @@ public sealed class DigestComposer(
             foreach (var chunk in ids.Order().Chunk(Chunk))
             {
                 total.NothingNew += await connection.ExecuteAsync(SkipSql, new { date = dateText, reason, now, ids = chunk }, transaction);
-                await connection.ExecuteAsync(AdvanceSql, new { until = now, ids = chunk }, transaction);
+                await connection.ExecuteAsync(AdvanceSql, new { until = now, digestId = (long?)null, ids = chunk }, transaction);
             }
         }
     }
 
-    /// <summary>The issue of a date, created (with its own, unfiltered list of papers) the first time a reader is served on it.</summary>
-    private async Task<long> IssueIdAsync(DbConnection connection, DbTransaction transaction, DateOnly date, long now)
+    /// <summary>0: shown in full, 1: under "More papers", 2: no room, carried to the reader's next digest.</summary>
+    private static int Compact(int index, int inFull, int capacity) => index < inFull ? 0 : index < capacity ? 1 : 2;
+
+    /// <summary>Per previous digest, the papers it had no room for.</summary>
+    private static async Task<Dictionary<long, List<CandidatePaper>>> CarriedAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> digestIds)
     {
-        if (await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = Text(date) }, transaction) is { } existing)
-            return existing;
-        var since = await connection.ExecuteScalarAsync<long>(PreviousComposedAtSql, transaction: transaction);
-        var entryIds = (await connection.QueryAsync<long>(RankEntriesSql, new { since, limit = options.Value.MaxEntriesPerIssue }, transaction)).ToList();
-        var issueId = await connection.ExecuteScalarAsync<long>(InsertIssueSql, new { date = Text(date), now }, transaction);
-        await connection.ExecuteAsync(InsertIssueEntrySql, entryIds.Select((entryId, index) => new { issueId, position = index + 1, entryId }), transaction);
-        return issueId;
+        var carried = new Dictionary<long, List<CandidatePaper>>();
+        foreach (var digestId in digestIds)
+        {
+            var ids = (await connection.QueryAsync<long>(CarriedSql, new { id = digestId }, transaction)).ToList();
+            if (ids.Count == 0)
+                continue;
+            var list = new List<CandidatePaper>();
+            foreach (var chunk in ids.Chunk(Chunk))
+            {
+                var sources = (await connection.QueryAsync<(long EntryId, string Source)>(SourcesByIdSql, new { ids = chunk }, transaction)).ToLookup(s => s.EntryId, s => s.Source);
+                list.AddRange((await connection.QueryAsync<PaperRow>(PapersByIdSql, new { ids = chunk }, transaction)).Select(r => r.ToCandidate(sources[r.Id].ToList())));
+            }
+            carried[digestId] = list;
+        }
+        return carried;
     }
 
     /// <summary>The papers first seen in (<paramref name="from"/>, <paramref name="to"/>], with their sources.</summary>
@@ -272,19 +312,20 @@ public sealed class DigestComposer(
         var from = Math.Max(servedUntil, now - (long)LongestWindow.TotalMilliseconds);
         var papers = await WindowAsync(connection, null, from, now);
         var filter = new PaperFilter(preferences);
+        var inFull = options.Value.MaxEntriesPerIssue;
         var entries = papers.Select(p => (Paper: p, In: filter.Matches(p, out var why), Why: why)).Where(p => p.In)
             .OrderByDescending(c => c.Paper.Score)
             .ThenByDescending(c => c.Paper.PublishedAt?.ToUnixTimeMilliseconds() ?? c.Paper.FirstSeenAt)
             .ThenBy(c => c.Paper.Id)
-            .Take(options.Value.MaxEntriesPerIssue)
+            .Take(inFull + options.Value.MaxMoreEntriesPerIssue)
             .Select((c, i) => new IssueEntry(i + 1, c.Paper.Title, c.Paper.Summary, c.Paper.Authors, c.Paper.Url, c.Paper.Score, c.Paper.PublishedAt, c.Paper.Source, c.Why))
             .ToList();
-        return new Issue(0, date, entries, preferences.Cadence == Cadence.Weekly ? "weekly" : "daily");
+        return new Issue(0, date, entries.Take(inFull).ToList(), preferences.Cadence == Cadence.Weekly ? "weekly" : "daily") { More = entries.Skip(inFull).ToList() };
     }
 
     private static string Text(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    private sealed record DueReader(long Id, long ServedUntil, Preferences Preferences);
+    private sealed record DueReader(long Id, long ServedUntil, long? LastDigestId, Preferences Preferences);
 
     private sealed record Composed(string Cadence, long WindowStart, List<(CandidatePaper Paper, string Why)> Papers, List<long> Readers);
 
@@ -292,13 +333,15 @@ public sealed class DigestComposer(
     {
         public int Deliveries, Groups, NothingNew, AlreadyServed;
         public long? LastIssueId;
-        public readonly HashSet<long> Papers = [];
+        public int? IssueOnly;
+        public readonly HashSet<long> Papers = [], Full = [], Overflow = [], LeftOut = [];
     }
 
     private sealed class ReaderRow
     {
         public long Id { get; init; }
         public long ServedUntil { get; init; }
+        public long? LastDigestId { get; init; }
         public string Topics { get; init; } = "";
         public string Keywords { get; init; } = "";
         public string ExcludeKeywords { get; init; } = "";

@@ -18,6 +18,51 @@ public sealed class DigestPreviews(
 {
     private const string DefaultPreviewAddress = "reader@example.org";
 
+    /// <summary>
+    /// The issue of <paramref name="date"/> as composed, else what composing it now would hold (possibly
+    /// empty). Without a date: today's, else the latest issue when nothing new waits. The note says
+    /// which it is when that is not simply the composed issue of the date asked for.
+    /// </summary>
+    public async Task<(Issue Issue, string? Note)> IssueForAsync(DateOnly? date, CancellationToken cancellationToken)
+    {
+        if (date is null)
+        {
+            var current = await CurrentIssueAsync(cancellationToken);
+            var today = daily.Today();
+            return current.Date == today || current.Id == 0
+                ? (current, current.Id == 0 ? $"Issue {Iso(today)} is not composed yet; this is what composing it now would hold." : null)
+                : (current, $"Nothing new for {Iso(today)}; showing the latest issue, of {Iso(current.Date)}.");
+        }
+        if (await issues.FindAsync(date.Value, cancellationToken) is { } id)
+            return (await issues.GetAsync(id, cancellationToken), null);
+        var draft = await issues.DraftAsync(date.Value, cancellationToken);
+        return (draft, draft.PaperCount == 0
+            ? $"Issue {Iso(date.Value)} is not composed and no paper is waiting: composing it now would send nothing."
+            : $"Issue {Iso(date.Value)} is not composed yet; this is what composing it now would hold.");
+    }
+
+    /// <summary>
+    /// For a subscriber, their personal digest of <paramref name="date"/> (default today) as composed
+    /// for them, else what composing it for them now would hold; for any other address, the issue
+    /// (<see cref="IssueForAsync(DateOnly?, CancellationToken)"/>).
+    /// </summary>
+    public async Task<(Issue Issue, string? Note)> IssueForAsync(string? email, DateOnly? date, CancellationToken cancellationToken)
+    {
+        if (!EmailAddress.TryParse(email ?? DefaultPreviewAddress, out var address, out _)
+            || await subscribers.FindAsync(address!, cancellationToken) is not { } subscriber)
+            return await IssueForAsync(date, cancellationToken);
+        if (date is null)
+            return (await CurrentIssueAsync(email, cancellationToken), null);
+        if (await issues.ReaderDigestIdAsync(subscriber.Id, date.Value, cancellationToken) is { } digestId)
+            return (await issues.GetDigestAsync(digestId, cancellationToken), null);
+        var draft = await composer.DraftAsync(date.Value, await subscribers.ServedUntilAsync(subscriber.Id, cancellationToken), subscriber.Preferences, cancellationToken);
+        return (draft, draft.PaperCount == 0
+            ? $"{subscriber.Email} has no digest of {Iso(date.Value)} and nothing new matches for them: composing now would send them nothing."
+            : $"{subscriber.Email} has no digest of {Iso(date.Value)} yet; this is what composing it for them now would hold.");
+    }
+
+    private static string Iso(DateOnly date) => date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Today's issue if composed, else what composing now would produce, else the latest issue.</summary>
     public async Task<Issue> CurrentIssueAsync(CancellationToken cancellationToken)
     {
@@ -30,7 +75,7 @@ public sealed class DigestPreviews(
                 return issue;
         }
         var draft = await issues.DraftAsync(today, cancellationToken);
-        if (draft.Entries.Count > 0 || latest is null)
+        if (draft.PaperCount > 0 || latest is null)
             return draft;
         return await issues.GetAsync(latest.Value, cancellationToken);
     }
@@ -49,7 +94,7 @@ public sealed class DigestPreviews(
         if (await issues.ReaderDigestIdAsync(subscriber.Id, today, cancellationToken) is { } todays)
             return await issues.GetDigestAsync(todays, cancellationToken);
         var draft = await composer.DraftAsync(today, await subscribers.ServedUntilAsync(subscriber.Id, cancellationToken), subscriber.Preferences, cancellationToken);
-        if (draft.Entries.Count > 0)
+        if (draft.PaperCount > 0)
             return draft;
         if (await issues.ReaderDigestIdAsync(subscriber.Id, null, cancellationToken) is { } latest)
             return await issues.GetDigestAsync(latest, cancellationToken);

@@ -1,10 +1,17 @@
 namespace Newsletter.Issues;
 
 /// <summary>
-/// A composed issue as one reader gets it: its entries are frozen in rank order when it is
-/// composed. <see cref="Cadence"/> is <c>daily</c> or <c>weekly</c>.
+/// A composed issue as one reader gets it: its entries are frozen in rank order when it is composed.
+/// <see cref="Entries"/> are shown in full; <see cref="More"/> continues the ranking as a compact list
+/// (title and link). <see cref="Cadence"/> is <c>daily</c> or <c>weekly</c>.
 /// </summary>
-public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Entries, string Cadence = "daily");
+public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Entries, string Cadence = "daily")
+{
+    public IReadOnlyList<IssueEntry> More { get; init; } = [];
+
+    /// <summary>Every paper the issue holds, full and compact.</summary>
+    public int PaperCount => Entries.Count + More.Count;
+}
 
 public sealed record IssueEntry(
     int Position,

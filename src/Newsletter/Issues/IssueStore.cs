@@ -7,20 +7,45 @@ using Newsletter.Storage;
 
 namespace Newsletter.Issues;
 
-/// <summary>Reading composed issues and digests back (composing them is <see cref="DigestComposer"/>'s).</summary>
-public sealed class IssueStore(Database database, IOptions<NewsletterOptions> options)
+/// <summary>An issue's own list of papers (what a reader without preferences would see), and reading issues and digests back.</summary>
+/// <remarks>
+/// An issue takes the papers that are in no issue yet and were first seen within <c>CarryOverMaxAge</c>:
+/// today's new ones and any an earlier issue had no room for. The best <c>MaxEntriesPerIssue</c> are shown
+/// in full, the next <c>MaxMoreEntriesPerIssue</c> as a compact list; the rest wait for the next issue,
+/// until they are older than <c>CarryOverMaxAge</c>, when they are left out and counted (never silently).
+/// </remarks>
+public sealed class IssueStore(Database database, TimeProvider time, IOptions<NewsletterOptions> options)
 {
     private const string FindIssueSql = "SELECT id FROM issues WHERE issue_date = @date";
 
-    private const string PreviousComposedAtSql = "SELECT COALESCE(MAX(composed_at), 0) FROM issues";
+    private const string PreviousComposedAtSql = "SELECT MAX(composed_at) FROM issues";
+
+    /// <summary>Waiting papers: in no issue yet, and young enough to be carried.</summary>
+    private const string WaitingWhere = """
+        e.first_seen_at > @windowStart
+          AND NOT EXISTS (SELECT 1 FROM issue_entries ie WHERE ie.entry_id = e.id)
+        """;
 
     // Score first, then recency; the id makes the order total so a rerun ranks identically.
-    private const string RankEntriesSql = """
-        SELECT id FROM entries
-        WHERE first_seen_at > @since
-        ORDER BY score DESC, COALESCE(published_at, first_seen_at) DESC, id
+    private const string RankEntriesSql = $"""
+        SELECT e.id FROM entries e
+        WHERE {WaitingWhere}
+        ORDER BY e.score DESC, COALESCE(e.published_at, e.first_seen_at) DESC, e.id
         LIMIT @limit
         """;
+
+    private const string CountWaitingSql = $"SELECT COUNT(*) FROM entries e WHERE {WaitingWhere}";
+
+    /// <summary>Papers that aged out of the carry-over since the previous issue without ever being in one.</summary>
+    private const string CountLeftOutSql = """
+        SELECT COUNT(*) FROM entries e
+        WHERE e.first_seen_at <= @windowStart AND e.first_seen_at > @previousWindowStart
+          AND NOT EXISTS (SELECT 1 FROM issue_entries ie WHERE ie.entry_id = e.id)
+        """;
+
+    private const string InsertIssueSql = "INSERT INTO issues (issue_date, composed_at) VALUES (@date, @now) RETURNING id";
+
+    private const string InsertIssueEntrySql = "INSERT INTO issue_entries (issue_id, position, entry_id, compact) VALUES (@issueId, @position, @entryId, @compact)";
 
     private const string LatestIssueSql = "SELECT id FROM issues ORDER BY issue_date DESC LIMIT 1";
 
@@ -31,11 +56,12 @@ public sealed class IssueStore(Database database, IOptions<NewsletterOptions> op
         FROM digests g JOIN issues i ON i.id = g.issue_id WHERE g.id = @id
         """;
 
+    // Compact 2 marks the papers a digest had no room for (carried into the reader's next one): not shown.
     private const string DigestEntriesSql = """
         SELECT de.position AS Position, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
-               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, de.why AS Why
+               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, de.why AS Why, de.compact AS Compact
         FROM digest_entries de JOIN entries e ON e.id = de.entry_id
-        WHERE de.digest_id = @id ORDER BY de.position
+        WHERE de.digest_id = @id AND de.compact < 2 ORDER BY de.position
         """;
 
     // A reader's digest of a date, if one was composed for them.
@@ -51,10 +77,57 @@ public sealed class IssueStore(Database database, IOptions<NewsletterOptions> op
 
     private const string IssueEntriesSql = """
         SELECT ie.position AS Position, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
-               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source
+               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, ie.compact AS Compact
         FROM issue_entries ie JOIN entries e ON e.id = ie.entry_id
         WHERE ie.issue_id = @id ORDER BY ie.position
         """;
+
+    /// <summary>
+    /// Creates the issue of <paramref name="date"/> inside the composer's transaction, with its own
+    /// list: the waiting papers, ranked and split into full and compact (the rest wait for the next
+    /// issue). Readers get their own digests (<see cref="DigestComposer"/>); this list is the issue
+    /// as a reader without preferences would see it, for previews and archives.
+    /// </summary>
+    /// <returns>The issue's id, and how many papers its list got when this call created it (null when it existed); no id when
+    /// <paramref name="onlyWithPapers"/> and nothing waits.</returns>
+    internal async Task<(long? Id, int? Papers)> CreateAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction,
+        DateOnly date, DateTimeOffset now, bool onlyWithPapers = false)
+    {
+        var dateText = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        if (await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = dateText }, transaction) is { } existing)
+            return (existing, null);
+        var window = Window(now, await connection.ExecuteScalarAsync<long?>(PreviousComposedAtSql, transaction: transaction));
+        var entryIds = (await connection.QueryAsync<long>(RankEntriesSql, new { window.windowStart, limit = Capacity }, transaction)).ToList();
+        if (onlyWithPapers && entryIds.Count == 0)
+            return (null, null);
+        var issueId = await connection.ExecuteScalarAsync<long>(InsertIssueSql, new { date = dateText, now = DbTime.ToDb(now) }, transaction);
+        var inFull = options.Value.MaxEntriesPerIssue;
+        await connection.ExecuteAsync(InsertIssueEntrySql,
+            entryIds.Select((entryId, index) => new { issueId, position = index + 1, entryId, compact = index >= inFull ? 1 : 0 }), transaction);
+        return (issueId, entryIds.Count);
+    }
+
+    /// <summary>Full plus compact: how many papers one issue holds.</summary>
+    private int Capacity => options.Value.MaxEntriesPerIssue + options.Value.MaxMoreEntriesPerIssue;
+
+    /// <summary>
+    /// Papers first seen after <c>windowStart</c> may still be carried; those between the previous
+    /// compose's window start and this one aged out since then. Without a previous issue nothing has aged out.
+    /// </summary>
+    private (long windowStart, long previousWindowStart) Window(DateTimeOffset now, long? previousComposedAt)
+    {
+        var windowStart = DbTime.ToDb(now - options.Value.CarryOverMaxAge);
+        var previousWindowStart = previousComposedAt is { } previous
+            ? Math.Min(windowStart, DbTime.ToDb(DbTime.FromDb(previous) - options.Value.CarryOverMaxAge))
+            : windowStart;
+        return (windowStart, previousWindowStart);
+    }
+
+    public async Task<long?> FindAsync(DateOnly date, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) });
+    }
 
     public async Task<bool> ExistsAsync(DateOnly date, CancellationToken cancellationToken)
     {
@@ -72,9 +145,12 @@ public sealed class IssueStore(Database database, IOptions<NewsletterOptions> op
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var header = await connection.QuerySingleAsync<(long Id, string Date)>(IssueSql, new { id });
-        var entries = await connection.QueryAsync<EntryRow>(IssueEntriesSql, new { id });
+        var entries = (await connection.QueryAsync<EntryRow>(IssueEntriesSql, new { id })).ToList();
         return new Issue(header.Id, DateOnly.ParseExact(header.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture),
-            entries.Select(e => e.ToIssueEntry()).ToList());
+            entries.Where(e => e.Compact == 0).Select(e => e.ToIssueEntry()).ToList())
+        {
+            More = entries.Where(e => e.Compact != 0).Select(e => e.ToIssueEntry()).ToList(),
+        };
     }
 
     /// <summary>One group's digest: the issue's date with the papers and reasons frozen for that group.</summary>
@@ -82,9 +158,12 @@ public sealed class IssueStore(Database database, IOptions<NewsletterOptions> op
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var header = await connection.QuerySingleAsync<(long Id, long IssueId, string Date, string Cadence)>(DigestSql, new { id = digestId });
-        var entries = await connection.QueryAsync<EntryRow>(DigestEntriesSql, new { id = digestId });
+        var entries = (await connection.QueryAsync<EntryRow>(DigestEntriesSql, new { id = digestId })).ToList();
         return new Issue(header.IssueId, DateOnly.ParseExact(header.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture),
-            entries.Select(e => e.ToIssueEntry()).ToList(), header.Cadence);
+            entries.Where(e => e.Compact == 0).Select(e => e.ToIssueEntry()).ToList(), header.Cadence)
+        {
+            More = entries.Where(e => e.Compact != 0).Select(e => e.ToIssueEntry()).ToList(),
+        };
     }
 
     /// <summary>The digest a reader was given on a date (or, without a date, most recently), if any.</summary>
@@ -96,18 +175,19 @@ public sealed class IssueStore(Database database, IOptions<NewsletterOptions> op
             : await connection.ExecuteScalarAsync<long?>(LatestReaderDigestSql, new { subscriberId });
     }
 
-    /// <summary>What the next issue would hold, without composing it (for previews).</summary>
+    /// <summary>What the next issue would hold if composed now, without composing it (for previews).</summary>
     public async Task<Issue> DraftAsync(DateOnly date, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var since = await connection.ExecuteScalarAsync<long>(PreviousComposedAtSql);
-        var entries = await connection.QueryAsync<EntryRow>($"""
+        var window = Window(time.GetUtcNow(), null);
+        var entries = (await connection.QueryAsync<EntryRow>($"""
             SELECT 0 AS Position, title AS Title, summary AS Summary, authors AS Authors, url AS Url,
-                   score AS Score, published_at AS PublishedAt, source AS Source
+                   score AS Score, published_at AS PublishedAt, source AS Source, 0 AS Compact
             FROM entries WHERE id IN ({RankEntriesSql})
             ORDER BY score DESC, COALESCE(published_at, first_seen_at) DESC, id
-            """, new { since, limit = options.Value.MaxEntriesPerIssue });
-        return new Issue(0, date, entries.Select((e, i) => e.ToIssueEntry() with { Position = i + 1 }).ToList());
+            """, new { window.windowStart, limit = Capacity })).Select((e, i) => e.ToIssueEntry() with { Position = i + 1 }).ToList();
+        var inFull = options.Value.MaxEntriesPerIssue;
+        return new Issue(0, date, entries.Take(inFull).ToList()) { More = entries.Skip(inFull).ToList() };
     }
 
     /// <summary>
@@ -124,6 +204,7 @@ public sealed class IssueStore(Database database, IOptions<NewsletterOptions> op
         public long Score { get; init; }
         public long? PublishedAt { get; init; }
         public string Source { get; init; } = "";
+        public long Compact { get; init; }
         public string Why { get; init; } = "";
 
         public IssueEntry ToIssueEntry() => new(

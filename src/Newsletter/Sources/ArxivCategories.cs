@@ -1,4 +1,4 @@
-using System.ServiceModel.Syndication;
+using System.Xml.Linq;
 using Microsoft.Extensions.Options;
 
 namespace Newsletter.Sources;
@@ -54,20 +54,24 @@ public sealed class ArxivCategories(IHttpClientFactory httpClientFactory, EntryS
         }
     }
 
+    private static readonly XNamespace Atom = "http://www.w3.org/2005/Atom";
+
     /// <summary>arXiv API Atom: each entry's id (with a version) and its <c>category term</c>s; an error feed is a failure.</summary>
     private static Dictionary<string, IReadOnlyList<string>> Parse(byte[] content)
     {
-        SyndicationFeed feed;
-        using (var reader = SyndicationParser.CreateReader(content))
-            feed = SyndicationFeed.Load(reader);
+        XDocument document;
+        using (var reader = XmlFeedParser.CreateReader(content))
+            document = XDocument.Load(reader);
         var found = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var item in feed.Items)
+        foreach (var entry in document.Root?.Elements(Atom + "entry") ?? [])
         {
-            if (item.Id?.Contains("arxiv.org/api/errors", StringComparison.OrdinalIgnoreCase) == true || item.Title?.Text == "Error")
-                throw new SourceException($"arXiv API error: {Text.Clean(item.Summary?.Text)}");
-            if (CanonicalId.TryArxiv(item.Id) is not { } id)
+            var idText = entry.Element(Atom + "id")?.Value.Trim();
+            if (idText?.Contains("arxiv.org/api/errors", StringComparison.OrdinalIgnoreCase) == true || entry.Element(Atom + "title")?.Value == "Error")
+                throw new SourceException($"arXiv API error: {Text.Clean(entry.Element(Atom + "summary")?.Value)}");
+            if (CanonicalId.TryArxiv(idText) is not { } id)
                 continue;
-            found[id] = item.Categories.Select(c => Text.Clean(c.Name)).Where(c => c.Length is > 0 and <= 50 && !c.Contains(' ')).Distinct().ToList();
+            found[id] = entry.Elements(Atom + "category").Select(c => Text.Clean((string?)c.Attribute("term")))
+                .Where(c => c.Length is > 0 and <= 50 && !c.Contains(' ')).Distinct().ToList();
         }
         return found;
     }

@@ -23,8 +23,14 @@ public sealed class EntryStore(Database database, TimeProvider time)
             categories   = CASE WHEN entries.categories = '' THEN excluded.categories ELSE entries.categories END,
             categories_checked = CASE WHEN excluded.categories_checked > entries.categories_checked THEN excluded.categories_checked ELSE entries.categories_checked END,
             updated_at   = excluded.updated_at
-        RETURNING id, first_seen_at
+        RETURNING id
         """;
+
+    /// <summary>
+    /// Asked before the upsert, in its transaction: comparing first_seen_at with now would count a paper
+    /// twice when two sources bring it within one clock tick (collect runs the sources side by side).
+    /// </summary>
+    private const string ExistsSql = "SELECT COUNT(*) FROM entries WHERE canonical_id = @CanonicalId";
 
     // Every source that listed a paper: a reader's topic may name any of them.
     private const string SourceSql = "INSERT INTO entry_sources (entry_id, source) VALUES (@id, @source) ON CONFLICT DO NOTHING";
@@ -51,7 +57,8 @@ public sealed class EntryStore(Database database, TimeProvider time)
         foreach (var entry in entries.GroupBy(e => e.CanonicalId).Select(g => g.MaxBy(e => e.Score)!))
         {
             var categories = entry.Categories ?? [];
-            var (id, firstSeen) = await connection.QuerySingleAsync<(long, long)>(UpsertSql, new
+            var known = await connection.ExecuteScalarAsync<long>(ExistsSql, new { entry.CanonicalId }, transaction) > 0;
+            var id = await connection.ExecuteScalarAsync<long>(UpsertSql, new
             {
                 entry.CanonicalId,
                 entry.Title,
@@ -66,7 +73,7 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 CategoriesChecked = categories.Count > 0 ? 1 : 0,
             }, transaction);
             await connection.ExecuteAsync(SourceSql, new { id, source = entry.Source }, transaction);
-            if (firstSeen == now) added++; else updated++;
+            if (known) updated++; else added++;
         }
         await transaction.CommitAsync(cancellationToken);
         return new UpsertCounts(added, updated);

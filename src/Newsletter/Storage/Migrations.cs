@@ -92,6 +92,12 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         """
         CREATE INDEX deliveries_claim ON deliveries (status, id);
         """,
+        // Issue cap: papers past MaxEntriesPerIssue are listed compactly, and composing asks which papers
+        // are in no issue yet (carry-over) instead of which were first seen since the previous one.
+        """
+        ALTER TABLE issue_entries ADD COLUMN compact INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX issue_entries_entry ON issue_entries (entry_id);
+        """,
         // Personal digests (issue 13): what and when each reader asked for, the collection-time
         // cursor up to which they were served, paper categories and every source that listed a
         // paper, one frozen digest per group of readers with the same content, and the days a
@@ -107,6 +113,7 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE subscribers ADD COLUMN cadence TEXT NOT NULL DEFAULT 'daily';
         ALTER TABLE subscribers ADD COLUMN weekly_day INTEGER NULL;
         ALTER TABLE subscribers ADD COLUMN served_until INTEGER NULL;
+        ALTER TABLE subscribers ADD COLUMN last_digest_id INTEGER NULL;
         UPDATE subscribers SET served_until = COALESCE((SELECT MAX(composed_at) FROM issues), created_at);
 
         ALTER TABLE entries ADD COLUMN categories TEXT NOT NULL DEFAULT '';
@@ -135,6 +142,7 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
             position   INTEGER NOT NULL,
             entry_id   INTEGER NOT NULL REFERENCES entries (id),
             why        TEXT    NOT NULL,
+            compact    INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (digest_id, position)
         );
 
