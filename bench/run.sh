@@ -34,12 +34,12 @@ app="$PWD/src/Newsletter/bin/Release/net10.0/Newsletter.dll"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 modes=1; [ "$groups" -gt 1 ] && modes="1 $groups"
-printf '\n| subscribers | groups | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n' >"$work/table.md"
-for g in $modes; do
-ours=(); base=(); rss=(); cpu=(); render=()
+# Modes alternate within each run, so a machine busy with something else slows both alike.
 for run in $(seq "$runs"); do
+for g in $modes; do
   rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" "$g" >"$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
   size=$(stat -c %s "$work/db/preview/digest.eml")
+  echo "$size" >"$work/size.$g"
   # The product itself, as an operator runs it: configuration through the environment.
   ( cd "$work/db" && env \
       Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db" \
@@ -49,25 +49,27 @@ for run in $(seq "$runs"); do
       Newsletter__Smtp__MaxConnections="$connections" Logging__LogLevel__Default=Warning \
       /usr/bin/time -v -o "$work/time.txt" dotnet "$app" send-now --date 2025-09-08 >"$work/send.log" 2>&1 ) || { cat "$work/send.log"; exit 1; }
   grep -q "Delivered: $subscribers sent" "$work/send.log" || { cat "$work/send.log"; exit 1; }
-  digests=$(sqlite3 "$work/db/bench.db" "SELECT COUNT(*) FROM digests")
+  sqlite3 "$work/db/bench.db" "SELECT COUNT(*) FROM digests" >"$work/digests.$g"
   # Sending rate from the ledger: first to last acknowledged message.
-  ours+=("$(sqlite3 "$work/db/bench.db" "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries")")
-  rss+=("$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt")")
-  cpu+=("$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt")")
-  render+=("$($bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/')")
+  sqlite3 "$work/db/bench.db" "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries" >>"$work/ours.$g"
+  awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt" >>"$work/rss.$g"
+  awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt" >>"$work/cpu.$g"
+  $bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/' >>"$work/render.$g"
   start=$(date +%s.%N)
   smtp-source -4 -d -s "$connections" -m "$subscribers" -l "$size" -f a@example.org -t b@example.org "127.0.0.1:$port"
   end=$(date +%s.%N)
-  base+=("$(python3 -c "print(int($subscribers/($end-$start)))")")
+  python3 -c "print(int($subscribers/($end-$start)))" >>"$work/base.$g"
 done
-o=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${base[@]}" | median)
-[ "$g" -eq 1 ] && single=$o
-printf '| %s | %s (%s digests) | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$g" "$digests" "$connections" "$size" "$o" "$b" \
-  "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(printf '%s\n' "${render[@]}" | median)" \
-  "$(printf '%s\n' "${rss[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)" >>"$work/table.md"
-[ "$g" -gt 1 ] && grouped=$o
 done
-cat "$work/table.md"
-if [ -n "${grouped:-}" ]; then
-  printf '\n%s groups vs one group, same run: %s\n' "$groups" "$(python3 -c "print(f'{$grouped/$single:.2f}x')")"
+printf '\n| subscribers | groups | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n'
+for g in $modes; do
+  o=$(median <"$work/ours.$g"); b=$(median <"$work/base.$g")
+  printf '| %s | %s (%s digests) | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$g" "$(cat "$work/digests.$g")" "$connections" "$(cat "$work/size.$g")" "$o" "$b" \
+    "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(median <"$work/render.$g")" "$(median <"$work/rss.$g")" "$(median <"$work/cpu.$g")"
+done
+if [ "$groups" -gt 1 ]; then
+  printf '\n%s groups vs one group, same run: send-now msg/s %s, CPU per message %s, peak RSS %s\n' "$groups" \
+    "$(python3 -c "print(f'{$(median <"$work/ours.$groups")/$(median <"$work/ours.1"):.2f}x')")" \
+    "$(python3 -c "print(f'{$(median <"$work/cpu.$groups")/$(median <"$work/cpu.1"):.3f}x')")" \
+    "$(median <"$work/rss.$groups") MB vs $(median <"$work/rss.1") MB"
 fi

@@ -52,6 +52,7 @@ async Task SeedAsync(int subscribers, int papers, int groups)
     // Both modes draw from the same pool of 200 papers: a single group gets the top PAPERS of it,
     // each of G groups the top PAPERS of those matching its two keywords (about as many).
     settings["Newsletter:MaxEntriesPerIssue"] = papers.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    settings["Newsletter:MaxMoreEntriesPerIssue"] = "0";
     await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(Papers(200)));
     await RunVerbAsync("collect");
     await using (var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]))
