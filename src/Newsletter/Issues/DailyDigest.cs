@@ -1,17 +1,15 @@
 using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
 using Newsletter.Scheduling;
-using Quartz;
 
 namespace Newsletter.Issues;
 
-/// <summary>The daily loop's second half: compose the issue of a local date, then deliver what is due.</summary>
+/// <summary>The daily loop's second half: compose the digests that are due (or those of a date), then deliver what is due.</summary>
 public sealed class DailyDigest(
     DigestComposer composer,
     DeliveryStore deliveries,
     Dispatcher dispatcher,
     IOptions<ScheduleOptions> schedule,
-    IOptions<DeliveryOptions> delivery,
     TimeProvider time,
     ILogger<DailyDigest> logger)
 {
@@ -24,17 +22,6 @@ public sealed class DailyDigest(
     /// </summary>
     public DateOnly LocalDate(DateTimeOffset instant) =>
         DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, schedule.Value.Zone).DateTime);
-
-    /// <summary>The latest digest time (per <c>Schedule:Digest</c>) at or before now, if within <c>Delivery:MaxAge</c>.</summary>
-    public DateTimeOffset? LatestDigestTimeWithinMaxAge()
-    {
-        var now = time.GetUtcNow();
-        var cron = new CronExpression(schedule.Value.Digest, schedule.Value.Zone);
-        DateTimeOffset? latest = null;
-        for (var next = cron.GetNextValidTimeAfter(now - delivery.Value.MaxAge); next is { } fire && fire <= now; next = cron.GetNextValidTimeAfter(fire))
-            latest = fire;
-        return latest;
-    }
 
     /// <summary>
     /// At start-up: readers whose send time passed while the service was down (within MaxAge) and

@@ -220,7 +220,7 @@ public static class PreferenceParser
         var errors = new Dictionary<string, string>();
         var next = current;
         if (input.Topics is { } topics)
-            next = next with { Topics = Clean(topics, "topics", MaxLength: Preferences.MaxTopicLength, errors, topic: true) };
+            next = next with { Topics = Clean(topics, "topics", Preferences.MaxTopicLength, errors, topic: true) };
         if (input.Keywords is { } keywords)
             next = next with { Keywords = Clean(keywords, "keywords", Preferences.MaxTermLength, errors) };
         if (input.Exclude is { } exclude)
@@ -296,7 +296,7 @@ public static class PreferenceParser
         return true;
     }
 
-    private static List<string> Clean(IEnumerable<string> values, string field, int MaxLength, Dictionary<string, string> errors, bool topic = false)
+    private static List<string> Clean(IEnumerable<string> values, string field, int maxLength, Dictionary<string, string> errors, bool topic = false)
     {
         var list = new List<string>();
         foreach (var raw in values)
@@ -306,9 +306,9 @@ public static class PreferenceParser
                 .Split(' ', StringSplitOptions.RemoveEmptyEntries));
             if (value.Length == 0)
                 continue;
-            if (value.Length > MaxLength)
+            if (value.Length > maxLength)
             {
-                errors[field] = $"'{Shorten(value)}' is longer than {MaxLength} characters.";
+                errors[field] = $"'{Shorten(value)}' is longer than {maxLength} characters.";
                 continue;
             }
             if (topic && !value.All(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or ' '))
