@@ -33,6 +33,9 @@ public sealed class DeliveryOptions
 
     /// <summary>Hard bounces after which an address is suspended.</summary>
     public int MaxHardBounces { get; set; } = 1;
+
+    /// <summary>Message-level refusals (5xx after DATA, 5.7.x policy) in a row that stop a run: the relay refuses the message, not the readers.</summary>
+    public int MaxConsecutiveRefusals { get; set; } = 20;
 }
 
 public sealed class SmtpOptions
@@ -65,6 +68,7 @@ internal sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOption
         check.Require(options.RetryMaxDelay >= options.RetryInitialDelay, "RetryMaxDelay", "must not be shorter than RetryInitialDelay.");
         check.Require(options.RetryWindow > TimeSpan.Zero, "RetryWindow", "must be positive.");
         check.Require(options.MaxHardBounces >= 1, "MaxHardBounces", "must be at least 1.");
+        check.Require(options.MaxConsecutiveRefusals >= 1, "MaxConsecutiveRefusals", "must be at least 1.");
         return check.Result();
     }
 }

@@ -36,6 +36,9 @@ public sealed class Dispatcher(
     TimeProvider time,
     ILogger<Dispatcher> logger)
 {
+    /// <summary>Marks a message-level refusal in the ledger's last_error (and tells it apart from a transient failure).</summary>
+    public const string MessageRefusedPrefix = "message refused: ";
+
     // One dispatch at a time per process; claims already make concurrent processes safe.
     private readonly SemaphoreSlim _running = new(1, 1);
 
@@ -143,11 +146,27 @@ public sealed class Dispatcher(
                         }
                         catch (DeliveryException failure) when (failure.Kind != FailureKind.RunLevel)
                         {
-                            result = failure.Kind == FailureKind.Permanent
-                                ? Result(delivery, DeliveryStatus.Bounced, failure.Message)
-                                : Retry(delivery, failure.Message, options);
+                            result = failure.Kind switch
+                            {
+                                FailureKind.Permanent => Result(delivery, DeliveryStatus.Bounced, failure.Message),
+                                FailureKind.MessageRefused => Retry(delivery, MessageRefusedPrefix + failure.Message, options),
+                                _ => Retry(delivery, failure.Message, options),
+                            };
                             logger.LogWarning("Delivery to {Email} {Outcome}: {Reason}", delivery.Email,
-                                result.Status == DeliveryStatus.Pending ? "deferred" : result.Status, failure.Message);
+                                failure.Kind == FailureKind.MessageRefused ? "refused (message, not reader)"
+                                : result.Status == DeliveryStatus.Pending ? "deferred" : result.Status, failure.Message);
+                        }
+                        // A relay that refuses message after message (content, reputation, policy)
+                        // would refuse the rest too: stop and tell the operator rather than march on.
+                        if (result.Error?.StartsWith(MessageRefusedPrefix, StringComparison.Ordinal) == true)
+                        {
+                            if (Interlocked.Increment(ref run.ConsecutiveRefusals) is var refusals && refusals >= options.MaxConsecutiveRefusals)
+                                Fail($"the relay refused {refusals} messages in a row ({result.Error[MessageRefusedPrefix.Length..]}); "
+                                    + "the message or the sender is refused, not the readers: nobody was suspended, the rest stay queued. Check the relay's log and the digest's content, then run send-now again");
+                        }
+                        else if (result.Status == DeliveryStatus.Sent)
+                        {
+                            Interlocked.Exchange(ref run.ConsecutiveRefusals, 0);
                         }
                         if (!sender.IsUsable)
                         {
@@ -311,6 +330,7 @@ public sealed class Dispatcher(
         public readonly ConcurrentDictionary<long, byte> Unfinished = new();
         public string? Failure;
         public int Expired;
+        public int ConsecutiveRefusals;
         private int _sent, _deferred, _bounced, _expired, _skipped;
 
         public void Count(string status)
