@@ -32,6 +32,22 @@ public sealed class Database
     /// <summary>The database file, for log lines.</summary>
     public string DataSource { get; }
 
+    /// <summary>File-level settings made once at start-up, before any transaction (SQLite: WAL journal).</summary>
+    public async Task PrepareFileAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL;", cancellationToken: cancellationToken));
+
+    /// <summary>
+    /// A transaction that holds the database's migration lock until it ends, so that migrations
+    /// from several processes run one after the other. SQLite: <c>BEGIN IMMEDIATE</c> takes the
+    /// file's single write lock (a competing process waits up to <c>Database:BusyTimeout</c>).
+    /// A PostgreSQL provider takes <c>pg_advisory_xact_lock</c> here instead.
+    /// </summary>
+    public Task<DbTransaction> BeginMigrationLockAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+    }
+
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
