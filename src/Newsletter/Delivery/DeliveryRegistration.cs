@@ -20,6 +20,9 @@ public static class DeliveryRegistration
         builder.Services.AddSingleton<TransportFactory>();
         builder.Services.AddSingleton<Dispatcher>();
         builder.Services.AddSingleton<DailyDigest>();
+        // The host waits for a delivery run to stop gracefully, and a little longer.
+        builder.Services.AddOptions<HostOptions>().Configure<Microsoft.Extensions.Options.IOptions<DeliveryOptions>>(
+            (host, delivery) => host.ShutdownTimeout = delivery.Value.ShutdownTimeout + TimeSpan.FromSeconds(5));
         return builder;
     }
 }

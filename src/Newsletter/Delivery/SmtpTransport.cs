@@ -98,10 +98,12 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
         {
             try
             {
+                // A stuck relay must not hold up a shutdown for a whole Smtp:Timeout over a QUIT.
+                using var quitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 if (client.IsConnected)
-                    await client.DisconnectAsync(quit: true, CancellationToken.None);
+                    await client.DisconnectAsync(quit: true, quitTimeout.Token);
             }
-            catch (Exception exception) when (exception is IOException or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException)
+            catch (Exception exception) when (exception is IOException or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException or OperationCanceledException)
             {
                 logger.LogDebug("Closing an SMTP connection failed: {Reason}", exception.Message);
             }

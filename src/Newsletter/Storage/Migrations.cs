@@ -111,11 +111,14 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         await using var connection = await database.OpenAsync(cancellationToken);
         // WAL lets the web front read while the dispatcher writes; it is a property of the file.
         await database.PrepareFileAsync(connection, cancellationToken);
+        // Up to date (the usual start): nothing to lock, so a busy or read-only file still serves reads.
+        await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        if (await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") == Steps.Length)
+            return;
         // Two processes starting on a fresh database must not both apply step 1: the check and
         // every pending step run under one exclusive lock, and a second process waits, then finds
         // nothing left to do. All pending steps commit together, so a half-applied one never sticks.
         await using var transaction = await database.BeginMigrationLockAsync(connection, cancellationToken);
-        await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", transaction: transaction);
         var current = await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version", transaction: transaction) ?? 0;
         if (current > Steps.Length)
             throw new InvalidOperationException($"The database {database.DataSource} has schema version {current}, newer than this version of Newsletter knows ({Steps.Length}); run the newer version.");
