@@ -34,7 +34,17 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(SubscriberCommands.Create(this));
         // Signals are ours: send-now stops gracefully (ShutdownSignals), the service through its
         // host; System.CommandLine's own handling would end the process after 2 s, claims held.
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellationToken);
+        try
+        {
+            return await root.Parse(args).InvokeAsync(
+                new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (Exception exception) when (StorageFaults.IsStorageFault(exception))
+        {
+            // A damaged, read-only or vanished database: one sentence, never a stack trace.
+            await error.WriteLineAsync(StorageFaults.Describe(exception, Get<Database>().DataSource));
+            return 1;
+        }
     }
 
     internal TextWriter Output => output;
@@ -61,7 +71,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return false;
         }
-        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"Cannot start: {exception.Message}");
             return false;
