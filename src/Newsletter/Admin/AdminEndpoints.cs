@@ -26,6 +26,7 @@ public static class AdminEndpoints
     public static WebApplicationBuilder AddAdmin(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
+        builder.Services.AddSingleton<AdminLockout>();
         return builder;
     }
 
@@ -55,11 +56,20 @@ public static class AdminEndpoints
         // Off unless configured, and invisible from other machines unless allowed.
         if (string.IsNullOrEmpty(options.Password) || (!options.AllowRemote && !IsLoopback(http.Connection.RemoteIpAddress)))
             return TypedResults.NotFound();
+        var lockout = http.RequestServices.GetRequiredService<AdminLockout>();
+        var client = Subscriptions.ClientNetwork.Of(http);
+        if (lockout.LockedFor(client) is { } wait)
+        {
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.StatusCode(StatusCodes.Status429TooManyRequests);
+        }
         if (!Authorized(http.Request, options.Password))
         {
+            lockout.Failed(client);
             http.Response.Headers.WWWAuthenticate = "Basic realm=\"Newsletter admin\", charset=\"UTF-8\"";
             return TypedResults.Unauthorized();
         }
+        lockout.Succeeded(client);
         return await next(context);
     }
 
@@ -84,4 +94,40 @@ public static class AdminEndpoints
             return false;
         }
     }
+}
+
+/// <summary>
+/// Guessing the admin password: after <see cref="FreeFailures"/> failures from one client network
+/// every further attempt waits, doubling from one second up to 15 minutes, and is refused unchecked
+/// meanwhile. Each failure is logged, so an operator (or fail2ban) sees the attack.
+/// </summary>
+public sealed class AdminLockout(TimeProvider time, ILogger<AdminLockout> logger)
+{
+    public const int FreeFailures = 5;
+    private static readonly TimeSpan MaxLock = TimeSpan.FromMinutes(15);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Failures, DateTimeOffset Until)> _clients = new();
+
+    /// <summary>How long this client must still wait, or null.</summary>
+    public TimeSpan? LockedFor(string client) =>
+        _clients.TryGetValue(client, out var state) && state.Until > time.GetUtcNow() ? state.Until - time.GetUtcNow() : null;
+
+    public void Failed(string client)
+    {
+        var now = time.GetUtcNow();
+        var state = _clients.AddOrUpdate(client, _ => (1, now), (_, old) =>
+        {
+            var failures = old.Failures + 1;
+            var wait = failures <= FreeFailures ? TimeSpan.Zero
+                : TimeSpan.FromTicks(Math.Min(MaxLock.Ticks, TimeSpan.FromSeconds(1).Ticks << Math.Min(failures - FreeFailures - 1, 20)));
+            return (failures, now + wait);
+        });
+        logger.LogWarning("Admin authentication failed from {Client} ({Failures} in a row{Lock})", client, state.Failures,
+            state.Until > now ? $"; locked for {(state.Until - now).TotalSeconds:0} s" : "");
+        // Bounded memory under a spray of addresses: forget the oldest quiet clients.
+        if (_clients.Count > 10_000)
+            foreach (var quiet in _clients.Where(c => c.Value.Until < now - MaxLock).Select(c => c.Key).ToList())
+                _clients.TryRemove(quiet, out _);
+    }
+
+    public void Succeeded(string client) => _clients.TryRemove(client, out _);
 }

@@ -104,6 +104,13 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         );
         ALTER TABLE deliveries ADD COLUMN lease_owner TEXT NULL;
         """,
+        // Duplicate keys are case-folded from now on. Existing keys fold unless two spellings of one
+        // address are both on file already: those keep theirs (unconfirmed ones are purged in time).
+        """
+        UPDATE subscribers SET email_key = lower(email_key)
+        WHERE email_key <> lower(email_key)
+          AND NOT EXISTS (SELECT 1 FROM subscribers other WHERE other.id <> subscribers.id AND lower(other.email_key) = lower(subscribers.email_key));
+        """,
     ];
 
     public async Task ApplyAsync(CancellationToken cancellationToken)

@@ -45,24 +45,25 @@ public static class WebHardening
     public static WebApplicationBuilder AddWebHardening(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<WebOptions, WebOptionsValidator>(WebOptions.Section);
-        var web = builder.Configuration.GetSection(WebOptions.Section).Get<WebOptions>() ?? new WebOptions();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = web.MaxRequestBodySize);
-        builder.Services.Configure<FormOptions>(form =>
+        // Through the options pattern, so configuration added after this call (tests, overrides) counts.
+        builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<WebOptions>>(
+            (kestrel, web) => kestrel.Limits.MaxRequestBodySize = web.Value.MaxRequestBodySize);
+        builder.Services.AddOptions<FormOptions>().Configure<IOptions<WebOptions>>((form, web) =>
         {
             form.ValueCountLimit = 64;
             form.KeyLengthLimit = 256;
             form.ValueLengthLimit = 8 * 1024;
-            form.MultipartBodyLengthLimit = web.MaxRequestBodySize;
+            form.MultipartBodyLengthLimit = web.Value.MaxRequestBodySize;
         });
-        builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<WebOptions>>((forwarded, web) =>
         {
             forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             forwarded.ForwardLimit = 1;
-            if (web.KnownProxies.Count > 0)
+            if (web.Value.KnownProxies.Count > 0)
             {
                 forwarded.KnownProxies.Clear();
                 forwarded.KnownIPNetworks.Clear();
-                foreach (var proxy in web.KnownProxies)
+                foreach (var proxy in web.Value.KnownProxies)
                 {
                     if (!TryParseProxy(proxy, out var address, out var network))
                         continue; // reported by the validator
@@ -73,11 +74,12 @@ public static class WebHardening
                 }
             }
         });
-        // The antiforgery cookie travels only over https when the site is served over https.
-        builder.Services.AddOptions<AntiforgeryOptions>().Configure<IOptions<NewsletterOptions>>((antiforgery, options) =>
+        // The antiforgery cookie is Secure whenever the page is served over https, which behind a
+        // TLS-terminating proxy is what its X-Forwarded-Proto says (hence KnownProxies). "Always"
+        // would make antiforgery throw on every form page behind a proxy that does not say so.
+        builder.Services.Configure<AntiforgeryOptions>(antiforgery =>
         {
-            antiforgery.Cookie.SecurePolicy = options.Value.PublicBaseUrl.StartsWith("https:", StringComparison.OrdinalIgnoreCase)
-                ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
         });
         return builder;
@@ -124,6 +126,9 @@ public static class WebHardening
     private static RefusalAnswer? Refusal(Exception exception, HttpContext http)
     {
         var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WebHardening));
+        // Antiforgery wraps a body it could not read (too large, too many fields) in its own exception.
+        while (exception is not (BadHttpRequestException or InvalidDataException or DbException) && exception.InnerException is { } inner)
+            exception = inner;
         switch (exception)
         {
             case BadHttpRequestException bad:
