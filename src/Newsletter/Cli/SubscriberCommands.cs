@@ -57,7 +57,9 @@ internal static class SubscriberCommands
             await foreach (var subscriber in cli.Get<SubscriberStore>().ListAsync(ct))
             {
                 var reason = subscriber.StatusReason is null ? "" : $"\t{subscriber.StatusReason}";
-                lines.Add($"{subscriber.Email}\t{subscriber.Status}{reason}");
+                // A paused reader is active (confirmed, still subscribed) but gets no digest: say so.
+                var status = subscriber.Status == SubscriberStatus.Active && subscriber.IsPaused ? "paused" : subscriber.Status;
+                lines.Add($"{subscriber.Email}\t{status}{reason}");
             }
             foreach (var line in lines)
                 await cli.Output.WriteLineAsync(line);
