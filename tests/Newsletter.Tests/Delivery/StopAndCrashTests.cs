@@ -133,4 +133,26 @@ public sealed class StopAndCrashTests(ITestOutputHelper output)
         Assert.InRange(byRecipient.Sum(g => g.Count() - 1), 0, Connections);
         Assert.All(byRecipient, copies => Assert.Single(copies.Select(m => m.MessageId).Distinct()));
     }
+
+    [Theory]
+    [InlineData(60, true)]  // another host's run, silent for a minute: dead, taken over at once
+    [InlineData(0, false)]  // another host's run that beat just now: alive, left alone
+    public async Task AnotherHostsRunIsTakenOverOnlyWhenItsHeartbeatIsStale(int silentSeconds, bool takenOver)
+    {
+        await using var smtp = new SmtpSink();
+        await using var host = await PrepareAsync(smtp);
+        await host.Service<DailyDigest>().ComposeAsync(new DateOnly(2025, 9, 8), CancellationToken.None);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await host.ExecuteAsync($"""
+            INSERT INTO run_owners (id, host, pid, started_at, heartbeat_at) VALUES ('elsewhere/1/x', 'elsewhere', 1, 0, {now - silentSeconds * 1000});
+            UPDATE deliveries SET status = 'sending', lease_owner = 'elsewhere/1/x', attempts = 1, lease_until = {now + 600_000} WHERE id % 3 = 0;
+            """);
+        var held = await host.QueryScalarAsync<long>("SELECT COUNT(*) FROM deliveries WHERE status = 'sending'");
+
+        var result = await host.RunAsync("send-now", "--date", "2025-09-08");
+
+        Assert.Equal(0, result.Exit);
+        Assert.Equal(takenOver ? Readers : Readers - held, await host.QueryScalarAsync<long>("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'"));
+        Assert.Equal(takenOver ? 0L : held, await host.QueryScalarAsync<long>("SELECT COUNT(*) FROM deliveries WHERE status = 'sending'"));
+    }
 }
