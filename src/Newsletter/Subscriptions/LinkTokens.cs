@@ -119,5 +119,9 @@ public sealed class LinkTokens(SigningKeys keys, TimeProvider time)
         return keys.All.Any(key => CryptographicOperations.FixedTimeEquals(HMACSHA256.HashData(key, payload), signature)) ? payload : null;
     }
 
-    private static byte[] DeriveKey(byte[] secret) => HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, salt: [], info: KeyInfo);
+    // Two tokens per digest: derive each secret's key once, not per token.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<byte[], byte[]> DerivedKeys = new();
+
+    private static byte[] DeriveKey(byte[] secret) =>
+        DerivedKeys.GetValue(secret, static key => HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, salt: [], info: KeyInfo));
 }
