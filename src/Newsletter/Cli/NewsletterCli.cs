@@ -45,6 +45,12 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             await error.WriteLineAsync(StorageFaults.Describe(exception, Get<Database>().DataSource));
             return 1;
         }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A bug: as System.CommandLine's own handler did, the whole exception for the report, exit 1.
+            await error.WriteLineAsync($"Unexpected error: {exception}");
+            return 1;
+        }
     }
 
     internal TextWriter Output => output;
