@@ -33,6 +33,8 @@ public static class NewsletterApp
             // A verb's output is its stdout; logs go to stderr and stay brief.
             builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
+            // collect prints each source's outcome itself: its log lines would say every failure twice.
+            builder.Logging.AddFilter(typeof(Collector).FullName, LogLevel.Error);
         }
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, builder.Configuration["urls"] ?? "http://localhost:5080");
 
@@ -47,6 +49,7 @@ public static class NewsletterApp
             .AddAdmin();
         builder.Services.AddSingleton<DigestPreviews>();
         builder.Services.AddSingleton<TemplateChecker>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<NewsletterOptions>, TemplatesFolderValidator>();
         configure?.Invoke(builder);
 
         var app = builder.Build();

@@ -25,7 +25,7 @@ public static class AdminEndpoints
 {
     public static WebApplicationBuilder AddAdmin(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
+        builder.Services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
         return builder;
     }
 
