@@ -20,12 +20,14 @@ public static class NewsletterApp
     public static WebApplication Build(string[] args, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
     {
         // The verb comes first; a command line that starts with an option (--urls ...) runs the service.
-        var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
+        var (overrides, rest) = Cli.ConfigurationArguments.Split(args);
+        var verb = rest.Length > 0 && !rest[0].StartsWith('-') ? rest[0] : null;
         var runsService = verb is null or "run";
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            // Verbs take their own options; only the service reads --urls and friends as configuration.
-            Args = runsService ? args.SkipWhile(a => a == "run").ToArray() : [],
+            // Verbs take their own options; only the service reads --urls and friends as
+            // configuration. Every verb honours --Newsletter:Key=value overrides.
+            Args = !runsService ? overrides : verb == "run" ? args.Where((_, i) => i != Array.IndexOf(args, "run")).ToArray() : args,
             ContentRootPath = contentRoot ?? DefaultContentRoot(),
         });
         if (!runsService)
