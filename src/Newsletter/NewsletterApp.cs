@@ -51,7 +51,7 @@ public static class NewsletterApp
             .AddAdmin();
         builder.Services.AddSingleton<DigestPreviews>();
         builder.Services.AddSingleton<TemplateChecker>();
-        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<NewsletterOptions>, TemplatesFolderValidator>();
+        builder.Services.AddSingleton<IStartupRequirement, TemplatesFolderValidator>();
         configure?.Invoke(builder);
 
         var app = builder.Build();

@@ -46,30 +46,41 @@ internal static class CommandLineErrors
 
 /// <summary>
 /// The configuration overrides a command line may carry (<c>--Newsletter:Smtp:Host=x</c>,
-/// <c>--Newsletter:Smtp:Host x</c>, <c>Newsletter:Smtp:Host=x</c>), which go to the host's
-/// configuration rather than to the verb.
+/// <c>--Newsletter:Smtp:Host x</c>, <c>Newsletter:Smtp:Host=x</c>, and the host's own
+/// <c>--urls</c>, <c>--environment</c>, <c>--contentRoot</c>, as WebApplicationFactory passes them),
+/// which go to the host's configuration rather than to the verb. Only keys under a section this
+/// host reads count, so a mistyped option is still an error.
 /// </summary>
 internal static class ConfigurationArguments
 {
+    private static readonly HashSet<string> Roots = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Newsletter", "Logging", "Kestrel", "AllowedHosts", "urls", "environment", "contentRoot", "applicationName",
+    };
+
     public static (string[] Overrides, string[] Others) Split(IReadOnlyList<string> args)
     {
         var overrides = new List<string>();
-        var rest = new List<string>();
+        var others = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
             var token = args[i];
-            var name = token.TrimStart('-', '/');
+            var name = token.StartsWith("--", StringComparison.Ordinal) ? token[2..] : token.StartsWith('/') ? token[1..] : token;
+            var hasValue = name.Contains('=', StringComparison.Ordinal);
             var key = name.Split('=', 2)[0];
-            if (!key.Contains(':', StringComparison.Ordinal) || key.IndexOfAny(['/', '\\', '@']) >= 0)
+            var root = key.Split(':', 2)[0].Split("__", 2)[0];
+            var dashed = name.Length < token.Length;
+            // A bare "Key=value" must name a section ("Newsletter:...") to be taken for one.
+            if (!Roots.Contains(root) || !dashed && !(hasValue && key.Contains(':', StringComparison.Ordinal)))
             {
-                rest.Add(token);
+                others.Add(token);
                 continue;
             }
             overrides.Add(token);
             // "--Key value": the value is the next token.
-            if (token.StartsWith('-') && !name.Contains('=', StringComparison.Ordinal) && i + 1 < args.Count)
+            if (dashed && !hasValue && i + 1 < args.Count)
                 overrides.Add(args[++i]);
         }
-        return (overrides.ToArray(), rest.ToArray());
+        return (overrides.ToArray(), others.ToArray());
     }
 }

@@ -42,7 +42,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
     }
 
-    /// <summary>What the host reads from the service's command line (besides --Newsletter:Key=value overrides).</summary>
+    /// <summary>
+    /// What the host reads from the service's command line, listed for --help (the values are
+    /// taken out before parsing, with every --Newsletter:Key=value override, by <see cref="ConfigurationArguments"/>).
+    /// </summary>
     private static void AddServiceOptions(Command command)
     {
         command.Options.Add(new Option<string>("--urls") { Description = "Addresses to listen on, e.g. http://0.0.0.0:5080 (default http://localhost:5080; also ASPNETCORE_URLS)." });

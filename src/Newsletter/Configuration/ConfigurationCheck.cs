@@ -9,6 +9,16 @@ namespace Newsletter.Configuration;
 /// <summary>An options class and the configuration section it is bound to.</summary>
 public sealed record CheckedSection(Type OptionsType, string Section);
 
+/// <summary>
+/// A check of the environment the configuration names (a folder exists, holds the right files),
+/// run by <see cref="ConfigurationCheck"/> before start-up but not on every options access.
+/// </summary>
+public interface IStartupRequirement
+{
+    /// <summary>One sentence per problem, naming its key; <paramref name="configuration"/> holds only convertible values.</summary>
+    IEnumerable<string> Problems(IConfiguration configuration);
+}
+
 /// <summary>The outcome of <see cref="ConfigurationCheck"/>: problems stop start-up, warnings do not.</summary>
 public sealed record ConfigurationReport(IReadOnlyList<string> Problems, IReadOnlyList<string> Warnings);
 
@@ -48,6 +58,8 @@ public sealed class ConfigurationCheck(IConfiguration configuration, IServicePro
                 .MakeGenericMethod(section.OptionsType);
             problems.AddRange((IEnumerable<string>)validate.Invoke(this, [sanitized.GetSection(section.Section)])!);
         }
+        foreach (var requirement in services.GetServices<IStartupRequirement>())
+            problems.AddRange(requirement.Problems(sanitized));
 
         var warnings = new List<string>();
         foreach (var root in _sections.Select(s => s.Section.Split(':')[0]).Distinct(StringComparer.OrdinalIgnoreCase))
