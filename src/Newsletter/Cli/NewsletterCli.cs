@@ -189,8 +189,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
             _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
         });
-        var summary = await Get<Dispatcher>().DispatchAsync(
-            progress => output.WriteLine($"  ... {progress.Total} processed ({progress})"), ct);
+        var due = (await Get<DeliveryStore>().CountsAsync(ct)).Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
+        var progress = new SendProgress(output, Get<TimeProvider>(), due);
+        var summary = await progress.RunAsync(report => Get<Dispatcher>().DispatchAsync(report, ct));
         await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
         var ledger = await Get<DeliveryStore>().CountsAsync(ct);
         await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
