@@ -34,9 +34,11 @@ internal sealed class SendProgress(TextWriter output, TimeProvider time, long to
                     var done = progress.Total;
                     task.MaxValue = Math.Max(Math.Max(total, done), 1);
                     task.Value = done;
-                    task.Description = Markup.Escape(Describe(done, (long)task.MaxValue) + $" — {progress}");
+                    task.Description = Markup.Escape(Line(progress, (long)task.MaxValue));
                 });
+                task.MaxValue = Math.Max(summary.Total, 1);
                 task.Value = task.MaxValue;
+                task.Description = Markup.Escape(Line(summary, summary.Total));
                 return summary;
             });
     }
@@ -48,6 +50,9 @@ internal sealed class SendProgress(TextWriter output, TimeProvider time, long to
         _lastPlain = time.GetTimestamp();
         output.WriteLine($"  {Describe(progress.Total, Math.Max(total, progress.Total))} ({progress})");
     }
+
+    private string Line(DispatchSummary progress, long of) =>
+        $"{Describe(progress.Total, of)}; {progress.Sent} sent, {progress.Deferred} deferred, {progress.Bounced + progress.Expired} failed";
 
     /// <summary>"934/10000 (9%), 512 msg/s, ETA 0:00:17".</summary>
     internal string Describe(long done, long of)
