@@ -36,7 +36,7 @@ public static class NewsletterApp
             builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
             // collect prints each source's outcome itself: its log lines would say every failure twice.
-            builder.Logging.AddFilter(typeof(Collector).FullName, LogLevel.Error);
+            builder.Logging.AddFilter(Collector.FailureCategory, LogLevel.None);
         }
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, builder.Configuration["urls"] ?? "http://localhost:5080");
 

@@ -185,7 +185,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var composed = await digest.ComposeAsync(issueDate, ct);
         await output.WriteLineAsync(composed.Outcome switch
         {
-            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers",
+            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)",
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
             _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
         });
@@ -209,9 +209,20 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     {
         var email = new Option<string?>("--email") { Description = "Render as this subscriber would get it." };
         var outDir = new Option<string?>("--out") { Description = "Folder for the files (default: preview)." };
-        var command = new Command("preview", "Render the current issue to files without sending.") { email, outDir };
+        var date = new Option<string?>("--date") { Description = "Issue date, YYYY-MM-DD: that issue as composed, or what composing it now would hold (default: today)." };
+        var command = new Command("preview", "Render the current issue to files without sending.") { email, date, outDir };
         command.SetAction(async (parse, ct) =>
         {
+            DateOnly? issueDate = null;
+            if (parse.GetValue(date) is { } text)
+            {
+                if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+                {
+                    await error.WriteLineAsync($"--date must be YYYY-MM-DD; got '{text}'.");
+                    return 2;
+                }
+                issueDate = parsed;
+            }
             if (!await PrepareAsync(ct)) return 2;
             var previews = Get<DigestPreviews>();
             var recipient = await previews.RecipientAsync(parse.GetValue(email), ct);
@@ -220,12 +231,14 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"'{parse.GetValue(email)}' is not a valid email address.");
                 return 2;
             }
-            var issue = await previews.CurrentIssueAsync(ct);
+            var (issue, note) = await previews.IssueForAsync(issueDate, ct);
             var directory = Path.GetFullPath(parse.GetValue(outDir) ?? "preview");
             try
             {
                 var files = await previews.WriteAsync(issue, recipient, directory, ct);
-                await output.WriteLineAsync($"Issue {issue.Date:yyyy-MM-dd} ({issue.Entries.Count} entries) rendered for {recipient.Email}:");
+                if (note is not null)
+                    await output.WriteLineAsync(note);
+                await output.WriteLineAsync($"Issue {issue.Date:yyyy-MM-dd} ({issue.PaperCount} entries) rendered for {recipient.Email}:");
                 foreach (var file in files)
                     await output.WriteLineAsync("  " + file);
                 return 0;

@@ -91,7 +91,9 @@ internal static class SubscriberCommands
             {
                 count++;
                 var reason = subscriber.StatusReason is null ? "" : $"\t{subscriber.StatusReason}";
-                await cli.Output.WriteLineAsync($"{subscriber.Email}\t{subscriber.Status}{reason}");
+                // A paused reader is active (confirmed, still subscribed) but gets no digest: say so.
+                var status = subscriber.Status == SubscriberStatus.Active && subscriber.IsPaused ? "paused" : subscriber.Status;
+                await cli.Output.WriteLineAsync($"{subscriber.Email}\t{status}{reason}");
             }
             await cli.Error.WriteLineAsync($"{count} subscriber(s)");
             return 0;

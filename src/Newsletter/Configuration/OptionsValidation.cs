@@ -63,6 +63,10 @@ internal sealed class NewsletterOptionsValidator : IValidateOptions<NewsletterOp
         check.Require(options.RenderTimeout > TimeSpan.Zero, "RenderTimeout", "must be positive.");
         check.Require(options.MaxEntriesPerIssue is > 0 and <= 1000,
             "MaxEntriesPerIssue", $"must be between 1 and 1000; got {options.MaxEntriesPerIssue}.");
+        check.Require(options.MaxMoreEntriesPerIssue is >= 0 and <= 5000,
+            "MaxMoreEntriesPerIssue", $"must be between 0 and 5000; got {options.MaxMoreEntriesPerIssue}.");
+        check.Require(options.CarryOverMaxAge >= TimeSpan.FromHours(1),
+            "CarryOverMaxAge", $"must be at least one hour (papers wait this long for room in an issue); got {options.CarryOverMaxAge}.");
         return check.Result();
     }
 }

@@ -92,6 +92,12 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         """
         CREATE INDEX deliveries_claim ON deliveries (status, id);
         """,
+        // Issue cap: papers past MaxEntriesPerIssue are listed compactly, and composing asks which papers
+        // are in no issue yet (carry-over) instead of which were first seen since the previous one.
+        """
+        ALTER TABLE issue_entries ADD COLUMN compact INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX issue_entries_entry ON issue_entries (entry_id);
+        """,
     ];
 
     public async Task ApplyAsync(CancellationToken cancellationToken)

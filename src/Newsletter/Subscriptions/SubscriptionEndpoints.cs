@@ -123,22 +123,28 @@ public static class SubscriptionEndpoints
 
     private static async Task<IResult> UnsubscribePageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
-        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id))
             return InvalidLink(http, pages);
+        // A genuine link of a reader already removed: they are as unsubscribed as can be, so say so.
+        if (await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+            return pages.Render(http, "unsubscribed", "Unsubscribed");
         return pages.Render(http, "unsubscribe", "Unsubscribe", new ScriptObject { ["token"] = token, ["email"] = subscriber.Email });
     }
 
     /// <summary>
     /// RFC 8058 one-click: the mail client POSTs <c>List-Unsubscribe=One-Click</c> (urlencoded or
     /// multipart) without cookies, so the signed token alone authorises it: no antiforgery, a plain
-    /// 200 without redirect, idempotent. The page's own button posts here too.
+    /// 200 without redirect, idempotent. The page's own button posts here too. A genuine link of a
+    /// reader already removed (<c>subscribers remove</c>) is a success too: that address gets nothing
+    /// more, and a mailbox provider must not read "already gone" as a failed unsubscribe.
     /// </summary>
     private static async Task<IResult> UnsubscribeAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
         if (token is null && http.Request.HasFormContentType)
             token = (await http.Request.ReadFormAsync(cancellationToken))["token"];
-        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id) || !await subscribers.UnsubscribeAsync(id, cancellationToken))
+        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id))
             return InvalidLink(http, pages);
+        await subscribers.UnsubscribeAsync(id, cancellationToken);
         return pages.Render(http, "unsubscribed", "Unsubscribed");
     }
 

@@ -43,6 +43,43 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
 
         Assert.Equal(0, result.Exit);
         Assert.Contains("Issue 2025-09-08 (2 entries)", result.Output);
+        Assert.Contains("showing the latest issue, of 2025-09-08", result.Output);
+    }
+
+    [Fact]
+    public async Task PreviewWithADateShowsThatIssueOrWhatItWouldHold()
+    {
+        await _host.RunAsync("send-now", "--date", "2025-09-08");
+        var composedDir = Path.Combine(_host.Directory, "composed");
+        var emptyDir = Path.Combine(_host.Directory, "empty");
+
+        var composed = await _host.RunAsync("preview", "--date", "2025-09-08", "--out", composedDir);
+        var nextDay = await _host.RunAsync("preview", "--date", "2025-09-09", "--out", emptyDir);
+        var invalid = await _host.RunAsync("preview", "--date", "9 Sept");
+
+        Assert.Equal(0, composed.Exit);
+        Assert.Contains("Issue 2025-09-08 (2 entries)", composed.Output);
+        Assert.Contains("Monday, 8 September 2025", await File.ReadAllTextAsync(Path.Combine(composedDir, "subject.txt")));
+        Assert.Equal(0, nextDay.Exit);
+        Assert.Contains("Issue 2025-09-09 is not composed and no paper is waiting", nextDay.Output);
+        Assert.Contains("Issue 2025-09-09 (0 entries)", nextDay.Output);
+        Assert.Contains("Tuesday, 9 September 2025", await File.ReadAllTextAsync(Path.Combine(emptyDir, "subject.txt")));
+        Assert.DoesNotContain("Why Language Models Hallucinate", await File.ReadAllTextAsync(Path.Combine(emptyDir, "digest.txt")));
+        Assert.Equal(2, invalid.Exit);
+        Assert.Contains("--date must be YYYY-MM-DD", invalid.Error);
+    }
+
+    [Fact]
+    public async Task PreviewWithADateNotYetComposedShowsTheWaitingPapersUnderThatDate()
+    {
+        var outDir = Path.Combine(_host.Directory, "draft");
+
+        var result = await _host.RunAsync("preview", "--date", "2025-09-10", "--out", outDir);
+
+        Assert.Equal(0, result.Exit);
+        Assert.Contains("Issue 2025-09-10 is not composed yet", result.Output);
+        Assert.StartsWith("Daily Papers: 2 new papers for Wednesday, 10 September 2025", await File.ReadAllTextAsync(Path.Combine(outDir, "subject.txt")));
+        Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM issues"));
     }
 
     [Fact]
@@ -125,6 +162,7 @@ public sealed class TemplateLintTests
     [Theory]
     [InlineData("digest.html.sbn", "{{ for e in issue.entries }}{{ raw e.title }}{{ end }}{{ unsubscribe_url }}", "emits unescaped entry text")]
     [InlineData("digest.txt.sbn", "{{ for e in issue.entries }}{{ e.title }}{{ end }}", "does not contain the unsubscribe link")]
+    [InlineData("digest.txt.sbn", "{{ for e in issue.entries }}{{ e.title }}{{ end }}{{ unsubscribe_url }}", "does not list issue.more")]
     [InlineData("confirm.txt.sbn", "Welcome!", "does not contain the confirmation link")]
     public async Task TemplatesCheckFlagsUnsafeOrIncompleteTemplates(string file, string content, string problem)
     {

@@ -11,6 +11,18 @@ public sealed class SubscriberCommandTests : IAsyncLifetime
     public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
+    public async Task APausedReaderIsListedAsPaused()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        await _host.RunAsync("subscribers", "add", "grace@example.org", "--confirmed");
+        await _host.ExecuteAsync("UPDATE subscribers SET paused = 1 WHERE email = 'grace@example.org'");
+
+        var list = await _host.RunAsync("subscribers", "list");
+
+        Assert.Equal(["ada@example.org\tactive", "grace@example.org\tpaused"], list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task ListShowsEachAddressWithItsStatusWord()
     {
         await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");

@@ -142,14 +142,14 @@ public sealed class TemplateSafetyTests : IAsyncLifetime
         await WaitUntilAsync(() => store.Errors.Count > 0);
         var degraded = await health.CheckHealthAsync();
 
-        Assert.StartsWith("Daily Papers: 2 new papers", renderer.Render(TemplateChecker.SampleIssue(), Reader).Subject);
+        Assert.StartsWith("Daily Papers: 5 new papers", renderer.Render(TemplateChecker.SampleIssue(), Reader).Subject);
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, degraded.Entries["templates"].Status);
         Assert.Matches(@"digest\.subject\.sbn:1:\d+: ", degraded.Entries["templates"].Description);
 
         File.WriteAllText(subject, "Fixed: {{ issue.entry_count }} papers");
         await WaitUntilAsync(() => store.Errors.Count == 0);
 
-        Assert.Equal("Fixed: 2 papers", renderer.Render(TemplateChecker.SampleIssue(), Reader).Subject);
+        Assert.Equal("Fixed: 3 papers", renderer.Render(TemplateChecker.SampleIssue(), Reader).Subject);
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["templates"].Status);
     }
 

@@ -135,6 +135,28 @@ public sealed class WebFrontTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OneClickUnsubscribeOfAReaderAlreadyRemovedIsASuccess()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        var token = Token(TokenPurpose.Unsubscribe, await IdOfAsync("ada@example.org"));
+        Assert.Equal(0, (await _host.RunAsync("subscribers", "remove", "ada@example.org")).Exit);
+        using var client = new FormClient(_baseUrl, cookies: false);
+
+        var gone = await client.Http.PostAsync("/unsubscribe?token=" + token, new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        var again = await client.Http.PostAsync("/unsubscribe?token=" + token, new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        var page = await client.Http.GetAsync("/unsubscribe?token=" + token);
+        var forged = await client.Http.PostAsync("/unsubscribe?token=" + token[..^2] + "xx", new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+
+        Assert.Equal(HttpStatusCode.OK, gone.StatusCode);
+        Assert.Null(gone.Headers.Location);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("nsubscribed", await page.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode); // a tampered link is still refused
+        Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM subscribers"));
+    }
+
+    [Fact]
     public async Task GetOnAnUnsubscribeLinkChangesNothing()
     {
         await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
