@@ -239,7 +239,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         private readonly record struct Segment(byte[]? Utf8, Piece[]? Line);
     }
 
-    private ScriptObject Model(Issue issue, DigestRecipient recipient)
+    internal ScriptObject Model(Issue issue, DigestRecipient recipient)
     {
         var entries = new ScriptArray(issue.Entries.Select(EntryModel));
         var more = new ScriptArray(issue.More.Select(EntryModel));

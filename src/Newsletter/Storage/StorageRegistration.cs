@@ -15,6 +15,7 @@ public static class StorageRegistration
         builder.Services.AddSingleton<StartupTasks>();
         // Runs before the other hosted services (Quartz, Kestrel) so they find a ready database.
         builder.Services.AddHostedService(services => services.GetRequiredService<StartupTasks>());
+        builder.AddDataProtectionKeys();
         return builder;
     }
 }

@@ -105,6 +105,10 @@ public static class WebHardening
                 await http.Response.WriteAsync(refusal.Sentence + "\n");
             }
         });
+        // Explicitly after the above: left to the host, authentication and authorization would run
+        // first, and their answers (the admin pages' 401/404/429) would miss the headers and limits.
+        app.UseAuthentication();
+        app.UseAuthorization();
         return app;
     }
 

@@ -81,9 +81,13 @@ public sealed class TestHost : IAsyncDisposable
         var copy = Path.Combine(Directory, "templates");
         if (!System.IO.Directory.Exists(copy))
         {
-            System.IO.Directory.CreateDirectory(copy);
-            foreach (var file in System.IO.Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "templates")))
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            var shipped = Path.Combine(AppContext.BaseDirectory, "templates");
+            foreach (var file in System.IO.Directory.GetFiles(shipped, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(copy, Path.GetRelativePath(shipped, file));
+                System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
         }
         Set("Newsletter:TemplatesPath", copy);
         return copy;
