@@ -8,6 +8,7 @@ using Newsletter.Scheduling;
 using Newsletter.Sources;
 using Newsletter.Storage;
 using Newsletter.Subscriptions;
+using Newsletter.Web;
 
 namespace Newsletter;
 
@@ -48,13 +49,15 @@ public static class NewsletterApp
             .AddDelivery()
             .AddScheduling()
             .AddHealth()
-            .AddAdmin();
+            .AddAdmin()
+            .AddWebHardening();
         builder.Services.AddSingleton<DigestPreviews>();
         builder.Services.AddSingleton<TemplateChecker>();
         builder.Services.AddSingleton<IStartupRequirement, TemplatesFolderValidator>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseWebHardening();
         app.MapHealth();
         app.MapSubscriptions();
         app.MapAdmin();
