@@ -96,10 +96,12 @@ public sealed class DigestComposer(
 
     private const string InsertDigestEntrySql = "INSERT INTO digest_entries (digest_id, position, entry_id, why, compact) VALUES (@digestId, @position, @entryId, @why, @compact)";
 
-    // The Message-ID is fixed here, before any attempt, so every resend carries the same one.
+    // The Message-ID is fixed here, before any attempt, so every resend carries the same one. It
+    // is random (no subscriber or issue id in it: those would tell anyone the list's size).
+    // SQLite's randomblob; a PostgreSQL port uses md5(random()::text || clock_timestamp()::text).
     private const string FanOutSql = """
         INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at, digest_id)
-        SELECT @issueId, id, '<digest.' || @compactDate || '.' || @issueId || '.' || id || '@' || @domain || '>', 'pending', @now, @now, @digestId
+        SELECT @issueId, id, '<digest.' || @compactDate || '.' || lower(hex(randomblob(12))) || '@' || @domain || '>', 'pending', @now, @now, @digestId
         FROM subscribers WHERE id IN @ids ORDER BY id
         """;
 

@@ -21,8 +21,17 @@ public sealed class Collector(
     SourceStateStore states,
     ArxivCategories categories,
     IOptions<SourcesOptions> options,
-    ILogger<Collector> logger)
+    ILogger<Collector> logger,
+    ILoggerFactory loggers)
 {
+    /// <summary>
+    /// The category of the one line per failed source, so that <c>collect</c>, which prints that
+    /// failure itself, can mute it and say each failure once.
+    /// </summary>
+    public const string FailureCategory = "Newsletter.Sources.Collector.Failures";
+
+    private readonly ILogger _failures = loggers.CreateLogger(FailureCategory);
+
     private readonly TaskCompletionSource _firstRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
@@ -81,7 +90,7 @@ public sealed class Collector(
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var reason = Describe(exception);
-            logger.LogWarning("Source {Source} ({Url}) failed: {Reason}", source.Name, source.Url, reason);
+            _failures.LogWarning("Source {Source} ({Url}) failed: {Reason}", source.Name, source.Url, reason);
             await TryRecordErrorAsync(source.Name, reason, cancellationToken);
             return new SourceReport(source.Name, CollectOutcome.Failed, 0, 0, 0, reason);
         }

@@ -60,6 +60,7 @@ internal sealed class SubscriberRow
     public long CreatedAt { get; set; }
     public long? ConfirmedAt { get; set; }
     public long Paused { get; set; }
+    public long? PendingSince { get; set; }
     public string Topics { get; set; } = "";
     public string Keywords { get; set; } = "";
     public string ExcludeKeywords { get; set; } = "";
@@ -75,5 +76,5 @@ internal sealed class SubscriberRow
     {
         Topics = Topics, Keywords = Keywords, ExcludeKeywords = ExcludeKeywords, Authors = Authors, MinScore = MinScore,
         TimeZone = TimeZone, SendHour = SendHour, Weekdays = Weekdays, Cadence = Cadence, WeeklyDay = WeeklyDay,
-    }.ToPreferences());
+    }.ToPreferences(), PendingSince);
 }

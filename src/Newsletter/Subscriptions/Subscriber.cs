@@ -9,6 +9,7 @@ public static class SubscriberStatus
     public const string Bounced = "bounced";
 }
 
+/// <param name="PendingSince">When the current pending episode began (null unless pending): confirmation links are bound to it.</param>
 public sealed record Subscriber(
     long Id,
     string Email,
@@ -17,4 +18,5 @@ public sealed record Subscriber(
     long CreatedAt,
     long? ConfirmedAt,
     bool IsPaused,
-    Preferences Preferences);
+    Preferences Preferences,
+    long? PendingSince = null);
