@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Sources;
 using Newsletter.Storage;
@@ -59,7 +60,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return false;
         }
-        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is System.Data.Common.DbException or IOException or UnauthorizedAccessException or TimeoutException)
         {
             await error.WriteLineAsync($"Cannot start: {exception.Message}");
             return false;
@@ -72,6 +73,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         {
             await app.RunAsync();
             return 0;
+        }
+        catch (AnotherServiceRunningException refused)
+        {
+            await error.WriteLineAsync(refused.Message);
+            return 1;
         }
         catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
         {

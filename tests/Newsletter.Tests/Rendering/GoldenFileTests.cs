@@ -36,7 +36,7 @@ public sealed class GoldenFileTests : IAsyncLifetime
         _host.UseSmtp(smtp.Port);
         await _host.RunAsync("subscribers", "add", "reader@example.org");
         var app = _host.Build(["collect"], new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2025, 9, 8, 7, 0, 0, TimeSpan.Zero)));
-        await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
 
         await app.Services.GetRequiredService<ConfirmationMailer>().SendAsync(1, CancellationToken.None);
 
