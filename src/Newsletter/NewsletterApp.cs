@@ -46,7 +46,6 @@ public static class NewsletterApp
             .AddDelivery()
             .AddHealth()
             .AddAdmin();
-        builder.Services.AddSingleton<DigestPreviews>();
         builder.Services.AddSingleton<TemplateChecker>();
         configure?.Invoke(builder);
         // Last: the job store (in memory or clustered) follows the final configuration.

@@ -1,10 +1,11 @@
-using System.Net;
 using System.Net.Http.Headers;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 
 namespace Newsletter.Admin;

@@ -33,6 +33,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(TemplatesCommand());
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
+        root.Subcommands.Add(DatabaseCommands.Create(this));
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
     }
 

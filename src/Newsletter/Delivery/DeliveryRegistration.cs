@@ -19,7 +19,6 @@ public static class DeliveryRegistration
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<TransportFactory>();
         builder.Services.AddSingleton<Dispatcher>();
-        builder.Services.AddSingleton<DailyDigest>();
         return builder;
     }
 }

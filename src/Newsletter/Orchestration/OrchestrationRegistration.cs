@@ -8,6 +8,8 @@ public static class OrchestrationRegistration
         builder.Services.AddSingleton<StartupTasks>();
         // Runs before the other hosted services (Quartz, Kestrel, mailers) so they find a ready database.
         builder.Services.AddHostedService(services => services.GetRequiredService<StartupTasks>());
+        builder.Services.AddSingleton<DailyDigest>();
+        builder.Services.AddSingleton<DigestPreviews>();
         return builder;
     }
 }

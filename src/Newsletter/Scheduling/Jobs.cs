@@ -1,5 +1,6 @@
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Sources;
 using Quartz;
 

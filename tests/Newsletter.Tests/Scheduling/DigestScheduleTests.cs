@@ -1,4 +1,5 @@
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Sources;
 using Newsletter.Tests.Support;
 using Quartz;
