@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
@@ -13,6 +14,9 @@ public static class StorageRegistration
         builder.Services.AddSingleton<Migrations>();
         builder.Services.AddSingleton<SettingsStore>();
         builder.Services.AddSingleton<DatabaseXmlRepository>();
+        // One application name for every instance: by default Data Protection isolates by the
+        // content root, and two machines rarely install to the same folder.
+        builder.Services.AddDataProtection().SetApplicationName("Newsletter");
         // On PostgreSQL the Data Protection keys (antiforgery tokens, ...) live in the database, so
         // a form served by one instance posts to another behind a load balancer.
         builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(services => new ConfigureOptions<KeyManagementOptions>(options =>

@@ -18,6 +18,7 @@ public sealed class TestHost : IAsyncDisposable
     private readonly Dictionary<string, string?> _settings;
     private readonly List<WebApplication> _apps = [];
     private Database? _database;
+    private readonly bool _ownsDatabase;
 
     /// <param name="provider">
     /// The database behind the host; by default SQLite, or PostgreSQL for the whole suite when
@@ -28,9 +29,13 @@ public sealed class TestHost : IAsyncDisposable
         Directory = Path.Combine(Path.GetTempPath(), "newsletter-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
         Provider = provider ?? (TestPostgres.SuiteOnPostgres ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite);
-        ConnectionString = Provider == DatabaseProvider.Postgres
-            ? TestPostgres.CreateDatabase()
-            : $"Data Source={Path.Combine(Directory, "newsletter.db")}";
+        // A connection string in the settings shares another host's database (a second instance).
+        _ownsDatabase = settings?.ContainsKey("Newsletter:Database:ConnectionString") != true;
+        ConnectionString = !_ownsDatabase
+            ? settings!["Newsletter:Database:ConnectionString"]!
+            : Provider == DatabaseProvider.Postgres
+                ? TestPostgres.CreateDatabase()
+                : $"Data Source={Path.Combine(Directory, "newsletter.db")}";
         _settings = new Dictionary<string, string?>
         {
             ["Newsletter:Database:Provider"] = Provider.ToString(),
@@ -176,7 +181,7 @@ public sealed class TestHost : IAsyncDisposable
         }
         _database?.Dispose();
         SqliteConnection.ClearAllPools();
-        if (Provider == DatabaseProvider.Postgres)
+        if (Provider == DatabaseProvider.Postgres && _ownsDatabase)
             TestPostgres.DropDatabase(ConnectionString);
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
