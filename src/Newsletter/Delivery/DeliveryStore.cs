@@ -83,6 +83,14 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
 
     private const string RenewSql = "UPDATE deliveries SET lease_until = @leaseUntil WHERE id IN @ids AND status = 'sending'";
 
+    // PostgreSQL locks rows one by one: renewals and write-backs of one instance, running in
+    // separate transactions, take them in id order so they queue behind each other instead of
+    // deadlocking (SQLite has one writer at a time and needs none of this).
+    private const string PostgresRenewSql = """
+        UPDATE deliveries SET lease_until = @leaseUntil
+        WHERE id IN (SELECT id FROM deliveries WHERE id = ANY(@ids) AND status = 'sending' ORDER BY id FOR UPDATE)
+        """;
+
     // An issue older than MaxAge is news no more: its unsent deliveries expire instead of going out late.
     private const string ExpireStaleSql = """
         UPDATE deliveries SET status = 'expired', lease_until = NULL, last_error = 'not delivered within Delivery:MaxAge of composing'
@@ -118,7 +126,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var result in results)
+        foreach (var result in results.OrderBy(r => r.DeliveryId))
         {
             await connection.ExecuteAsync(FinishSql, new
             {
@@ -149,8 +157,8 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
             return;
         await using var connection = await database.OpenAsync(cancellationToken);
         // Chunks keep each statement well under SQLite's parameter limit.
-        foreach (var chunk in ids.Chunk(500))
-            await connection.ExecuteAsync(database.InList(RenewSql), new { ids = chunk, leaseUntil = DbTime.ToDb(time.GetUtcNow() + lease) });
+        foreach (var chunk in ids.Order().Chunk(500))
+            await connection.ExecuteAsync(database.Sql(RenewSql, PostgresRenewSql), new { ids = chunk, leaseUntil = DbTime.ToDb(time.GetUtcNow() + lease) });
     }
 
     /// <summary>Marks the unsent deliveries of issues composed more than <paramref name="maxAge"/> ago as expired.</summary>

@@ -109,13 +109,20 @@ public sealed class Dispatcher(
             try
             {
                 while (await timer.WaitForNextTickAsync(stop.Token))
-                    await deliveries.RenewLeasesAsync(run.Unfinished.Keys.ToArray(), options.LeaseDuration, stop.Token);
+                {
+                    try
+                    {
+                        await deliveries.RenewLeasesAsync(run.Unfinished.Keys.ToArray(), options.LeaseDuration, stop.Token);
+                    }
+                    catch (Exception exception) when (exception is DbException)
+                    {
+                        // One failed renewal must not end them all: leases that run out are
+                        // taken by other instances while this one still sends them.
+                        logger.LogWarning("Renewing delivery leases failed (trying again): {Reason}", exception.Message);
+                    }
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
-            catch (Exception exception) when (exception is DbException)
-            {
-                logger.LogWarning("Renewing delivery leases failed: {Reason}", exception.Message);
-            }
         }
 
         async Task WorkAsync()

@@ -39,28 +39,30 @@ public static class SchedulingRegistration
                     });
                 });
             }
-            // Recovery: a job whose node died while running it is run again by another node.
-            quartz.AddJob<CollectJob>(job => job.WithIdentity("collect").RequestRecovery());
+            // Durable: in a shared store, one node's start-up trigger that has fired must not delete the
+            // job another node is scheduling. Recovery: a job whose node died while running it is run
+            // again by another node.
+            quartz.AddJob<CollectJob>(job => job.WithIdentity("collect").StoreDurably().RequestRecovery());
             quartz.AddTrigger((services, trigger) => trigger.ForJob("collect").WithIdentity("collect-cron")
                 .WithCronSchedule(Schedule(services).Collect, cron => cron.InTimeZone(Schedule(services).Zone)
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
             // Collect once at start-up too, so a fresh install has entries (or says why not) at once.
             quartz.AddTrigger(trigger => trigger.ForJob("collect").WithIdentity("collect-at-start").StartNow());
-            quartz.AddJob<DigestJob>(job => job.WithIdentity("digest").RequestRecovery());
+            quartz.AddJob<DigestJob>(job => job.WithIdentity("digest").StoreDurably().RequestRecovery());
             quartz.AddTrigger((services, trigger) => trigger.ForJob("digest").WithIdentity("digest-cron")
                 .WithCronSchedule(Schedule(services).Digest, cron => cron.InTimeZone(Schedule(services).Zone)
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
             // A digest missed while the process was down is sent by the catch-up job below
             // (Quartz keeps its triggers in memory and would not know it was missed).
-            quartz.AddJob<DigestCatchUpJob>(job => job.WithIdentity("digest-catch-up"));
+            quartz.AddJob<DigestCatchUpJob>(job => job.WithIdentity("digest-catch-up").StoreDurably());
             quartz.AddTrigger(trigger => trigger.ForJob("digest-catch-up").WithIdentity("digest-catch-up-at-start").StartNow());
             if (!clustered)
             {
-                quartz.AddJob<RetryJob>(job => job.WithIdentity("retry"));
+                quartz.AddJob<RetryJob>(job => job.WithIdentity("retry").StoreDurably());
                 quartz.AddTrigger((services, trigger) => trigger.ForJob("retry").WithIdentity("retry-poll").StartNow()
                     .WithSimpleSchedule(simple => simple.WithInterval(Schedule(services).RetryPoll).RepeatForever()));
             }
-            quartz.AddJob<PurgeUnconfirmedJob>(job => job.WithIdentity("purge-unconfirmed"));
+            quartz.AddJob<PurgeUnconfirmedJob>(job => job.WithIdentity("purge-unconfirmed").StoreDurably());
             quartz.AddTrigger(trigger => trigger.ForJob("purge-unconfirmed").WithIdentity("purge-hourly").StartNow()
                 .WithSimpleSchedule(simple => simple.WithInterval(TimeSpan.FromHours(1)).RepeatForever()));
         });
