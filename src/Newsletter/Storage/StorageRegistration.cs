@@ -13,6 +13,7 @@ public static class StorageRegistration
         builder.Services.AddSingleton<Database>();
         builder.Services.AddSingleton<Migrations>();
         builder.Services.AddSingleton<SettingsStore>();
+        builder.Services.AddSingleton<RateLimitStore>();
         builder.Services.AddSingleton<DatabaseXmlRepository>();
         // One application name for every instance: by default Data Protection isolates by the
         // content root, and two machines rarely install to the same folder.

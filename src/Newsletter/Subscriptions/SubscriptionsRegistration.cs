@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
+using Newsletter.Storage;
 
 namespace Newsletter.Subscriptions;
 
@@ -23,7 +24,16 @@ public static class SubscriptionsRegistration
             limiter.AddPolicy(SubscriptionEndpoints.SubscribeRateLimit, http =>
             {
                 var options = http.RequestServices.GetRequiredService<IOptions<SubscriptionOptions>>().Value;
-                return RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                var client = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+                // Several instances share one allowance through the database; one instance counts in memory.
+                if (http.RequestServices.GetRequiredService<Database>().IsPostgres)
+                {
+                    var services = http.RequestServices;
+                    return RateLimitPartition.Get(client, key => new SharedWindowLimiter(services.GetRequiredService<RateLimitStore>(), key,
+                        options.RateLimitPermits, options.RateLimitWindow, services.GetRequiredService<TimeProvider>(),
+                        services.GetRequiredService<ILoggerFactory>().CreateLogger<SharedWindowLimiter>()));
+                }
+                return RateLimitPartition.GetFixedWindowLimiter(client,
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RateLimitPermits, Window = options.RateLimitWindow, QueueLimit = 0 });
             });
         });
