@@ -5,7 +5,6 @@ using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Newsletter.Issues;
 using Newsletter.Rendering;
-using Newsletter.Subscriptions;
 
 namespace Newsletter.Delivery;
 
@@ -29,13 +28,16 @@ public sealed class Dispatcher(
     IssueStore issues,
     DigestRenderer renderer,
     DigestMessageBuilder messages,
-    MailLinks links,
+    IRecipientLinks links,
     TransportFactory transports,
     IOptions<DeliveryOptions> deliveryOptions,
     IOptions<SmtpOptions> smtpOptions,
     TimeProvider time,
     ILogger<Dispatcher> logger)
 {
+    // The subscriber status the ledger join reports for a reader who still wants mail.
+    private const string ActiveSubscriber = "active";
+
     // One dispatch at a time per process; claims already make concurrent processes safe.
     private readonly SemaphoreSlim _running = new(1, 1);
 
@@ -133,7 +135,7 @@ public sealed class Dispatcher(
                 await foreach (var delivery in queue.Reader.ReadAllAsync(stop.Token))
                 {
                     DeliveryResult result;
-                    if (delivery.SubscriberStatus != SubscriberStatus.Active)
+                    if (delivery.SubscriberStatus != ActiveSubscriber)
                     {
                         result = Result(delivery, DeliveryStatus.Skipped, $"subscriber is {delivery.SubscriberStatus}");
                     }

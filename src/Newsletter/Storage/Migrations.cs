@@ -226,6 +226,10 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         await using (await MigrationLock.AcquireAsync(database, connection, cancellationToken))
         {
             await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+            // Up to date (the usual case): a read, so a verb still starts while another process
+            // holds SQLite's write lock, and fails later on its own write with its own message.
+            if (await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") >= Steps.Length)
+                return;
             while (true)
             {
                 // The version is read inside the step's transaction: on SQLite that transaction is

@@ -8,12 +8,13 @@ namespace Newsletter.Storage;
 /// </summary>
 public sealed class RateLimitStore(Database database, TimeProvider time)
 {
-    // One statement: a new window restarts the count, the same window adds to it.
+    // One statement: a window starts with a key's first request (as ASP.NET Core's fixed window
+    // does) and restarts once it has passed; within it the count grows.
     private const string TakeSql = """
-        INSERT INTO rate_limits (key, window_start, count) VALUES (@key, @windowStart, 1)
+        INSERT INTO rate_limits (key, window_start, count) VALUES (@key, @now, 1)
         ON CONFLICT (key) DO UPDATE SET
-            count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END,
-            window_start = excluded.window_start
+            count = CASE WHEN rate_limits.window_start > @now - @window THEN rate_limits.count + 1 ELSE 1 END,
+            window_start = CASE WHEN rate_limits.window_start > @now - @window THEN rate_limits.window_start ELSE @now END
         RETURNING count
         """;
 
@@ -21,9 +22,9 @@ public sealed class RateLimitStore(Database database, TimeProvider time)
     public async Task<bool> TryTakeAsync(string key, int permits, TimeSpan window, CancellationToken cancellationToken)
     {
         var now = DbTime.ToDb(time.GetUtcNow());
-        var windowMs = (long)window.TotalMilliseconds;
         await using var connection = await database.OpenAsync(cancellationToken);
-        var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition(TakeSql, new { key, windowStart = now - now % windowMs }, cancellationToken: cancellationToken));
+        var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition(TakeSql,
+            new { key, now, window = (long)window.TotalMilliseconds }, cancellationToken: cancellationToken));
         return count <= permits;
     }
 
