@@ -25,32 +25,32 @@ internal static class DatabaseCommands
             if (targetProvider == DatabaseProvider.Postgres && DatabaseOptionsValidator.PostgresConnectionProblem(connectionString) is { } problem)
             {
                 await cli.Error.WriteLineAsync($"Cannot copy: --to {problem}");
-                return 2;
+                return ExitCodes.InvalidConfiguration;
             }
-            if (!await cli.PrepareAsync(ct)) return 2;
+            if (!await cli.PrepareAsync(ct)) return ExitCodes.InvalidConfiguration;
             var source = cli.Get<Database>();
             using var target = new Database(targetProvider, connectionString, TimeSpan.FromSeconds(10));
             if (target.DataSource == source.DataSource)
             {
                 await cli.Error.WriteLineAsync("Cannot copy: --to names the configured database itself.");
-                return 2;
+                return ExitCodes.InvalidConfiguration;
             }
             try
             {
                 var copied = await new DatabaseCopy(source).CopyAsync(target,
                     table => cli.Output.WriteLine($"{table.Table}: {table.Rows} rows"), ct);
                 await cli.Output.WriteLineAsync($"Copied {copied.Sum(t => t.Rows)} rows from {source.DataSource} to {target.DataSource}; point Database:Provider and Database:ConnectionString at it to switch.");
-                return 0;
+                return ExitCodes.Success;
             }
             catch (DatabaseCopyException refused)
             {
                 await cli.Error.WriteLineAsync($"Cannot copy: {refused.Message}");
-                return 1;
+                return ExitCodes.Failed;
             }
             catch (Exception exception) when (exception is System.Data.Common.DbException or TimeoutException or IOException)
             {
                 await cli.Error.WriteLineAsync($"Cannot copy to {target.DataSource}: {exception.Message} (nothing was copied)");
-                return 1;
+                return ExitCodes.Failed;
             }
         });
         return command;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Orchestration;
@@ -22,9 +23,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
 
     public async Task<int> InvokeAsync(string[] args, CancellationToken cancellationToken = default)
     {
-        var root = new RootCommand("Newsletter: a self-hosted daily papers digest.") { TreatUnmatchedTokensAsErrors = false };
+        var root = new RootCommand("Newsletter: a self-hosted daily papers digest. Without a verb, runs the service.");
+        AddServiceOptions(root);
         root.SetAction((_, ct) => RunServiceAsync(ct));
-        var run = new Command("run", "Run the service: scheduler and web front (the default).") { TreatUnmatchedTokensAsErrors = false };
+        var run = new Command("run", "Run the service: scheduler and web front (the default).");
+        AddServiceOptions(run);
         run.SetAction((_, ct) => RunServiceAsync(ct));
         root.Subcommands.Add(run);
         root.Subcommands.Add(CollectCommand());
@@ -34,7 +37,21 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
         root.Subcommands.Add(DatabaseCommands.Create(this));
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        // --Newsletter:Key=value overrides were read by the host's configuration already.
+        var parse = root.Parse(ConfigurationArguments.Split(args).Others);
+        if (parse.Errors.Count > 0)
+            return await CommandLineErrors.ReportAsync(parse, error);
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+    }
+
+    /// <summary>
+    /// What the host reads from the service's command line, listed for --help (the values are
+    /// taken out before parsing, with every --Newsletter:Key=value override, by <see cref="ConfigurationArguments"/>).
+    /// </summary>
+    private static void AddServiceOptions(Command command)
+    {
+        command.Options.Add(new Option<string>("--urls") { Description = "Addresses to listen on, e.g. http://0.0.0.0:5080 (default http://localhost:5080; also ASPNETCORE_URLS)." });
+        command.Options.Add(new Option<string>("--environment") { Description = "Host environment name; appsettings.{name}.json is read too." });
     }
 
     internal TextWriter Output => output;
@@ -44,11 +61,13 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     internal T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
     /// <summary>
-    /// Validates every options class (as host start-up would) and prepares the database.
-    /// Returns false, having said why, when the configuration is invalid.
+    /// Checks the whole configuration (as the service does before it starts) and prepares the
+    /// database. Returns false, having said why, when the configuration is invalid.
     /// </summary>
     internal async Task<bool> PrepareAsync(CancellationToken cancellationToken)
     {
+        if (!await CheckConfigurationAsync())
+            return false;
         try
         {
             Services.GetService<IStartupValidator>()?.Validate();
@@ -68,29 +87,22 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         }
     }
 
-    private async Task<int> RunServiceAsync(CancellationToken cancellationToken)
+    /// <summary>Every configuration mistake at once, one sentence each, before anything starts.</summary>
+    private async Task<bool> CheckConfigurationAsync()
     {
-        try
-        {
-            await app.RunAsync();
-            return 0;
-        }
-        catch (AnotherServiceRunningException refused)
-        {
-            await error.WriteLineAsync(refused.Message);
-            return 1;
-        }
-        catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
-        {
-            foreach (var failure in failures)
-                await error.WriteLineAsync($"Invalid configuration: {failure}");
-            return 2;
-        }
+        var report = Get<ConfigurationCheck>().Run();
+        foreach (var warning in report.Warnings)
+            await error.WriteLineAsync($"Warning: {warning}");
+        foreach (var problem in report.Problems)
+            await error.WriteLineAsync($"Invalid configuration: {problem}");
+        if (report.Problems.Count > 0)
+            await error.WriteLineAsync($"{report.Problems.Count} configuration problem(s); nothing was started. Keys and allowed values: README.md, section Configuration.");
+        return report.Problems.Count == 0;
     }
 
     /// <summary>
-    /// The sentences of an invalid configuration: validation failures (several arrive as an
-    /// AggregateException) or a value the binder could not convert (which names its key).
+    /// The sentences of an invalid configuration the check could not see in advance: validation
+    /// failures (several arrive as an AggregateException) or a value the binder could not convert.
     /// </summary>
     private static List<string> ConfigurationFailures(Exception exception) => exception switch
     {
@@ -100,17 +112,45 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         _ => [],
     };
 
+    private async Task<int> RunServiceAsync(CancellationToken cancellationToken)
+    {
+        if (!await CheckConfigurationAsync())
+            return ExitCodes.InvalidConfiguration;
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (AnotherServiceRunningException refused)
+        {
+            await error.WriteLineAsync(refused.Message);
+            return ExitCodes.Failed;
+        }
+        catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
+        {
+            foreach (var failure in failures)
+                await error.WriteLineAsync($"Invalid configuration: {failure}");
+            return ExitCodes.InvalidConfiguration;
+        }
+    }
     private Command CollectCommand()
     {
         var command = new Command("collect", "Fetch every source once and store new entries.");
         command.SetAction(async (_, ct) =>
         {
-            if (!await PrepareAsync(ct)) return 2;
+            if (!await PrepareAsync(ct)) return ExitCodes.InvalidConfiguration;
             var reports = await Get<Collector>().CollectAsync(ct);
+            // Each outcome once: failures on stderr (the collector's own log lines are muted for verbs).
             foreach (var report in reports)
-                await output.WriteLineAsync(report.ToString());
-            await output.WriteLineAsync($"{reports.Sum(r => r.Added)} new entries from {reports.Count} sources ({reports.Count(r => r.Outcome == CollectOutcome.Failed)} failed)");
-            return 0;
+                await (report.Outcome == CollectOutcome.Failed ? error : output).WriteLineAsync(report.ToString());
+            var failed = reports.Count(r => r.Outcome == CollectOutcome.Failed);
+            await output.WriteLineAsync($"{reports.Sum(r => r.Added)} new entries from {reports.Count} sources ({failed} failed)");
+            if (reports.Count > 0 && failed == reports.Count)
+            {
+                await error.WriteLineAsync("Every source failed; nothing was collected.");
+                return ExitCodes.Failed;
+            }
+            return ExitCodes.Success;
         });
         return command;
     }
@@ -152,12 +192,13 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var composed = await digest.ComposeAsync(issueDate, ct);
         await output.WriteLineAsync(composed.Outcome switch
         {
-            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers",
+            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)",
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
             _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
         });
-        var summary = await Get<Dispatcher>().DispatchAsync(
-            progress => output.WriteLine($"  ... {progress.Total} processed ({progress})"), ct);
+        var due = (await Get<DeliveryStore>().CountsAsync(ct)).Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
+        var progress = new SendProgress(output, Get<TimeProvider>(), due);
+        var summary = await progress.RunAsync(report => Get<Dispatcher>().DispatchAsync(report, ct));
         await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
         var ledger = await Get<DeliveryStore>().CountsAsync(ct);
         await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
@@ -175,9 +216,20 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     {
         var email = new Option<string?>("--email") { Description = "Render as this subscriber would get it." };
         var outDir = new Option<string?>("--out") { Description = "Folder for the files (default: preview)." };
-        var command = new Command("preview", "Render the current issue to files without sending.") { email, outDir };
+        var date = new Option<string?>("--date") { Description = "Issue date, YYYY-MM-DD: that issue as composed, or what composing it now would hold (default: today)." };
+        var command = new Command("preview", "Render the current issue to files without sending.") { email, date, outDir };
         command.SetAction(async (parse, ct) =>
         {
+            DateOnly? issueDate = null;
+            if (parse.GetValue(date) is { } text)
+            {
+                if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+                {
+                    await error.WriteLineAsync($"--date must be YYYY-MM-DD; got '{text}'.");
+                    return 2;
+                }
+                issueDate = parsed;
+            }
             if (!await PrepareAsync(ct)) return 2;
             var previews = Get<DigestPreviews>();
             var recipient = await previews.RecipientAsync(parse.GetValue(email), ct);
@@ -186,12 +238,14 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"'{parse.GetValue(email)}' is not a valid email address.");
                 return 2;
             }
-            var issue = await previews.CurrentIssueAsync(ct);
+            var (issue, note) = await previews.IssueForAsync(issueDate, ct);
             var directory = Path.GetFullPath(parse.GetValue(outDir) ?? "preview");
             try
             {
                 var files = await previews.WriteAsync(issue, recipient, directory, ct);
-                await output.WriteLineAsync($"Issue {issue.Date:yyyy-MM-dd} ({issue.Entries.Count} entries) rendered for {recipient.Email}:");
+                if (note is not null)
+                    await output.WriteLineAsync(note);
+                await output.WriteLineAsync($"Issue {issue.Date:yyyy-MM-dd} ({issue.PaperCount} entries) rendered for {recipient.Email}:");
                 foreach (var file in files)
                     await output.WriteLineAsync("  " + file);
                 return 0;

@@ -22,8 +22,22 @@ public sealed class NewsletterOptions
     /// <summary>Wall-clock limit of one template render; a render that takes longer fails.</summary>
     public TimeSpan RenderTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How many ranked entries one issue carries at most.</summary>
+    /// <summary>How many top-ranked papers one issue shows in full (title, authors, abstract).</summary>
     public int MaxEntriesPerIssue { get; set; } = 50;
+
+    /// <summary>
+    /// How many further papers the same issue lists compactly (title and link) under "More papers",
+    /// so a 100+ paper arXiv day reaches readers the day it appears. Papers past both limits are
+    /// carried into the next issue.
+    /// </summary>
+    public int MaxMoreEntriesPerIssue { get; set; } = 250;
+
+    /// <summary>
+    /// A paper still waiting for room this long after it was first seen is left out (and counted in
+    /// the compose log line): the carry-over cannot grow without bound when every day brings more
+    /// papers than an issue holds.
+    /// </summary>
+    public TimeSpan CarryOverMaxAge { get; set; } = TimeSpan.FromDays(3);
 }
 
 public sealed class SenderOptions

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Newsletter.Configuration;
@@ -27,8 +28,21 @@ public static class OptionsRegistration
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
     {
-        services.AddOptions<TOptions>().BindConfiguration(section).ValidateOnStart();
+        services.AddValidatedOptions<TOptions>(section);
         services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        return services;
+    }
+
+    /// <summary>
+    /// Binds <typeparamref name="TOptions"/> to its section, validates it when the host starts and
+    /// enters it in <see cref="ConfigurationCheck"/>, which checks every section before anything runs.
+    /// </summary>
+    public static IServiceCollection AddValidatedOptions<TOptions>(this IServiceCollection services, string section)
+        where TOptions : class
+    {
+        services.AddOptions<TOptions>().BindConfiguration(section).ValidateOnStart();
+        services.AddSingleton(new CheckedSection(typeof(TOptions), section));
+        services.TryAddSingleton<ConfigurationCheck>();
         return services;
     }
 }
@@ -49,6 +63,10 @@ internal sealed class NewsletterOptionsValidator : IValidateOptions<NewsletterOp
         check.Require(options.RenderTimeout > TimeSpan.Zero, "RenderTimeout", "must be positive.");
         check.Require(options.MaxEntriesPerIssue is > 0 and <= 1000,
             "MaxEntriesPerIssue", $"must be between 1 and 1000; got {options.MaxEntriesPerIssue}.");
+        check.Require(options.MaxMoreEntriesPerIssue is >= 0 and <= 5000,
+            "MaxMoreEntriesPerIssue", $"must be between 0 and 5000; got {options.MaxMoreEntriesPerIssue}.");
+        check.Require(options.CarryOverMaxAge >= TimeSpan.FromHours(1),
+            "CarryOverMaxAge", $"must be at least one hour (papers wait this long for room in an issue); got {options.CarryOverMaxAge}.");
         return check.Result();
     }
 }

@@ -69,12 +69,12 @@ internal sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOption
     }
 }
 
-internal sealed class SmtpOptionsValidator(IOptions<DeliveryOptions> delivery) : IValidateOptions<SmtpOptions>
+internal sealed class SmtpOptionsValidator(IConfiguration configuration) : IValidateOptions<SmtpOptions>
 {
     public ValidateOptionsResult Validate(string? name, SmtpOptions options)
     {
         var check = new ValidationFailures(SmtpOptions.Section);
-        check.Require(!(delivery.Value.Mode == DeliveryMode.Smtp && string.IsNullOrWhiteSpace(options.Host)),
+        check.Require(!(ConfiguredMode() == DeliveryMode.Smtp && string.IsNullOrWhiteSpace(options.Host)),
             "Host", "must be set when Newsletter:Delivery:Mode is Smtp.");
         check.Require(options.Port is > 0 and < 65536, "Port", $"must be between 1 and 65535; got {options.Port}.");
         check.Require(options.MaxConnections is >= 1 and <= 64, "MaxConnections", $"must be between 1 and 64; got {options.MaxConnections}.");
@@ -83,4 +83,9 @@ internal sealed class SmtpOptionsValidator(IOptions<DeliveryOptions> delivery) :
         check.Require(options.Timeout > TimeSpan.Zero, "Timeout", "must be positive.");
         return check.Result();
     }
+
+    // Read from the configuration rather than IOptions<DeliveryOptions>, whose other mistakes
+    // (reported by its own validator) would otherwise hide this one.
+    private DeliveryMode? ConfiguredMode() =>
+        Enum.TryParse<DeliveryMode>(configuration[$"{DeliveryOptions.Section}:Mode"], ignoreCase: true, out var mode) ? mode : null;
 }

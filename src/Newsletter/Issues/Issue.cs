@@ -1,7 +1,16 @@
 namespace Newsletter.Issues;
 
-/// <summary>A composed daily issue: its entries are frozen in rank order when it is composed.</summary>
-public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Entries);
+/// <summary>
+/// A composed daily issue: its entries are frozen in rank order when it is composed. <see cref="Entries"/>
+/// are shown in full; <see cref="More"/> continues the ranking as a compact list (title and link).
+/// </summary>
+public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Entries)
+{
+    public IReadOnlyList<IssueEntry> More { get; init; } = [];
+
+    /// <summary>Every paper the issue holds, full and compact.</summary>
+    public int PaperCount => Entries.Count + More.Count;
+}
 
 public sealed record IssueEntry(
     int Position,

@@ -58,13 +58,16 @@ public sealed class DailyDigest(
         switch (result.Outcome)
         {
             case ComposeOutcome.Composed:
-                logger.LogInformation("Issue {Date} composed: {Entries} entries, {Deliveries} deliveries", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), result.Entries, result.Deliveries);
+                // One line that accounts for every waiting paper: in the issue, carried, or left out.
+                // A warning when papers were left out: the operator may want a larger MaxMoreEntriesPerIssue.
+                logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "Issue {Date} composed: holds {Entries} papers ({InFull} in full, {More} in the more-papers list), {Carried} carried over to the next issue, {LeftOut} left out after waiting longer than CarryOverMaxAge; {Deliveries} deliveries",
+                    result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), result.Entries, result.InFull, result.Entries - result.InFull, result.Carried, result.LeftOut, result.Deliveries);
                 break;
             case ComposeOutcome.AlreadyComposed:
                 logger.LogInformation("Issue {Date} was already composed", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
                 break;
             default:
-                logger.LogInformation("No new entries since the previous issue: no issue for {Date}", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+                logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "No new entries since the previous issue: no issue for {Date} ({LeftOut} left out after waiting longer than CarryOverMaxAge)", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), result.LeftOut);
                 break;
         }
         return result;

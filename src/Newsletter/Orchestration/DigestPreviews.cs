@@ -18,6 +18,31 @@ public sealed class DigestPreviews(
 {
     private const string DefaultPreviewAddress = "reader@example.org";
 
+    /// <summary>
+    /// The issue of <paramref name="date"/> as composed, else what composing it now would hold (possibly
+    /// empty). Without a date: today's, else the latest issue when nothing new waits. The note says
+    /// which it is when that is not simply the composed issue of the date asked for.
+    /// </summary>
+    public async Task<(Issue Issue, string? Note)> IssueForAsync(DateOnly? date, CancellationToken cancellationToken)
+    {
+        if (date is null)
+        {
+            var current = await CurrentIssueAsync(cancellationToken);
+            var today = daily.Today();
+            return current.Date == today || current.Id == 0
+                ? (current, current.Id == 0 ? $"Issue {Iso(today)} is not composed yet; this is what composing it now would hold." : null)
+                : (current, $"Nothing new for {Iso(today)}; showing the latest issue, of {Iso(current.Date)}.");
+        }
+        if (await issues.FindAsync(date.Value, cancellationToken) is { } id)
+            return (await issues.GetAsync(id, cancellationToken), null);
+        var draft = await issues.DraftAsync(date.Value, cancellationToken);
+        return (draft, draft.PaperCount == 0
+            ? $"Issue {Iso(date.Value)} is not composed and no paper is waiting: composing it now would send nothing."
+            : $"Issue {Iso(date.Value)} is not composed yet; this is what composing it now would hold.");
+    }
+
+    private static string Iso(DateOnly date) => date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Today's issue if composed, else what composing now would produce, else the latest issue.</summary>
     public async Task<Issue> CurrentIssueAsync(CancellationToken cancellationToken)
     {
@@ -30,7 +55,7 @@ public sealed class DigestPreviews(
                 return issue;
         }
         var draft = await issues.DraftAsync(today, cancellationToken);
-        if (draft.Entries.Count > 0 || latest is null)
+        if (draft.PaperCount > 0 || latest is null)
             return draft;
         return await issues.GetAsync(latest.Value, cancellationToken);
     }

@@ -239,20 +239,10 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         private readonly record struct Segment(byte[]? Utf8, Piece[]? Line);
     }
 
-    private ScriptObject Model(Issue issue, DigestRecipient recipient)
+    internal ScriptObject Model(Issue issue, DigestRecipient recipient)
     {
-        var entries = new ScriptArray(issue.Entries.Select(entry => new ScriptObject
-        {
-            ["position"] = entry.Position,
-            ["title"] = entry.Title,
-            ["summary"] = entry.Summary,
-            ["authors"] = new ScriptArray(entry.Authors),
-            ["authors_text"] = string.Join(", ", entry.Authors),
-            ["url"] = SafeLink(entry.Url),
-            ["score"] = entry.Score,
-            ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
-            ["source"] = entry.Source,
-        }));
+        var entries = new ScriptArray(issue.Entries.Select(EntryModel));
+        var more = new ScriptArray(issue.More.Select(EntryModel));
         return new ScriptObject
         {
             ["newsletter"] = NewsletterModel(options.Value),
@@ -262,12 +252,28 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
                 ["date_text"] = issue.Date.ToString("dddd, d MMMM yyyy", CultureInfo.InvariantCulture),
                 ["entry_count"] = issue.Entries.Count,
                 ["entries"] = entries,
+                ["more_count"] = issue.More.Count,
+                ["more"] = more,
+                ["paper_count"] = issue.PaperCount,
             },
             ["subscriber"] = new ScriptObject { ["email"] = recipient.Email },
             ["unsubscribe_url"] = recipient.UnsubscribeUrl,
             ["preferences_url"] = recipient.PreferencesUrl,
         };
     }
+
+    private static ScriptObject EntryModel(IssueEntry entry) => new()
+    {
+        ["position"] = entry.Position,
+        ["title"] = entry.Title,
+        ["summary"] = entry.Summary,
+        ["authors"] = new ScriptArray(entry.Authors),
+        ["authors_text"] = string.Join(", ", entry.Authors),
+        ["url"] = SafeLink(entry.Url),
+        ["score"] = entry.Score,
+        ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
+        ["source"] = entry.Source,
+    };
 
     /// <summary>What every template knows about the newsletter itself.</summary>
     public static ScriptObject NewsletterModel(NewsletterOptions options) => new()

@@ -30,7 +30,14 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
         context.TemplateLoader = templates;
         context.CancellationToken = timeout.Token;
         context.PushGlobal(model);
-        return template.Render(context);
+        try
+        {
+            return template.Render(context);
+        }
+        catch (Scriban.Syntax.ScriptRuntimeException exception) when (exception is not TemplateRenderException)
+        {
+            throw new TemplateRenderException(templates.ErrorOf(exception), exception);
+        }
     }
 
     /// <summary>Subject lines: no line breaks or control characters can reach a header.</summary>

@@ -4,11 +4,11 @@ namespace Newsletter.Sources;
 
 public enum CollectOutcome { Stored, NotModified, Failed }
 
-public sealed record SourceReport(string Name, CollectOutcome Outcome, int Parsed, int Added, int Updated, string? Error)
+public sealed record SourceReport(string Name, CollectOutcome Outcome, int Parsed, int Added, int Updated, string? Error, int Skipped = 0)
 {
     public override string ToString() => Outcome switch
     {
-        CollectOutcome.Stored => $"{Name}: {Parsed} entries, {Added} new, {Updated} already known",
+        CollectOutcome.Stored => $"{Name}: {Parsed} entries, {Added} new, {Updated} already known" + (Skipped > 0 ? $", {Skipped} unusable items skipped" : ""),
         CollectOutcome.NotModified => $"{Name}: not modified",
         _ => $"{Name}: FAILED: {Error}",
     };
@@ -20,8 +20,17 @@ public sealed class Collector(
     EntryStore entries,
     SourceStateStore states,
     IOptions<SourcesOptions> options,
-    ILogger<Collector> logger)
+    ILogger<Collector> logger,
+    ILoggerFactory loggers)
 {
+    /// <summary>
+    /// The category of the one line per failed source, so that <c>collect</c>, which prints that
+    /// failure itself, can mute it and say each failure once.
+    /// </summary>
+    public const string FailureCategory = "Newsletter.Sources.Collector.Failures";
+
+    private readonly ILogger _failures = loggers.CreateLogger(FailureCategory);
+
     public async Task<IReadOnlyList<SourceReport>> CollectAsync(CancellationToken cancellationToken)
     {
         var reports = await Task.WhenAll(options.Value.Sources.Select(source => CollectOneAsync(source, cancellationToken)));
@@ -42,20 +51,34 @@ public sealed class Collector(
                 return new SourceReport(source.Name, CollectOutcome.NotModified, 0, 0, 0, null);
             }
             var parsed = FeedParsers.Parse(source.Kind, fetched.Content, source.Name);
-            var counts = await entries.UpsertAsync(parsed, cancellationToken);
+            LogSkipped(source, parsed.Skipped);
+            var counts = await entries.UpsertAsync(parsed.Entries, cancellationToken);
             // Validators are remembered only after the content is safely stored, so a failed
             // parse is fetched in full again next time instead of being answered 304.
             await states.SaveSuccessAsync(source.Name, fetched.State, cancellationToken);
-            logger.LogInformation("Source {Source}: {Parsed} entries, {Added} new", source.Name, parsed.Count, counts.Added);
-            return new SourceReport(source.Name, CollectOutcome.Stored, parsed.Count, counts.Added, counts.Updated, null);
+            logger.LogInformation("Source {Source}: {Parsed} entries, {Added} new", source.Name, parsed.Entries.Count, counts.Added);
+            return new SourceReport(source.Name, CollectOutcome.Stored, parsed.Entries.Count, counts.Added, counts.Updated, null, parsed.Skipped.Count);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var reason = Describe(exception);
-            logger.LogWarning("Source {Source} ({Url}) failed: {Reason}", source.Name, source.Url, reason);
+            _failures.LogWarning("Source {Source} ({Url}) failed: {Reason}", source.Name, source.Url, reason);
             await TryRecordErrorAsync(source.Name, reason, cancellationToken);
             return new SourceReport(source.Name, CollectOutcome.Failed, 0, 0, 0, reason);
         }
+    }
+
+    /// <summary>
+    /// One line per unusable item, naming the source, so the operator can tell the feed's owner; bounded,
+    /// so a feed of ten thousand broken items cannot flood the log.
+    /// </summary>
+    private void LogSkipped(SourceDefinition source, IReadOnlyList<string> skipped)
+    {
+        const int shown = 10;
+        foreach (var reason in skipped.Take(shown))
+            logger.LogWarning("Source {Source}: skipped {Reason}", source.Name, reason);
+        if (skipped.Count > shown)
+            logger.LogWarning("Source {Source}: skipped {More} more unusable items", source.Name, skipped.Count - shown);
     }
 
     private async Task TryRecordErrorAsync(string name, string reason, CancellationToken cancellationToken)

@@ -21,8 +21,13 @@ public sealed class EntryStore(Database database, TimeProvider time)
             authors      = CASE WHEN entries.authors = '' THEN excluded.authors ELSE entries.authors END,
             published_at = COALESCE(entries.published_at, excluded.published_at),
             updated_at   = excluded.updated_at
-        RETURNING first_seen_at
         """;
+
+    /// <summary>
+    /// Asked before the upsert, in its transaction: comparing first_seen_at with now would count a paper
+    /// twice when two sources bring it within one clock tick (collect runs the sources side by side).
+    /// </summary>
+    private const string ExistsSql = "SELECT COUNT(*) FROM entries WHERE canonical_id = @CanonicalId";
 
     internal const char AuthorSeparator = '\n';
 
@@ -35,7 +40,8 @@ public sealed class EntryStore(Database database, TimeProvider time)
         // One source may list a paper twice (e.g. two versions): keep its best-scored sighting.
         foreach (var entry in entries.GroupBy(e => e.CanonicalId).Select(g => g.MaxBy(e => e.Score)!))
         {
-            var firstSeen = await connection.ExecuteScalarAsync<long>(UpsertSql, new
+            var known = await connection.ExecuteScalarAsync<long>(ExistsSql, new { entry.CanonicalId }, transaction) > 0;
+            await connection.ExecuteAsync(UpsertSql, new
             {
                 entry.CanonicalId,
                 entry.Title,
@@ -47,7 +53,7 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 entry.Source,
                 Now = now,
             }, transaction);
-            if (firstSeen == now) added++; else updated++;
+            if (known) updated++; else added++;
         }
         await transaction.CommitAsync(cancellationToken);
         return new UpsertCounts(added, updated);

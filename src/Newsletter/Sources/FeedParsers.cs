@@ -1,19 +1,50 @@
-using System.Xml;
-
 namespace Newsletter.Sources;
+
+/// <summary>What one fetch of a source yielded: its entries, and one reason per item that had to be skipped.</summary>
+public sealed record ParsedFeed(IReadOnlyList<Entry> Entries, IReadOnlyList<string> Skipped);
+
+/// <summary>
+/// Collects a feed's items one at a time: an item that cannot become an entry is skipped with a
+/// reason naming it, and never costs the good items beside it.
+/// </summary>
+internal sealed class ParsedFeedBuilder
+{
+    private readonly List<Entry> _entries = [];
+    private readonly List<string> _skipped = [];
+
+    /// <summary><paramref name="read"/> returns null, or throws, for an item that is not usable.</summary>
+    public void Add(int index, Func<Entry?> read)
+    {
+        try
+        {
+            if (read() is { } entry)
+                _entries.Add(entry);
+            else
+                _skipped.Add($"item {index + 1} has no id, link or title");
+        }
+        catch (Exception exception) when (exception is FormatException or InvalidOperationException or ArgumentException
+                                              or System.Text.Json.JsonException or System.Xml.XmlException or UriFormatException)
+        {
+            _skipped.Add($"item {index + 1}: {exception.Message}");
+        }
+    }
+
+    public ParsedFeed Build() => new(_entries, _skipped);
+}
 
 /// <summary>Picks the parser for a source kind; <see cref="SourceKind.Auto"/> looks at the content.</summary>
 public static class FeedParsers
 {
-    public static IReadOnlyList<Entry> Parse(SourceKind kind, ReadOnlyMemory<byte> content, string sourceName)
+    public static ParsedFeed Parse(SourceKind kind, ReadOnlyMemory<byte> content, string sourceName)
     {
         var resolved = kind == SourceKind.Auto ? Detect(content) : kind;
         return resolved switch
         {
             SourceKind.HuggingFaceDaily => HuggingFaceDailyParser.Parse(content, sourceName),
             SourceKind.JsonFeed => JsonFeedParser.Parse(content, sourceName),
-            SourceKind.Rss or SourceKind.Atom => SyndicationParser.Parse(content, sourceName, arxivApi: false),
-            SourceKind.ArxivApi => SyndicationParser.Parse(content, sourceName, arxivApi: true),
+            // One XML reader for every dialect: an "Rss" source that turns out to serve Atom (or RDF) is still read.
+            SourceKind.Rss or SourceKind.Atom => XmlFeedParser.Parse(content, sourceName, arxivApi: false),
+            SourceKind.ArxivApi => XmlFeedParser.Parse(content, sourceName, arxivApi: true),
             _ => throw new SourceException($"unknown source kind {kind}"),
         };
     }
@@ -28,25 +59,12 @@ public static class FeedParsers
             start++;
         if (start == span.Length)
             throw new SourceException("the response is empty");
-        switch ((char)span[start])
+        return (char)span[start] switch
         {
-            case '[':
-                return SourceKind.HuggingFaceDaily;
-            case '{':
-                return SourceKind.JsonFeed;
-            case '<':
-                using (var reader = SyndicationParser.CreateReader(content))
-                {
-                    reader.MoveToContent();
-                    return reader.LocalName switch
-                    {
-                        "rss" => SourceKind.Rss,
-                        "feed" when reader.NamespaceURI == "http://www.w3.org/2005/Atom" => SourceKind.Atom,
-                        _ => throw new SourceException($"unrecognised XML document <{reader.LocalName}>; expected RSS 2.0 or Atom"),
-                    };
-                }
-            default:
-                throw new SourceException("the response is neither JSON nor XML");
-        }
+            '[' => SourceKind.HuggingFaceDaily,
+            '{' => SourceKind.JsonFeed,
+            '<' => XmlFeedParser.DetectDialect(content) is XmlDialect.Atom03 or XmlDialect.Atom10 ? SourceKind.Atom : SourceKind.Rss,
+            _ => throw new SourceException("the response is neither JSON nor XML"),
+        };
     }
 }

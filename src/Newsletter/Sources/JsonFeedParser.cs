@@ -5,37 +5,44 @@ namespace Newsletter.Sources;
 /// <summary>JSON Feed 1.0 and 1.1: <c>authors</c> (1.1) or the older <c>author</c>; keys starting with "_" are extensions and ignored.</summary>
 public static class JsonFeedParser
 {
-    public static IReadOnlyList<Entry> Parse(ReadOnlyMemory<byte> content, string sourceName)
+    public static ParsedFeed Parse(ReadOnlyMemory<byte> content, string sourceName)
     {
         using var document = JsonDocument.Parse(content);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
             throw new SourceException("not a JSON Feed: no \"items\" array");
         var feedAuthors = Authors(root);
-        var entries = new List<Entry>();
+        var feed = new ParsedFeedBuilder();
+        var index = 0;
         foreach (var item in items.EnumerateArray())
-        {
-            var id = String(item, "id");
-            var url = String(item, "url");
-            var externalUrl = String(item, "external_url");
-            var body = String(item, "content_text") is { } plain ? Text.Clean(plain) : Text.FromHtml(String(item, "content_html"));
-            var summary = String(item, "summary") is { } s ? Text.Clean(s) : body;
-            var title = Text.Clean(String(item, "title"));
-            if (title.Length == 0)
-                title = Text.Truncate(body.Length > 0 ? body : summary, 100);
-            var authors = Authors(item);
-            var canonical = CanonicalId.For(sourceName, externalUrl, url, id);
-            entries.Add(new Entry(
-                canonical,
-                title,
-                summary,
-                authors.Count > 0 ? authors : feedAuthors,
-                url ?? externalUrl ?? (canonical.StartsWith("arxiv:", StringComparison.Ordinal) ? CanonicalId.ArxivAbsUrl(canonical) : ""),
-                Date(item, "date_published") ?? Date(item, "date_modified"),
-                0,
-                sourceName));
-        }
-        return entries;
+            feed.Add(index++, () => item.ValueKind == JsonValueKind.Object ? ToEntry(item, feedAuthors, sourceName) : throw new FormatException($"is a JSON {item.ValueKind}, not an object"));
+        return feed.Build();
+    }
+
+    private static Entry? ToEntry(JsonElement item, IReadOnlyList<string> feedAuthors, string sourceName)
+    {
+        // JSON Feed 1.0 producers often write a numeric id; the spec says string, the meaning is the same.
+        var id = String(item, "id") ?? (item.TryGetProperty("id", out var number) && number.ValueKind == JsonValueKind.Number ? number.GetRawText() : null);
+        var url = String(item, "url");
+        var externalUrl = String(item, "external_url");
+        var body = String(item, "content_text") is { } plain ? Text.Clean(plain) : Text.FromHtml(String(item, "content_html"));
+        var summary = String(item, "summary") is { } s ? Text.Clean(s) : body;
+        var title = Text.Clean(String(item, "title"));
+        if (title.Length == 0)
+            title = Text.Truncate(body.Length > 0 ? body : summary, 100);
+        var authors = Authors(item);
+        var published = Date(item, "date_published") ?? Date(item, "date_modified");
+        if (CanonicalId.For(sourceName, [externalUrl, url, id], title, published) is not { } canonical)
+            return null;
+        return new Entry(
+            canonical,
+            title,
+            summary,
+            authors.Count > 0 ? authors : feedAuthors,
+            url ?? externalUrl ?? CanonicalId.PageUrl(canonical) ?? "",
+            published,
+            0,
+            sourceName);
     }
 
     private static IReadOnlyList<string> Authors(JsonElement element)

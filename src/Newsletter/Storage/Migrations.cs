@@ -180,6 +180,15 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         Step.Portable("""
         CREATE INDEX deliveries_claim ON deliveries (status, id);
         """),
+        // Issue cap: papers past MaxEntriesPerIssue are listed compactly, and composing asks which papers
+        // are in no issue yet (carry-over) instead of which were first seen since the previous one.
+        new(Sqlite: """
+        ALTER TABLE issue_entries ADD COLUMN compact INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX issue_entries_entry ON issue_entries (entry_id);
+        """, Postgres: """
+        ALTER TABLE issue_entries ADD COLUMN compact BIGINT NOT NULL DEFAULT 0;
+        CREATE INDEX issue_entries_entry ON issue_entries (entry_id);
+        """),
         // Quartz's clustered job store (PostgreSQL only: SQLite runs the in-memory store).
         Step.PostgresOnly(QuartzPostgresSchema()),
         // What instances share through the database on PostgreSQL: Data Protection keys (a form

@@ -42,6 +42,12 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         WHERE id = @id AND status <> 'unsubscribed'
         """;
 
+    // The preferences link was mailed to this address, so following it is proof enough to resume.
+    private const string ResubscribeSql = """
+        UPDATE subscribers SET status = 'active', unsubscribed_at = NULL, status_reason = NULL, paused = 0
+        WHERE id = @id AND status = 'unsubscribed'
+        """;
+
     private const string PreferencesSql = "UPDATE subscribers SET paused = @paused, topics = @topics WHERE id = @id";
 
     // Deliveries first: a purged re-subscriber may have history from an earlier subscription.
@@ -154,6 +160,13 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(UnsubscribeSql, new { id, now = DbTime.ToDb(time.GetUtcNow()) });
         return await connection.ExecuteScalarAsync<long?>("SELECT id FROM subscribers WHERE id = @id", new { id }) is not null;
+    }
+
+    /// <summary>An unsubscribed reader becomes active again (from the preferences page). False when not unsubscribed.</summary>
+    public async Task<bool> ResubscribeAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(ResubscribeSql, new { id }) == 1;
     }
 
     public async Task<bool> SavePreferencesAsync(long id, bool paused, string topics, CancellationToken cancellationToken)

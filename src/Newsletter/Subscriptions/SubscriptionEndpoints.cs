@@ -96,10 +96,25 @@ public static class SubscriptionEndpoints
             new ScriptObject { ["token"] = token, ["email"] = subscriber.Email }, hasForm: true);
     }
 
+    /// <summary>
+    /// The form's antiforgery check failed although its link is good: the form was served before
+    /// the keys changed, or the browser dropped the cookie. Say so and offer the form again,
+    /// rather than calling a good link invalid.
+    /// </summary>
+    private const string FormExpired = "This form had expired or your browser did not send its cookie; please press the button again.";
+
     private static async Task<IResult> ConfirmAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
-        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+        if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
+        if (!await antiforgery.IsRequestValidAsync(http))
+        {
+            string? link = (await http.Request.ReadFormAsync(cancellationToken))["token"];
+            if (!tokens.TryRead(link, TokenPurpose.Confirm, out var pendingId) || await subscribers.FindAsync(pendingId, cancellationToken) is not { } pending)
+                return InvalidLink(http, pages);
+            return pages.Render(http, "confirm", "Confirm your subscription",
+                new ScriptObject { ["token"] = link, ["email"] = pending.Email, ["notice"] = FormExpired }, StatusCodes.Status400BadRequest, hasForm: true);
+        }
         var form = await http.Request.ReadFormAsync(cancellationToken);
         if (!tokens.TryRead(form["token"], TokenPurpose.Confirm, out var id) || !await subscribers.ConfirmAsync(id, cancellationToken))
             return InvalidLink(http, pages);
@@ -108,22 +123,28 @@ public static class SubscriptionEndpoints
 
     private static async Task<IResult> UnsubscribePageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
-        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id))
             return InvalidLink(http, pages);
+        // A genuine link of a reader already removed: they are as unsubscribed as can be, so say so.
+        if (await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+            return pages.Render(http, "unsubscribed", "Unsubscribed");
         return pages.Render(http, "unsubscribe", "Unsubscribe", new ScriptObject { ["token"] = token, ["email"] = subscriber.Email });
     }
 
     /// <summary>
     /// RFC 8058 one-click: the mail client POSTs <c>List-Unsubscribe=One-Click</c> (urlencoded or
     /// multipart) without cookies, so the signed token alone authorises it: no antiforgery, a plain
-    /// 200 without redirect, idempotent. The page's own button posts here too.
+    /// 200 without redirect, idempotent. The page's own button posts here too. A genuine link of a
+    /// reader already removed (<c>subscribers remove</c>) is a success too: that address gets nothing
+    /// more, and a mailbox provider must not read "already gone" as a failed unsubscribe.
     /// </summary>
     private static async Task<IResult> UnsubscribeAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
         if (token is null && http.Request.HasFormContentType)
             token = (await http.Request.ReadFormAsync(cancellationToken))["token"];
-        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id) || !await subscribers.UnsubscribeAsync(id, cancellationToken))
+        if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id))
             return InvalidLink(http, pages);
+        await subscribers.UnsubscribeAsync(id, cancellationToken);
         return pages.Render(http, "unsubscribed", "Unsubscribed");
     }
 
@@ -136,20 +157,40 @@ public static class SubscriptionEndpoints
 
     private static async Task<IResult> SavePreferencesAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
-        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+        if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
         var form = await http.Request.ReadFormAsync(cancellationToken);
         string token = form["token"].ToString();
-        if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id)
-            || !await subscribers.SavePreferencesAsync(id, form["paused"] == "on", NormaliseTopics(form["topics"].ToString().Split(',')), cancellationToken)
-            || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+        if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id))
+            return InvalidLink(http, pages);
+        if (!await antiforgery.IsRequestValidAsync(http))
+            return await subscribers.FindAsync(id, cancellationToken) is { } reader
+                ? PreferencesPage(http, pages, token, reader, saved: false, notice: FormExpired, StatusCodes.Status400BadRequest)
+                : InvalidLink(http, pages);
+        if (form["resubscribe"] == "1")
+            await subscribers.ResubscribeAsync(id, cancellationToken);
+        else if (!await subscribers.SavePreferencesAsync(id, form["paused"] == "on", NormaliseTopics(form["topics"].ToString().Split(',')), cancellationToken))
+            return InvalidLink(http, pages);
+        if (await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
             return InvalidLink(http, pages);
         return PreferencesPage(http, pages, token, subscriber, saved: true);
     }
 
-    private static IResult PreferencesPage(HttpContext http, PageRenderer pages, string token, Subscriber subscriber, bool saved) =>
+    private static IResult PreferencesPage(HttpContext http, PageRenderer pages, string token, Subscriber subscriber, bool saved,
+        string notice = "", int statusCode = StatusCodes.Status200OK) =>
         pages.Render(http, "preferences", "Preferences", new ScriptObject
         {
+            ["notice"] = notice,
+            ["status_text"] = subscriber.Status switch
+            {
+                SubscriberStatus.Active when subscriber.IsPaused => "paused: no digests until you resume",
+                SubscriberStatus.Active => "subscribed: you get the digest",
+                SubscriberStatus.Pending => "not confirmed yet: use the link in the confirmation mail",
+                SubscriberStatus.Unsubscribed => "unsubscribed: you get no mail from us",
+                SubscriberStatus.Bounced => "suspended: mail to this address was refused by its server",
+                var other => other,
+            },
+            ["can_resubscribe"] = subscriber.Status == SubscriberStatus.Unsubscribed,
             ["token"] = token,
             ["email"] = subscriber.Email,
             ["status"] = subscriber.Status,
@@ -157,7 +198,7 @@ public static class SubscriptionEndpoints
             ["topics"] = new ScriptArray(subscriber.TopicList),
             ["topics_text"] = string.Join(", ", subscriber.TopicList),
             ["saved"] = saved,
-        }, hasForm: true);
+        }, statusCode, hasForm: true);
 
     /// <summary>Topics as short labels (e.g. "cs.LG"), de-duplicated, at most <see cref="MaxTopics"/>.</summary>
     private static string NormaliseTopics(IEnumerable<string> topics) =>

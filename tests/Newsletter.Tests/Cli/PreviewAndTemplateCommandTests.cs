@@ -43,6 +43,43 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
 
         Assert.Equal(0, result.Exit);
         Assert.Contains("Issue 2025-09-08 (2 entries)", result.Output);
+        Assert.Contains("showing the latest issue, of 2025-09-08", result.Output);
+    }
+
+    [Fact]
+    public async Task PreviewWithADateShowsThatIssueOrWhatItWouldHold()
+    {
+        await _host.RunAsync("send-now", "--date", "2025-09-08");
+        var composedDir = Path.Combine(_host.Directory, "composed");
+        var emptyDir = Path.Combine(_host.Directory, "empty");
+
+        var composed = await _host.RunAsync("preview", "--date", "2025-09-08", "--out", composedDir);
+        var nextDay = await _host.RunAsync("preview", "--date", "2025-09-09", "--out", emptyDir);
+        var invalid = await _host.RunAsync("preview", "--date", "9 Sept");
+
+        Assert.Equal(0, composed.Exit);
+        Assert.Contains("Issue 2025-09-08 (2 entries)", composed.Output);
+        Assert.Contains("Monday, 8 September 2025", await File.ReadAllTextAsync(Path.Combine(composedDir, "subject.txt")));
+        Assert.Equal(0, nextDay.Exit);
+        Assert.Contains("Issue 2025-09-09 is not composed and no paper is waiting", nextDay.Output);
+        Assert.Contains("Issue 2025-09-09 (0 entries)", nextDay.Output);
+        Assert.Contains("Tuesday, 9 September 2025", await File.ReadAllTextAsync(Path.Combine(emptyDir, "subject.txt")));
+        Assert.DoesNotContain("Why Language Models Hallucinate", await File.ReadAllTextAsync(Path.Combine(emptyDir, "digest.txt")));
+        Assert.Equal(2, invalid.Exit);
+        Assert.Contains("--date must be YYYY-MM-DD", invalid.Error);
+    }
+
+    [Fact]
+    public async Task PreviewWithADateNotYetComposedShowsTheWaitingPapersUnderThatDate()
+    {
+        var outDir = Path.Combine(_host.Directory, "draft");
+
+        var result = await _host.RunAsync("preview", "--date", "2025-09-10", "--out", outDir);
+
+        Assert.Equal(0, result.Exit);
+        Assert.Contains("Issue 2025-09-10 is not composed yet", result.Output);
+        Assert.StartsWith("Daily Papers: 2 new papers for Wednesday, 10 September 2025", await File.ReadAllTextAsync(Path.Combine(outDir, "subject.txt")));
+        Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM issues"));
     }
 
     [Fact]
@@ -83,9 +120,49 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
 
 public sealed class TemplateLintTests
 {
+    /// <summary>The one format: the file as the operator finds it, then line:col: message; never Scriban's "(5,40) : error :".</summary>
+    private static void AssertOneFormat(string templates, string file, string output) =>
+        Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(templates.Replace('\\', '/'))}/{System.Text.RegularExpressions.Regex.Escape(file)}:\d+:\d+: \S", output);
+
+    [Fact]
+    public async Task TemplatesCheckReportsParseAndRenderErrorsOfEveryFileInOnePass()
+    {
+        await using var host = new TestHost();
+        var templates = host.CopyTemplates();
+        await File.WriteAllTextAsync(Path.Combine(templates, "digest.txt.sbn"), "{{ unsubscribe_url }}\n{{ if }");
+        await File.WriteAllTextAsync(Path.Combine(templates, "confirm.subject.sbn"), "{{ for }");
+        await File.WriteAllTextAsync(Path.Combine(templates, "digest.html.sbn"), "{{ unsubscribe_url }}\n  {{ func f; f; end; f }}");
+        await File.WriteAllTextAsync(Path.Combine(templates, "pages", "confirmed.html.sbn"), "<p>{{ func g; g; end; g }}</p>");
+
+        var result = await host.RunAsync("templates", "check");
+
+        Assert.True(result.Exit == 1, result.ToString());
+        AssertOneFormat(templates, "digest.txt.sbn", result.Error);
+        AssertOneFormat(templates, "confirm.subject.sbn", result.Error);
+        AssertOneFormat(templates, "digest.html.sbn", result.Error);
+        AssertOneFormat(templates, "pages/confirmed.html.sbn", result.Error);
+        Assert.Contains("digest.html.sbn:2:", result.Error);
+        Assert.DoesNotContain(": error :", result.Error);
+    }
+
+    [Fact]
+    public async Task ARenderErrorIsReportedInTheSameFormatByPreview()
+    {
+        await using var host = new TestHost();
+        var templates = host.CopyTemplates();
+        await File.WriteAllTextAsync(Path.Combine(templates, "digest.subject.sbn"), "Papers {{ func f; f; end; f }}");
+
+        var result = await host.RunAsync("preview", "--out", Path.Combine(host.Directory, "preview"));
+
+        Assert.Equal(1, result.Exit);
+        AssertOneFormat(templates, "digest.subject.sbn", result.Error.Replace("Cannot render: ", ""));
+        Assert.DoesNotContain(": error :", result.Error);
+    }
+
     [Theory]
     [InlineData("digest.html.sbn", "{{ for e in issue.entries }}{{ raw e.title }}{{ end }}{{ unsubscribe_url }}", "emits unescaped entry text")]
     [InlineData("digest.txt.sbn", "{{ for e in issue.entries }}{{ e.title }}{{ end }}", "does not contain the unsubscribe link")]
+    [InlineData("digest.txt.sbn", "{{ for e in issue.entries }}{{ e.title }}{{ end }}{{ unsubscribe_url }}", "does not list issue.more")]
     [InlineData("confirm.txt.sbn", "Welcome!", "does not contain the confirmation link")]
     public async Task TemplatesCheckFlagsUnsafeOrIncompleteTemplates(string file, string content, string problem)
     {
@@ -95,6 +172,6 @@ public sealed class TemplateLintTests
         var result = await host.RunAsync("templates", "check");
 
         Assert.Equal(1, result.Exit);
-        Assert.Contains($"{file}:0:0: {problem}", result.Error);
+        Assert.Contains($"{file}:1:1: {problem}", result.Error);
     }
 }

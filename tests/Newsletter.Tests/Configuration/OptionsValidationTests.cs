@@ -14,6 +14,8 @@ public sealed class OptionsValidationTests
     [InlineData("Newsletter:From:Address", "nobody", "Newsletter:From:Address")]
     [InlineData("Newsletter:Sources:0:Url", "ftp://example.org/feed", "Newsletter:Sources:0:Url")]
     [InlineData("Newsletter:Delivery:Mode", "Smtp", "Newsletter:Smtp:Host")]
+    [InlineData("Newsletter:MaxMoreEntriesPerIssue", "-1", "Newsletter:MaxMoreEntriesPerIssue")]
+    [InlineData("Newsletter:CarryOverMaxAge", "00:00:00", "Newsletter:CarryOverMaxAge")]
     public async Task AnInvalidValueStopsAVerbWithTheKeyNamed(string key, string value, string named)
     {
         await using var host = new TestHost(new() { [key] = value });

@@ -17,6 +17,30 @@ public sealed class RenderingTests : IAsyncLifetime
     private static readonly DigestRecipient Reader = new("reader@example.org", "https://papers.example.org/unsubscribe?token=a.b", "https://papers.example.org/preferences?token=c.d");
 
     [Fact]
+    public void UpvotesShowInBothPartsEvenWithoutAuthors()
+    {
+        var digest = _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(), Reader);
+
+        Assert.Matches(@"class=""byline""[^>]*>(?:&#9650;|\u25B2) 12</p>", digest.Html);
+        Assert.Matches(@"class=""byline""[^>]*>Adam Tauman Kalai, Ofir Nachum &middot; (?:&#9650;|\u25B2) 26</p>", digest.Html.Replace("\u00B7", "&middot;"));
+        Assert.Contains("   12 upvotes", digest.Text);
+    }
+
+    [Fact]
+    public void PapersPastTheFullListAppearAsTitleAndLinkUnderMorePapers()
+    {
+        var digest = _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(), Reader);
+
+        Assert.Contains("More papers (2)", digest.Html);
+        Assert.Contains("href=\"https://arxiv.org/abs/2509.05001\"", digest.Html);
+        Assert.Contains("A compactly listed paper", digest.Html);
+        Assert.DoesNotContain("Only its title and link are shown.", digest.Html);
+        Assert.Contains("&lt;script&gt;alert(4)&lt;/script&gt; in the more-papers list", digest.Html);
+        Assert.Contains("More papers (2):\n4. A compactly listed paper (3 upvotes)\n   https://arxiv.org/abs/2509.05001", digest.Text.Replace("\r\n", "\n"));
+        Assert.Equal("Daily Papers: 5 new papers for Monday, 8 September 2025", digest.Subject);
+    }
+
+    [Fact]
     public void FeedTextCannotInjectMarkupIntoTheShippedTemplates()
     {
         var digest = _host.Service<DigestRenderer>().Render(TemplateChecker.SampleIssue(), Reader);

@@ -142,14 +142,32 @@ public sealed class TemplateSafetyTests : IAsyncLifetime
         await WaitUntilAsync(() => store.Errors.Count > 0);
         var degraded = await health.CheckHealthAsync();
 
-        Assert.StartsWith("Daily Papers: 2 new papers", renderer.Render(TemplateChecker.SampleIssue(), Reader).Subject);
+        Assert.StartsWith("Daily Papers: 5 new papers", renderer.Render(TemplateChecker.SampleIssue(), Reader).Subject);
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, degraded.Entries["templates"].Status);
         Assert.Matches(@"digest\.subject\.sbn:1:\d+: ", degraded.Entries["templates"].Description);
 
         File.WriteAllText(subject, "Fixed: {{ issue.entry_count }} papers");
         await WaitUntilAsync(() => store.Errors.Count == 0);
 
-        Assert.Equal("Fixed: 2 papers", renderer.Render(TemplateChecker.SampleIssue(), Reader).Subject);
+        Assert.Equal("Fixed: 3 papers", renderer.Render(TemplateChecker.SampleIssue(), Reader).Subject);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["templates"].Status);
+    }
+
+    [Fact]
+    public async Task DeletingABrokenTemplateFileClearsItsError()
+    {
+        var store = _host.Service<TemplateStore>();
+        var health = _host.Service<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+        var extra = Path.Combine(_templates, "partials-extra.sbn");
+
+        File.WriteAllText(extra, "Broken {{ if }");
+        await WaitUntilAsync(() => store.Errors.Count > 0);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, (await health.CheckHealthAsync()).Entries["templates"].Status);
+
+        File.Delete(extra);
+        await WaitUntilAsync(() => store.Errors.Count == 0);
+
+        Assert.Empty(store.Errors);
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["templates"].Status);
     }
 

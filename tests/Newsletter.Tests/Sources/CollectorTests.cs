@@ -21,7 +21,7 @@ public sealed class CollectorTests : IAsyncLifetime
             _feeds.Serve(source.Path, source.Fixture);
         _host.UseSources(sources.Select(s => (s.Name, s.Kind, _feeds.Url(s.Path))).ToArray());
         var result = await _host.RunAsync("collect");
-        Assert.True(result.Exit == 0 && !result.Output.Contains("FAILED"), result.ToString());
+        Assert.True(result.Exit == 0 && !(result.Output + result.Error).Contains("FAILED"), result.ToString());
         return result;
     }
 
@@ -106,8 +106,8 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Equal(0, result.Exit);
-        Assert.Contains("api: FAILED: arXiv API error: incorrect id format for 1234.12345", result.Output);
+        Assert.Equal(1, result.Exit); // its only source failed
+        Assert.Contains("api: FAILED: arXiv API error: incorrect id format for 1234.12345", result.Error);
         Assert.Empty(await EntriesAsync());
     }
 
@@ -141,9 +141,9 @@ public sealed class CollectorTests : IAsyncLifetime
         var result = await _host.RunAsync("collect");
 
         Assert.Equal(0, result.Exit);
-        Assert.Contains("broken: FAILED: HTTP 500", result.Output);
-        Assert.Contains("garbage: FAILED:", result.Output);
-        Assert.Contains("refused: FAILED: unreachable", result.Output);
+        Assert.Contains("broken: FAILED: HTTP 500", result.Error);
+        Assert.Contains("garbage: FAILED:", result.Error);
+        Assert.Contains("refused: FAILED: unreachable", result.Error);
         Assert.Contains("good: 2 entries, 2 new", result.Output);
         Assert.Equal(2, (await EntriesAsync()).Count);
     }
@@ -174,8 +174,87 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Contains("xxe: FAILED: invalid XML", result.Output);
+        Assert.Contains("xxe: FAILED: invalid XML", result.Error);
         Assert.Empty(await EntriesAsync());
+    }
+
+    [Fact]
+    public async Task EntityExpansionBombsAreRefusedBeforeExpanding()
+    {
+        _feeds.Files["/lol"] = """
+            <?xml version="1.0"?>
+            <!DOCTYPE lolz [
+              <!ENTITY lol "lol">
+              <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+              <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+              <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+              <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+              <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+              <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+              <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+              <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+            ]>
+            <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+              <item rdf:about="https://example.org/a"><title>&lol9;</title></item>
+            </rdf:RDF>
+            """u8.ToArray();
+        _feeds.Serve("/good", "hf_daily_papers.json");
+        _host.UseSources(("lol", "Auto", _feeds.Url("/lol")), ("good", "HuggingFaceDaily", _feeds.Url("/good")));
+
+        var result = await _host.RunAsync("collect");
+
+        Assert.Contains("lol: FAILED: invalid XML", result.Error);
+        Assert.Contains("undeclared entity", result.Error);
+        Assert.Contains("good: 2 entries, 2 new", result.Output);
+        Assert.Equal(2, (await EntriesAsync()).Count);
+    }
+
+    [Fact]
+    public async Task AnRss091FeedWithTheNetscapeDoctypeIsReadWithoutFetchingItsDtd()
+    {
+        _feeds.Files["/netscape"] = """
+            <?xml version="1.0"?>
+            <!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">
+            <rss version="0.91"><channel><title>t</title><item><title>a</title><link>https://example.org/a</link></item></channel></rss>
+            """u8.ToArray();
+        _host.UseSources(("netscape", "Rss", _feeds.Url("/netscape")));
+
+        var result = await _host.RunAsync("collect");
+
+        // The DTD's address is not reachable from here: a reader that fetched it would fail the source.
+        Assert.Contains("netscape: 1 entries, 1 new", result.Output);
+    }
+
+    [Fact]
+    public async Task DeeplyNestedXmlIsRefused()
+    {
+        var depth = 10_000;
+        var body = "<rss version=\"2.0\"><channel>" + string.Concat(Enumerable.Repeat("<x>", depth)) + string.Concat(Enumerable.Repeat("</x>", depth)) + "</channel></rss>";
+        _feeds.Files["/deep"] = System.Text.Encoding.UTF8.GetBytes(body);
+        _host.UseSources(("deep", "Auto", _feeds.Url("/deep")));
+
+        var result = await _host.RunAsync("collect");
+
+        Assert.Contains("deep: FAILED: the XML nests deeper than 64 levels; refused", result.Error);
+    }
+
+    [Fact]
+    public async Task AnItemWithNothingToBeKnownByIsSkippedAndTheOthersAreStored()
+    {
+        _feeds.Files["/mixed"] = """
+            <rss version="2.0"><channel><title>t</title>
+              <item><title>Good one</title><link>https://example.org/a</link></item>
+              <item><category>nothing else</category></item>
+              <item><title>Title only</title><pubDate>Mon, 08 Sep 2025 09:00:00 GMT</pubDate></item>
+            </channel></rss>
+            """u8.ToArray();
+        _host.UseSources(("mixed", "Rss", _feeds.Url("/mixed")));
+
+        var result = await _host.RunAsync("collect");
+
+        Assert.Contains("mixed: 2 entries, 2 new, 0 already known, 1 unusable items skipped", result.Output);
+        Assert.Equal(["Good one", "Title only"], (await EntriesAsync()).Select(e => e.Title).Order());
+        Assert.Single(_host.Logs, l => l.Contains("Source mixed: skipped item 2 has no id, link or title", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -187,7 +266,7 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Contains("big: FAILED: response", result.Output);
-        Assert.Contains("exceeds the limit of 1000", result.Output);
+        Assert.Contains("big: FAILED: response", result.Error);
+        Assert.Contains("exceeds the limit of 1000", result.Error);
     }
 }

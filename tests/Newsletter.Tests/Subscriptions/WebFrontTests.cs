@@ -135,6 +135,28 @@ public sealed class WebFrontTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OneClickUnsubscribeOfAReaderAlreadyRemovedIsASuccess()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        var token = Token(TokenPurpose.Unsubscribe, await IdOfAsync("ada@example.org"));
+        Assert.Equal(0, (await _host.RunAsync("subscribers", "remove", "ada@example.org")).Exit);
+        using var client = new FormClient(_baseUrl, cookies: false);
+
+        var gone = await client.Http.PostAsync("/unsubscribe?token=" + token, new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        var again = await client.Http.PostAsync("/unsubscribe?token=" + token, new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        var page = await client.Http.GetAsync("/unsubscribe?token=" + token);
+        var forged = await client.Http.PostAsync("/unsubscribe?token=" + token[..^2] + "xx", new StringContent("List-Unsubscribe=One-Click", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+
+        Assert.Equal(HttpStatusCode.OK, gone.StatusCode);
+        Assert.Null(gone.Headers.Location);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("nsubscribed", await page.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode); // a tampered link is still refused
+        Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM subscribers"));
+    }
+
+    [Fact]
     public async Task GetOnAnUnsubscribeLinkChangesNothing()
     {
         await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
@@ -226,6 +248,48 @@ public sealed class WebFrontTests : IAsyncLifetime
         await _host.RunAsync("send-now", "--date", "2025-09-08");
         Assert.Empty(_smtp.To("ada@example.org"));
         Assert.Single(_smtp.To("grace@example.org"));
+    }
+
+    [Fact]
+    public async Task AnUnsubscribedReaderSeesTheirStatusOnThePreferencesPageAndCanSubscribeAgain()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        await _host.ExecuteAsync("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'ada@example.org'");
+        var preferences = "/preferences?token=" + Token(TokenPurpose.Preferences, await IdOfAsync("ada@example.org"));
+        using var browser = new FormClient(_baseUrl);
+
+        var (_, page) = await browser.GetAsync(preferences);
+        Assert.Contains("unsubscribed: you get no mail from us", page);
+        Assert.Contains("Subscribe again", page);
+        Assert.DoesNotContain("Pause the daily digest", page);
+
+        var (response, body) = await browser.SubmitAsync(preferences, "/preferences");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("subscribed: you get the digest", body);
+        Assert.Contains("Pause the daily digest", body);
+        Assert.Equal("active", await StatusOfAsync("ada@example.org"));
+    }
+
+    [Fact]
+    public async Task AConfirmFormWithoutItsCookieIsOfferedAgainNotCalledAnInvalidLink()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org");
+        var confirm = "/confirm?token=" + Token(TokenPurpose.Confirm, await IdOfAsync("ada@example.org"), DateTimeOffset.UtcNow.AddDays(1));
+        using var withCookies = new FormClient(_baseUrl);
+        var (_, page) = await withCookies.GetAsync(confirm);
+        var fields = System.Text.RegularExpressions.Regex.Matches(page, "<input type=\"hidden\" name=\"(?<name>[^\"]+)\" value=\"(?<value>[^\"]*)\"")
+            .ToDictionary(m => WebUtility.HtmlDecode(m.Groups["name"].Value), m => WebUtility.HtmlDecode(m.Groups["value"].Value));
+        using var cookieless = new FormClient(_baseUrl, cookies: false);
+
+        var response = await cookieless.Http.PostAsync("/confirm", new FormUrlEncodedContent(fields));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.DoesNotContain("Link invalid or expired", body);
+        Assert.Contains("please press the button again", body);
+        Assert.Contains("Confirm subscription", body);
+        Assert.Equal("pending", await StatusOfAsync("ada@example.org"));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 using Newsletter.Cli;
 using Newsletter.Storage;
@@ -67,12 +68,18 @@ public sealed class TestHost : IAsyncDisposable
             Assert.Skip($"this test is about {provider} only; the suite runs on {Provider} now");
     }
 
+    /// <summary>Every log line at Information or above, as "Category: message", from every host built here.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Logs { get; } = new();
+
     /// <summary>The configuration the host is built with, e.g. to pass to a child process.</summary>
     public IReadOnlyDictionary<string, string?> Settings => _settings;
 
     public string Outbox => Path.Combine(Directory, "outbox");
 
     public void Set(string key, string? value) => _settings[key] = value;
+
+    /// <summary>The clock of every host built from now on without an explicit one (null: the real clock).</summary>
+    public TimeProvider? Time { get; set; }
 
     /// <summary>Sources replace the placeholder; each is (name, kind, url).</summary>
     public void UseSources(params (string Name, string Kind, string Url)[] sources)
@@ -101,9 +108,13 @@ public sealed class TestHost : IAsyncDisposable
         var copy = Path.Combine(Directory, "templates");
         if (!System.IO.Directory.Exists(copy))
         {
-            System.IO.Directory.CreateDirectory(copy);
-            foreach (var file in System.IO.Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "templates")))
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            var shipped = Path.Combine(AppContext.BaseDirectory, "templates");
+            foreach (var file in System.IO.Directory.GetFiles(shipped, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(copy, Path.GetRelativePath(shipped, file));
+                System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
         }
         Set("Newsletter:TemplatesPath", copy);
         return copy;
@@ -127,9 +138,11 @@ public sealed class TestHost : IAsyncDisposable
 
     public WebApplication Build(string[] args, TimeProvider? time = null)
     {
+        time ??= Time;
         var app = NewsletterApp.Build(args, Directory, builder =>
         {
             builder.Configuration.AddInMemoryCollection(_settings);
+            builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
             if (time is not null)
                 builder.Services.AddSingleton(time);
         });
@@ -184,6 +197,27 @@ public sealed class TestHost : IAsyncDisposable
         if (Provider == DatabaseProvider.Postgres && _ownsDatabase)
             TestPostgres.DropDatabase(ConnectionString);
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Keeps log lines for assertions; filtered by the host's own levels like any provider.</summary>
+internal sealed class CapturingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider
+{
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+    public void Dispose() { }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Information;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+                lines.Enqueue($"{category}: {formatter(state, exception)}");
+        }
     }
 }
 

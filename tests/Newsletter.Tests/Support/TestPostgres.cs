@@ -62,16 +62,8 @@ public static class TestPostgres
     {
         if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } given)
             return given;
-        var bin = FindBinaries();
+        var bin = SystemPrograms.PostgresBinaries;
         return bin is null ? null : StartThrowawayCluster(bin);
-    }
-
-    private static string? FindBinaries()
-    {
-        foreach (var candidate in new[] { "/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin" })
-            if (File.Exists(Path.Combine(candidate, "pg_ctl")) && File.Exists(Path.Combine(candidate, "initdb")))
-                return candidate;
-        return null;
     }
 
     /// <summary>initdb refuses to run as root, so as root the cluster belongs to the postgres user.</summary>

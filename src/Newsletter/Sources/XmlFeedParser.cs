@@ -1,0 +1,325 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using System.Xml;
+using System.Xml.Linq;
+
+namespace Newsletter.Sources;
+
+internal enum XmlDialect { Rss, Rdf, Atom03, Atom10 }
+
+/// <summary>
+/// Every common XML feed dialect through one reader that never resolves a DTD and caps nesting:
+/// RSS 0.91/0.92/2.0 (<c>rss/channel/item</c>), RSS 0.90 and 1.0 (RDF: items beside the channel, the
+/// item's <c>rdf:about</c> as its id), Atom 1.0 and 0.3 (<c>issued</c>/<c>modified</c>, escaped content),
+/// with Dublin Core (<c>dc:creator</c>, <c>dc:date</c>, <c>dc:identifier</c>) and PRISM (<c>prism:doi</c>,
+/// <c>prism:publicationDate</c>) where a journal's table-of-contents feed has them, plus the arXiv
+/// specifics: the "arXiv:ID Announce Type: T Abstract: ..." description, one comma-separated
+/// <c>dc:creator</c>, and API error feeds (HTTP 200 with one entry titled "Error").
+/// </summary>
+/// <remarks>
+/// Our own parser rather than <c>CodeHollow.FeedReader</c> or <c>System.ServiceModel.Syndication</c>: neither
+/// reads RSS 0.90/1.0 and Atom 0.3 with their DC/PRISM fields, FeedReader parses from a string with its own
+/// XML settings (our DTD and depth limits could not be enforced on what it reads), and both fail a whole feed
+/// on one malformed item. Elements are matched by namespace and local name, so a feed that mixes modules is read.
+/// </remarks>
+public static partial class XmlFeedParser
+{
+    private static readonly XNamespace Rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+    private static readonly XNamespace Atom10 = "http://www.w3.org/2005/Atom";
+    private static readonly XNamespace Atom03 = "http://purl.org/atom/ns#";
+    private static readonly XNamespace DublinCore = "http://purl.org/dc/elements/1.1/";
+    private static readonly XNamespace DublinCoreTerms = "http://purl.org/dc/terms/";
+    private static readonly XNamespace ContentModule = "http://purl.org/rss/1.0/modules/content/";
+    private static readonly XNamespace ArxivSchema = "http://arxiv.org/schemas/atom";
+
+    /// <summary>Feeds nest a handful of levels; anything far deeper is an attack on the parser, not a feed.</summary>
+    public const int MaxDepth = 64;
+
+    [GeneratedRegex(@"^\s*arXiv:(?<id>\S+)\s+Announce Type:\s*(?<type>\S+)\s*(?:Abstract:\s*)?(?<abstract>.*)$", RegexOptions.Singleline)]
+    private static partial Regex ArxivDescription();
+
+    /// <summary>
+    /// Readers skip DTDs without processing them, so nothing is fetched and no entity is declared:
+    /// an XXE or "billion laughs" reference fails as an undeclared entity before anything expands,
+    /// while an RSS 0.91 feed with the usual Netscape DOCTYPE is still read. Feeds come from the internet.
+    /// </summary>
+    public static XmlReader CreateReader(ReadOnlyMemory<byte> content) =>
+        // The fetched buffer is read in place: a 20 MB feed is not copied once per pass.
+        XmlReader.Create(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(content, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(content.ToArray(), writable: false), new XmlReaderSettings
+        {
+            DtdProcessing = DtdProcessing.Ignore,
+            XmlResolver = null,
+            IgnoreComments = true,
+            IgnoreProcessingInstructions = true,
+            MaxCharactersFromEntities = 1024,
+        });
+
+    public static ParsedFeed Parse(ReadOnlyMemory<byte> content, string sourceName, bool arxivApi)
+    {
+        var root = Load(content).Root ?? throw new SourceException("the XML document is empty");
+        var dialect = Dialect(root);
+        var feed = new ParsedFeedBuilder();
+        var items = Items(root, dialect).ToList();
+        // Atom entries without an author inherit the feed's (RFC 4287 4.2.1).
+        var feedAuthors = dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? AtomAuthors(root) : [];
+        foreach (var item in items.Where(i => dialect is XmlDialect.Atom10 && IsArxivApiError(i)))
+            throw new SourceException($"arXiv API error: {Text.Clean(item.Element(Atom10 + "summary")?.Value)}");
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            feed.Add(i, () => dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? FromAtom(item, feedAuthors, sourceName) : FromRss(item, sourceName));
+        }
+        if (arxivApi && items.Count == 0 && (dialect != XmlDialect.Atom10
+            || root.Element(Atom10 + "id")?.Value.Contains("arxiv.org/api", StringComparison.OrdinalIgnoreCase) != true))
+            throw new SourceException("not an arXiv API feed");
+        return feed.Build();
+    }
+
+    /// <summary>The dialect from the root element alone, for <see cref="SourceKind.Auto"/>.</summary>
+    internal static XmlDialect DetectDialect(ReadOnlyMemory<byte> content)
+    {
+        using var reader = CreateReader(content);
+        reader.MoveToContent();
+        return (reader.LocalName, reader.NamespaceURI) switch
+        {
+            ("rss", _) => XmlDialect.Rss,
+            ("RDF", var ns) when ns == Rdf.NamespaceName => XmlDialect.Rdf,
+            ("feed", var ns) when ns == Atom10.NamespaceName => XmlDialect.Atom10,
+            ("feed", var ns) when ns == Atom03.NamespaceName => XmlDialect.Atom03,
+            var (name, _) => throw Unrecognised(name),
+        };
+    }
+
+    /// <summary>A first pass checks depth (and well-formedness) before anything is built from the document.</summary>
+    private static XDocument Load(ReadOnlyMemory<byte> content)
+    {
+        using (var reader = CreateReader(content))
+        {
+            while (reader.Read())
+                if (reader.Depth > MaxDepth)
+                    throw new SourceException($"the XML nests deeper than {MaxDepth} levels; refused");
+        }
+        using var load = CreateReader(content);
+        return XDocument.Load(load);
+    }
+
+    private static XmlDialect Dialect(XElement root) => root.Name switch
+    {
+        { LocalName: "rss" } => XmlDialect.Rss,
+        var name when name == Rdf + "RDF" => XmlDialect.Rdf,
+        var name when name == Atom10 + "feed" => XmlDialect.Atom10,
+        var name when name == Atom03 + "feed" => XmlDialect.Atom03,
+        var name => throw Unrecognised(name.LocalName),
+    };
+
+    private static SourceException Unrecognised(string root) =>
+        new($"unrecognised XML document <{root}>; expected RSS 0.90, 0.91, 0.92, 1.0 (RDF) or 2.0, or Atom 0.3 or 1.0");
+
+    private static IEnumerable<XElement> Items(XElement root, XmlDialect dialect) => dialect switch
+    {
+        XmlDialect.Rss => root.Elements().Where(e => e.Name.LocalName == "channel").Elements().Where(e => e.Name.LocalName == "item"),
+        // RSS 0.90 (my.netscape.com namespace) and 1.0 (purl.org/rss/1.0): items are siblings of the channel.
+        XmlDialect.Rdf => root.Elements().Where(e => e.Name.LocalName == "item"),
+        XmlDialect.Atom10 => root.Elements(Atom10 + "entry"),
+        _ => root.Elements(Atom03 + "entry"),
+    };
+
+    private static bool IsArxivApiError(XElement entry) =>
+        entry.Element(Atom10 + "id")?.Value.Contains("arxiv.org/api/errors", StringComparison.OrdinalIgnoreCase) == true
+        || (entry.Element(Atom10 + "title")?.Value == "Error"
+            && entry.Elements(Atom10 + "author").Any(a => a.Element(Atom10 + "name")?.Value == "arXiv api core"));
+
+    private static Entry? FromRss(XElement item, string sourceName)
+    {
+        // RSS 2.0 elements have no namespace; RSS 0.90/1.0 ones share the item's namespace.
+        var ns = item.Name.Namespace;
+        var link = Value(item.Element(ns + "link")) ?? Value(item.Element(DublinCoreTerms + "source"));
+        var description = Value(item.Element(ns + "description"))
+                          ?? Value(item.Element(ContentModule + "encoded"))
+                          ?? Value(item.Element(DublinCore + "description"))
+                          ?? Value(item.Element(DublinCoreTerms + "abstract"));
+        var (summary, arxivId) = Summary(description, typedHtml: false);
+
+        var authors = item.Elements(DublinCore + "creator").SelectMany(c => Text.SplitAuthors(c.Value)).ToList();
+        if (authors.Count == 0)
+            authors.AddRange(item.Elements(ns + "author").Select(a => RssAuthor(a.Value)).Where(a => a.Length > 0));
+
+        var ids = new List<string?> { Value(item.Element(ns + "guid")), (string?)item.Attribute(Rdf + "about"), link, arxivId };
+        ids.AddRange(item.Elements(DublinCore + "identifier").Select(Value));
+        ids.AddRange(Prism(item, "doi").Select(Value));
+        ids.AddRange(Prism(item, "url").Select(Value));
+
+        var published = FirstDate(
+            [item.Element(ns + "pubDate"), item.Element(DublinCore + "date"), ..Prism(item, "publicationDate"),
+             ..Prism(item, "coverDate"), item.Element(DublinCoreTerms + "issued"), item.Element(DublinCoreTerms + "modified")]);
+        var title = Text.Clean(Value(item.Element(ns + "title")) ?? Value(item.Element(DublinCore + "title")));
+        return Build(sourceName, ids, title, summary, authors, link, published);
+    }
+
+    private static List<string> AtomAuthors(XElement element)
+    {
+        var ns = element.Name.Namespace;
+        return element.Elements(ns + "author")
+            .Select(a => Text.Clean(Value(a.Element(ns + "name")) ?? Value(a.Element(ns + "email"))))
+            .Where(a => a.Length > 0).ToList();
+    }
+
+    private static Entry? FromAtom(XElement entry, IReadOnlyList<string> feedAuthors, string sourceName)
+    {
+        var ns = entry.Name.Namespace;
+        var links = entry.Elements(ns + "link").Where(l => l.Attribute("href") is not null).ToList();
+        var link = (links.FirstOrDefault(l => (string?)l.Attribute("rel") is null or "alternate") ?? links.FirstOrDefault())
+            ?.Attribute("href")?.Value.Trim();
+        var summaryElement = entry.Element(ns + "summary") ?? entry.Element(ns + "content");
+        var (summary, _) = Summary(TextConstruct(summaryElement, out var html), typedHtml: html);
+        var authors = AtomAuthors(entry);
+        if (authors.Count == 0)
+            authors.AddRange(entry.Elements(DublinCore + "creator").SelectMany(c => Text.SplitAuthors(c.Value)));
+        if (authors.Count == 0)
+            authors.AddRange(feedAuthors);
+
+        var ids = new List<string?> { Value(entry.Element(ns + "id")), link, Value(entry.Element(ArxivSchema + "doi")) };
+        ids.AddRange(entry.Elements(DublinCore + "identifier").Select(Value));
+        ids.AddRange(Prism(entry, "doi").Select(Value));
+
+        var published = FirstDate(
+            [entry.Element(ns + "published"), entry.Element(ns + "issued"), entry.Element(ns + "created"), entry.Element(DublinCore + "date"),
+             ..Prism(entry, "publicationDate"), entry.Element(ns + "updated"), entry.Element(ns + "modified")]);
+        var titleText = TextConstruct(entry.Element(ns + "title"), out var titleHtml);
+        var title = titleHtml ? Text.FromHtml(titleText) : Text.Clean(titleText);
+        return Build(sourceName, ids, title, summary, authors, link, published);
+    }
+
+    private static Entry? Build(string sourceName, List<string?> ids, string title, string summary, IReadOnlyList<string> authors, string? link, DateTimeOffset? published)
+    {
+        // A title-less item (RSS 0.92 allows one) is shown, and known, by the start of its text.
+        if (title.Length == 0)
+            title = Text.Truncate(summary, 100);
+        if (CanonicalId.For(sourceName, ids, title, published) is not { } canonical)
+            return null;
+        var url = canonical.StartsWith("arxiv:", StringComparison.Ordinal)
+            ? CanonicalId.ArxivAbsUrl(canonical)
+            : link is not null && Uri.TryCreate(link, UriKind.Absolute, out _) ? link : CanonicalId.PageUrl(canonical) ?? "";
+        return new Entry(canonical, title, summary, authors, url, published, 0, sourceName);
+    }
+
+    /// <summary>The arXiv RSS description carries the versioned id and the abstract; other descriptions may be HTML.</summary>
+    private static (string Summary, string? ArxivId) Summary(string? description, bool typedHtml)
+    {
+        if (description is not null && ArxivDescription().Match(description) is { Success: true } match)
+            return (Text.Clean(match.Groups["abstract"].Value), match.Groups["id"].Value);
+        return (typedHtml || LooksLikeHtml(description) ? Text.FromHtml(description) : Text.Clean(description), null);
+    }
+
+    /// <summary>
+    /// An Atom text construct: 1.0 says <c>type="text|html|xhtml"</c>, 0.3 a MIME type and
+    /// <c>mode="xml|escaped|base64"</c>. Inline XHTML comes back as markup, flagged as HTML.
+    /// </summary>
+    private static string? TextConstruct(XElement? element, out bool html)
+    {
+        html = false;
+        if (element is null)
+            return null;
+        var type = ((string?)element.Attribute("type") ?? "text").Trim().ToLowerInvariant();
+        var mode = ((string?)element.Attribute("mode") ?? "").Trim().ToLowerInvariant();
+        if (type is "xhtml" or "application/xhtml+xml" || mode == "xml" || element.HasElements)
+        {
+            html = true;
+            return string.Concat(element.Nodes().Select(n => n.ToString(SaveOptions.DisableFormatting)));
+        }
+        var value = element.Value;
+        if (mode == "base64")
+            value = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(value.Trim()));
+        html = type is "html" or "text/html" || (mode == "escaped" && type != "text/plain");
+        return value;
+    }
+
+    /// <summary>PRISM has been published under several namespace versions (1.2, 2.0, 3.0); any of them counts.</summary>
+    private static IEnumerable<XElement> Prism(XElement item, string name) =>
+        item.Elements().Where(e => e.Name.LocalName == name && e.Name.NamespaceName.StartsWith("http://prismstandard.org/namespaces/", StringComparison.Ordinal));
+
+    /// <summary>RSS 2.0 <c>author</c> is an address, often "jane@example.org (Jane Doe)": the name when given.</summary>
+    private static string RssAuthor(string value)
+    {
+        var open = value.IndexOf('(');
+        var close = value.LastIndexOf(')');
+        return Text.Clean(open >= 0 && close > open ? value[(open + 1)..close] : value);
+    }
+
+    private static string? Value(XElement? element) =>
+        element is null || string.IsNullOrWhiteSpace(element.Value) ? null : element.Value.Trim();
+
+    private static DateTimeOffset? FirstDate(IEnumerable<XElement?> candidates)
+    {
+        foreach (var candidate in candidates)
+            if (FeedDates.Parse(Value(candidate)) is { } date)
+                return date;
+        return null;
+    }
+
+    private static bool LooksLikeHtml(string? text) =>
+        text is not null && text.Contains('<') && text.Contains('>');
+}
+
+/// <summary>Feed dates: RFC 822 (RSS, with named zones and two-digit years) and W3C/ISO 8601 (Atom, DC, PRISM).</summary>
+public static partial class FeedDates
+{
+    [GeneratedRegex(@"^(?:[A-Za-z]{3,9},?\s*)?(?<day>\d{1,2})\s+(?<month>[A-Za-z]{3,9})\.?\s+(?<year>\d{2,4})(?:\s+(?<time>\d{1,2}:\d{2}(?::\d{2})?))?\s*(?<zone>[A-Za-z]{1,5}|[+\-]\d{2}:?\d{2})?\s*$")]
+    private static partial Regex Rfc822();
+
+    private static readonly Dictionary<string, int> ZoneHours = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["GMT"] = 0, ["UT"] = 0, ["UTC"] = 0, ["Z"] = 0,
+        ["EST"] = -5, ["EDT"] = -4, ["CST"] = -6, ["CDT"] = -5, ["MST"] = -7, ["MDT"] = -6, ["PST"] = -8, ["PDT"] = -7,
+    };
+
+    public static DateTimeOffset? Parse(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            return null;
+        var text = value.Trim();
+        if (Rfc822().Match(text) is { Success: true } match)
+        {
+            // An impossible date (31 Feb, 25:99, +9999) is no date, not a broken item.
+            try { return FromRfc822(match); }
+            catch (Exception exception) when (exception is FormatException or ArgumentOutOfRangeException or OverflowException) { return null; }
+        }
+        // ISO 8601 / W3CDTF, including date-only values (PRISM dates are often "2025-09-08").
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var iso)
+            ? iso : null;
+    }
+
+    private static DateTimeOffset? FromRfc822(Match match)
+    {
+        var monthText = match.Groups["month"].Value;
+        var month = Array.FindIndex(CultureInfo.InvariantCulture.DateTimeFormat.AbbreviatedMonthNames,
+            m => m.Length > 0 && monthText.StartsWith(m, StringComparison.OrdinalIgnoreCase)) + 1;
+        if (month == 0)
+            return null;
+        var year = int.Parse(match.Groups["year"].Value, CultureInfo.InvariantCulture);
+        if (year < 100)
+            year += year < 50 ? 2000 : 1900;
+        var time = match.Groups["time"].Success ? TimeOnly.Parse(match.Groups["time"].Value, CultureInfo.InvariantCulture) : TimeOnly.MinValue;
+        var zone = match.Groups["zone"].Value;
+        var offset = zone switch
+        {
+            "" => TimeSpan.Zero,
+            _ when ZoneHours.TryGetValue(zone, out var hours) => TimeSpan.FromHours(hours),
+            _ when zone[0] is '+' or '-' => Offset(zone),
+            _ => TimeSpan.Zero, // military or unknown zone letters: RFC 822 says treat as UTC
+        };
+        var day = int.Parse(match.Groups["day"].Value, CultureInfo.InvariantCulture);
+        if (day > DateTime.DaysInMonth(year, month))
+            return null;
+        return new DateTimeOffset(new DateOnly(year, month, day), time, offset);
+    }
+
+    private static TimeSpan Offset(string zone)
+    {
+        var digits = zone[1..].Replace(":", "", StringComparison.Ordinal);
+        var offset = new TimeSpan(int.Parse(digits[..2], CultureInfo.InvariantCulture), int.Parse(digits[2..], CultureInfo.InvariantCulture), 0);
+        return zone[0] == '-' ? -offset : offset;
+    }
+}
