@@ -16,8 +16,10 @@ public static class SchedulingRegistration
     public static WebApplicationBuilder AddScheduling(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ScheduleOptions, ScheduleOptionsValidator>(ScheduleOptions.Section);
-        var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
-        var clustered = database.Provider == DatabaseProvider.Postgres;
+        // Read leniently: a mistyped provider is reported by the configuration check, not here.
+        var clustered = Enum.TryParse<DatabaseProvider>(builder.Configuration[$"{DatabaseOptions.Section}:Provider"], ignoreCase: true, out var provider)
+            && provider == DatabaseProvider.Postgres;
+        var connectionString = builder.Configuration[$"{DatabaseOptions.Section}:ConnectionString"] ?? "";
         builder.Services.AddQuartz(quartz =>
         {
             static ScheduleOptions Schedule(IServiceProvider services) => services.GetRequiredService<IOptions<ScheduleOptions>>().Value;
@@ -28,7 +30,7 @@ public static class SchedulingRegistration
                 {
                     // The qrtz_* tables come from our own migrations (Storage/Sql/quartz-postgres.sql);
                     // the store only checks they are there.
-                    store.UsePostgres(Npgsql.NpgsqlFactory.Instance, database.ConnectionString);
+                    store.UsePostgres(Npgsql.NpgsqlFactory.Instance, connectionString);
                     store.UseSystemTextJsonSerializer();
                     // Clustering makes the instance id AUTO (generated per process). A node that
                     // misses its check-ins for this long is dead and its triggers recovered.

@@ -11,7 +11,8 @@ namespace Newsletter.Tests.Storage;
 /// <summary>Moving from SQLite to PostgreSQL with <c>database copy</c>, and PostgreSQL's own start-up.</summary>
 public sealed class DatabaseCopyTests
 {
-    private static readonly string[] Tables = ["settings", "source_state", "entries", "subscribers", "issues", "issue_entries", "deliveries"];
+    // Every table the copy knows; a table added by a migration but not to the copy fails this test.
+    private static readonly string[] Tables = DatabaseCopy.Tables;
 
     [Fact]
     public async Task ACopyToPostgresKeepsEveryRowAndLinksMintedBeforeKeepWorking()
@@ -141,7 +142,7 @@ public sealed class DatabaseCopyTests
     private static async Task<string> DumpAsync(TestHost host, string table)
     {
         await using var connection = await host.OpenAsync();
-        var key = table switch { "settings" => "key", "source_state" => "name", "issue_entries" => "issue_id, position", _ => "id" };
+        var key = table switch { "settings" or "rate_limits" => "key", "source_state" or "data_protection_keys" => "name", "issue_entries" => "issue_id, position", _ => "id" };
         var rows = await connection.QueryAsync($"SELECT * FROM {table} ORDER BY {key}");
         return string.Join("\n", rows.Select(row => string.Join("|", ((IDictionary<string, object?>)row)
             .OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture)}"))));
