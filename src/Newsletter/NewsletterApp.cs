@@ -9,6 +9,7 @@ using Newsletter.Scheduling;
 using Newsletter.Sources;
 using Newsletter.Storage;
 using Newsletter.Subscriptions;
+using Newsletter.Web;
 
 namespace Newsletter;
 
@@ -49,7 +50,8 @@ public static class NewsletterApp
             .AddCollecting()
             .AddDelivery()
             .AddHealth()
-            .AddAdmin();
+            .AddAdmin()
+            .AddWebHardening();
         builder.Services.AddSingleton<TemplateChecker>();
         builder.Services.AddSingleton<IStartupRequirement, TemplatesFolderValidator>();
         configure?.Invoke(builder);
@@ -57,6 +59,7 @@ public static class NewsletterApp
         builder.AddScheduling();
 
         var app = builder.Build();
+        app.UseWebHardening();
         app.MapHealth();
         app.MapSubscriptions();
         app.MapAdmin();

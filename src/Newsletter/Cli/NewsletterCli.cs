@@ -41,7 +41,25 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var parse = root.Parse(ConfigurationArguments.Split(args).Others);
         if (parse.Errors.Count > 0)
             return await CommandLineErrors.ReportAsync(parse, error);
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        // Signals are ours: send-now stops gracefully (ShutdownSignals), the service through its
+        // host; System.CommandLine's own handling would end the process after 2 s, claims held.
+        try
+        {
+            return await parse.InvokeAsync(
+                new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (Exception exception) when (StorageFaults.IsStorageFault(exception))
+        {
+            // A damaged, read-only or vanished database: one sentence, never a stack trace.
+            await error.WriteLineAsync(StorageFaults.Describe(exception, Get<Database>().DataSource));
+            return ExitCodes.Failed;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A bug: as System.CommandLine's own handler did, the whole exception for the report, exit 1.
+            await error.WriteLineAsync($"Unexpected error: {exception}");
+            return ExitCodes.Failed;
+        }
     }
 
     /// <summary>
@@ -80,7 +98,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return false;
         }
-        catch (Exception exception) when (exception is System.Data.Common.DbException or IOException or UnauthorizedAccessException or TimeoutException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"Cannot start: {exception.Message}");
             return false;
@@ -172,9 +190,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 issueDate = parsed;
             }
             if (!await PrepareAsync(ct)) return 2;
+            using var signals = new ShutdownSignals(Get<IHostApplicationLifetime>());
             try
             {
-                return await SendNowAsync(issueDate, ct);
+                return await SendNowAsync(issueDate, signals, ct);
             }
             catch (System.Data.Common.DbException exception)
             {
@@ -186,10 +205,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         return command;
     }
 
-    private async Task<int> SendNowAsync(DateOnly? issueDate, CancellationToken ct)
+    private async Task<int> SendNowAsync(DateOnly? issueDate, ShutdownSignals signals, CancellationToken ct)
     {
         var digest = Get<DailyDigest>();
-        var composed = await digest.ComposeAsync(issueDate, ct);
+        // Composing is one short transaction: a signal during it lets it finish, then sends nothing.
+        var composed = await digest.ComposeAsync(issueDate, CancellationToken.None);
         await output.WriteLineAsync(composed.Outcome switch
         {
             ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)",
@@ -202,6 +222,14 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
         var ledger = await Get<DeliveryStore>().CountsAsync(ct);
         await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
+        if (summary.Interrupted)
+        {
+            var left = ledger.Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
+            await error.WriteLineAsync($"Stopped by {signals.SignalName}: {summary.Sent} sent in this run, {summary.Released} claimed but unsent returned to the queue"
+                + (summary.CutOff > 0 ? $" ({summary.CutOff} cut off mid-send at Delivery:ShutdownTimeout, which may arrive twice)" : "")
+                + $"; {left} deliveries left for the next run (send-now again, or the service).");
+            return signals.Signal == 0 ? 1 : signals.ExitCode;
+        }
         if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count is > 0 and var held)
             await output.WriteLineAsync($"{held} deliveries are held by another or an interrupted run; they are sent again when their lease (Delivery:LeaseDuration) runs out.");
         if (summary.RunFailure is not null)

@@ -194,6 +194,34 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE issue_entries ADD COLUMN compact BIGINT NOT NULL DEFAULT 0;
         CREATE INDEX issue_entries_entry ON issue_entries (entry_id);
         """),
+        // Lease owners: a run registers itself and beats; a run that finds an owner dead (its
+        // process gone, or its heartbeat stale) takes that owner's claims at once.
+        new(Sqlite: """
+        CREATE TABLE run_owners (
+            id            TEXT    PRIMARY KEY,
+            host          TEXT    NOT NULL,
+            pid           INTEGER NOT NULL,
+            started_at    INTEGER NOT NULL,
+            heartbeat_at  INTEGER NOT NULL
+        );
+        ALTER TABLE deliveries ADD COLUMN lease_owner TEXT NULL;
+        """, Postgres: """
+        CREATE TABLE run_owners (
+            id            TEXT    PRIMARY KEY,
+            host          TEXT    NOT NULL,
+            pid           BIGINT  NOT NULL,
+            started_at    BIGINT  NOT NULL,
+            heartbeat_at  BIGINT  NOT NULL
+        );
+        ALTER TABLE deliveries ADD COLUMN lease_owner TEXT NULL;
+        """),
+        // Duplicate keys are case-folded from now on. Existing keys fold unless two spellings of one
+        // address are both on file already: those keep theirs (unconfirmed ones are purged in time).
+        Step.Portable("""
+        UPDATE subscribers SET email_key = lower(email_key)
+        WHERE email_key <> lower(email_key)
+          AND NOT EXISTS (SELECT 1 FROM subscribers other WHERE other.id <> subscribers.id AND lower(other.email_key) = lower(subscribers.email_key));
+        """),
         // Quartz's clustered job store (PostgreSQL only: SQLite runs the in-memory store).
         Step.PostgresOnly(QuartzPostgresSchema()),
         // What instances share through the database on PostgreSQL: Data Protection keys (a form
@@ -232,64 +260,31 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
     public async Task ApplyAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        if (!database.IsPostgres)
+        // WAL lets the web front read while the dispatcher writes; it is a property of the file.
+        await database.PrepareFileAsync(connection, cancellationToken);
+        // Up to date (the usual start): nothing to lock, so a busy or read-only file still serves reads.
+        await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        if (await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") == Steps.Length)
+            return;
+        // Two processes starting on a fresh database must not both apply step 1: the check and
+        // every pending step run under one exclusive lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
+        // advisory lock), and a second process waits, then finds nothing left to do. All pending
+        // steps commit together (PostgreSQL's DDL is transactional too), so a half-applied one never sticks.
+        await using var transaction = await database.BeginMigrationLockAsync(connection, cancellationToken);
+        var current = await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version", transaction: transaction) ?? 0;
+        if (current > Steps.Length)
+            throw new InvalidOperationException($"The database {database.DataSource} has schema version {current}, newer than this version of Newsletter knows ({Steps.Length}); run the newer version.");
+        for (var version = (int)current + 1; version <= Steps.Length; version++)
         {
-            // WAL lets the web front read while the dispatcher writes; it is a property of the file.
-            await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
+            var step = Steps[version - 1];
+            await connection.ExecuteAsync(database.Sql(step.Sqlite, step.Postgres), transaction: transaction);
+            await connection.ExecuteAsync("INSERT INTO schema_version (version) VALUES (@version)", new { version }, transaction);
         }
-        await using (await MigrationLock.AcquireAsync(database, connection, cancellationToken))
-        {
-            await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-            // Up to date (the usual case): a read, so a verb still starts while another process
-            // holds SQLite's write lock, and fails later on its own write with its own message.
-            if (await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") >= Steps.Length)
-                return;
-            while (true)
-            {
-                // The version is read inside the step's transaction: on SQLite that transaction is
-                // IMMEDIATE (a write lock), so a second process starting at the same moment waits
-                // here and then finds the step done instead of running it twice.
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                var version = (int)(await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version", transaction: transaction) ?? 0) + 1;
-                if (version > Steps.Length)
-                    break;
-                var step = Steps[version - 1];
-                await connection.ExecuteAsync(database.Sql(step.Sqlite, step.Postgres), transaction: transaction);
-                await connection.ExecuteAsync("INSERT INTO schema_version (version) VALUES (@version)", new { version }, transaction);
-                await transaction.CommitAsync(cancellationToken);
-                logger.LogInformation("Database schema migrated to version {Version} ({DataSource})", version, database.DataSource);
-            }
-        }
+        await transaction.CommitAsync(cancellationToken);
+        if (current < Steps.Length)
+            logger.LogInformation("Database schema migrated from version {From} to {Version} ({DataSource})", current, Steps.Length, database.DataSource);
     }
 
     /// <summary>The newest schema version this build knows.</summary>
     public static int LatestVersion => Steps.Length;
-}
-
-/// <summary>
-/// Keeps two processes from migrating one database at once. On PostgreSQL a session-level
-/// advisory lock held for the whole run (instances started together wait for the first one);
-/// on SQLite each step's IMMEDIATE transaction already excludes other writers.
-/// </summary>
-internal static class MigrationLock
-{
-    // Any fixed number: advisory locks are per database, and this names "newsletter migrations".
-    private const long Key = 0x6E65_7773_6C74_7231;
-
-    public static async Task<IAsyncDisposable> AcquireAsync(Database database, System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
-    {
-        if (!database.IsPostgres)
-            return new Release(null);
-        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@key)", new { key = Key }, cancellationToken: cancellationToken));
-        return new Release(connection);
-    }
-
-    private sealed class Release(System.Data.Common.DbConnection? connection) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            if (connection is not null)
-                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = Key });
-        }
-    }
 }
