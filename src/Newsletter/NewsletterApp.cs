@@ -3,6 +3,7 @@ using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Health;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Scheduling;
 using Newsletter.Sources;
@@ -44,17 +45,18 @@ public static class NewsletterApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddValidatedOptions<NewsletterOptions, NewsletterOptionsValidator>(NewsletterOptions.Section);
         builder.AddStorage()
+            .AddOrchestration()
             .AddSubscriptions()
             .AddCollecting()
             .AddDelivery()
-            .AddScheduling()
             .AddHealth()
             .AddAdmin()
             .AddWebHardening();
-        builder.Services.AddSingleton<DigestPreviews>();
         builder.Services.AddSingleton<TemplateChecker>();
         builder.Services.AddSingleton<IStartupRequirement, TemplatesFolderValidator>();
         configure?.Invoke(builder);
+        // Last: the job store (in memory or clustered) follows the final configuration.
+        builder.AddScheduling();
 
         var app = builder.Build();
         app.UseWebHardening();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Sources;
 using Newsletter.Storage;
@@ -35,6 +36,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(TemplatesCommand());
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
+        root.Subcommands.Add(DatabaseCommands.Create(this));
         // --Newsletter:Key=value overrides were read by the host's configuration already.
         var parse = root.Parse(ConfigurationArguments.Split(args).Others);
         if (parse.Errors.Count > 0)
@@ -136,6 +138,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         {
             await app.RunAsync();
             return 0;
+        }
+        catch (AnotherServiceRunningException refused)
+        {
+            await error.WriteLineAsync(refused.Message);
+            return ExitCodes.Failed;
         }
         catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
         {

@@ -88,8 +88,10 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
     {
         var dateText = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         await using var connection = await database.OpenAsync(cancellationToken);
-        // An immediate (write) transaction: two composers racing for one date serialise here.
+        // Two composers racing for one date (send-now beside the job, or instances starting at
+        // once) serialise here: an IMMEDIATE transaction on SQLite, an advisory lock on PostgreSQL.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await database.SerializeAsync(connection, transaction, "compose issue");
         if (await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = dateText }, transaction) is { } existing)
             return new ComposeResult(ComposeOutcome.AlreadyComposed, date, existing, 0, 0);
 

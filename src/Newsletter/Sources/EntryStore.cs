@@ -36,6 +36,9 @@ public sealed class EntryStore(Database database, TimeProvider time)
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Sources are stored in parallel: a paper two sources bring at once must count as new once.
+        // SQLite's IMMEDIATE transactions serialise this already; PostgreSQL takes a lock for it.
+        await database.SerializeAsync(connection, transaction, "upsert entries");
         int added = 0, updated = 0;
         // One source may list a paper twice (e.g. two versions): keep its best-scored sighting.
         foreach (var entry in entries.GroupBy(e => e.CanonicalId).Select(g => g.MaxBy(e => e.Score)!))

@@ -1,8 +1,9 @@
 using Newsletter.Delivery;
+using Newsletter.Issues;
 using Newsletter.Rendering;
 using Newsletter.Subscriptions;
 
-namespace Newsletter.Issues;
+namespace Newsletter.Orchestration;
 
 /// <summary>Renders the current digest for one person, outside the ledger: <c>preview</c> and <c>send-test</c>.</summary>
 public sealed class DigestPreviews(
