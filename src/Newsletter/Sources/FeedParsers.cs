@@ -18,7 +18,7 @@ internal sealed class ParsedFeedBuilder
         try
         {
             if (read() is { } entry)
-                _entries.Add(entry);
+                _entries.Add(entry.WithinLimits());
             else
                 _skipped.Add($"item {index + 1} has no id, link or title");
         }
