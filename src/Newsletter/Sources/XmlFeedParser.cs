@@ -66,10 +66,11 @@ public static partial class XmlFeedParser
         var feedAuthors = dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? AtomAuthors(root) : [];
         foreach (var item in items.Where(i => dialect is XmlDialect.Atom10 && IsArxivApiError(i)))
             throw new SourceException($"arXiv API error: {Text.Clean(item.Element(Atom10 + "summary")?.Value)}");
+        var context = new ItemContext(sourceName, arxivApi || IsArxivFeed(root, dialect));
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
-            feed.Add(i, () => dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? FromAtom(item, feedAuthors, sourceName) : FromRss(item, sourceName));
+            feed.Add(i, () => dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? FromAtom(item, feedAuthors, context) : FromRss(item, context));
         }
         if (arxivApi && items.Count == 0 && (dialect != XmlDialect.Atom10
             || root.Element(Atom10 + "id")?.Value.Contains("arxiv.org/api", StringComparison.OrdinalIgnoreCase) != true))
@@ -117,6 +118,21 @@ public static partial class XmlFeedParser
     private static SourceException Unrecognised(string root) =>
         new($"unrecognised XML document <{root}>; expected RSS 0.90, 0.91, 0.92, 1.0 (RDF) or 2.0, or Atom 0.3 or 1.0");
 
+    /// <summary>Who the items come from: an arXiv or Hugging Face feed may write bare new-style arXiv ids.</summary>
+    private sealed record ItemContext(string SourceName, bool ArxivFeed);
+
+    /// <summary>The feed's own link (RSS/RDF channel link, Atom link or id) is on arxiv.org or huggingface.co.</summary>
+    private static bool IsArxivFeed(XElement root, XmlDialect dialect)
+    {
+        var channel = root.Elements().FirstOrDefault(e => e.Name.LocalName == "channel");
+        IEnumerable<string?> links = dialect is XmlDialect.Atom03 or XmlDialect.Atom10
+            ? [.. root.Elements(root.Name.Namespace + "link").Select(l => (string?)l.Attribute("href")), Value(root.Element(root.Name.Namespace + "id"))]
+            : [Value(channel?.Elements().FirstOrDefault(e => e.Name.LocalName == "link")), (string?)channel?.Attribute(Rdf + "about")];
+        return links.Any(l => Uri.TryCreate(l, UriKind.Absolute, out var url)
+            && (url.Host.Equals("arxiv.org", StringComparison.OrdinalIgnoreCase) || url.Host.EndsWith(".arxiv.org", StringComparison.OrdinalIgnoreCase)
+                || url.Host.Equals("huggingface.co", StringComparison.OrdinalIgnoreCase)));
+    }
+
     private static IEnumerable<XElement> Items(XElement root, XmlDialect dialect) => dialect switch
     {
         XmlDialect.Rss => root.Elements().Where(e => e.Name.LocalName == "channel").Elements().Where(e => e.Name.LocalName == "item"),
@@ -131,7 +147,7 @@ public static partial class XmlFeedParser
         || (entry.Element(Atom10 + "title")?.Value == "Error"
             && entry.Elements(Atom10 + "author").Any(a => a.Element(Atom10 + "name")?.Value == "arXiv api core"));
 
-    private static Entry? FromRss(XElement item, string sourceName)
+    private static Entry? FromRss(XElement item, ItemContext context)
     {
         // RSS 2.0 elements have no namespace; RSS 0.90/1.0 ones share the item's namespace.
         var ns = item.Name.Namespace;
@@ -146,7 +162,7 @@ public static partial class XmlFeedParser
         if (authors.Count == 0)
             authors.AddRange(item.Elements(ns + "author").Select(a => RssAuthor(a.Value)).Where(a => a.Length > 0));
 
-        var ids = new List<string?> { Value(item.Element(ns + "guid")), (string?)item.Attribute(Rdf + "about"), link, arxivId };
+        var ids = new List<string?> { Value(item.Element(ns + "guid")), (string?)item.Attribute(Rdf + "about"), link, arxivId is null ? null : "arXiv:" + arxivId };
         ids.AddRange(item.Elements(DublinCore + "identifier").Select(Value));
         ids.AddRange(Prism(item, "doi").Select(Value));
         ids.AddRange(Prism(item, "url").Select(Value));
@@ -155,7 +171,7 @@ public static partial class XmlFeedParser
             [item.Element(ns + "pubDate"), item.Element(DublinCore + "date"), ..Prism(item, "publicationDate"),
              ..Prism(item, "coverDate"), item.Element(DublinCoreTerms + "issued"), item.Element(DublinCoreTerms + "modified")]);
         var title = Text.Clean(Value(item.Element(ns + "title")) ?? Value(item.Element(DublinCore + "title")));
-        return Build(sourceName, ids, title, summary, authors, link, published);
+        return Build(context, ids, title, summary, authors, link, published);
     }
 
     private static List<string> AtomAuthors(XElement element)
@@ -166,7 +182,7 @@ public static partial class XmlFeedParser
             .Where(a => a.Length > 0).ToList();
     }
 
-    private static Entry? FromAtom(XElement entry, IReadOnlyList<string> feedAuthors, string sourceName)
+    private static Entry? FromAtom(XElement entry, IReadOnlyList<string> feedAuthors, ItemContext context)
     {
         var ns = entry.Name.Namespace;
         var links = entry.Elements(ns + "link").Where(l => l.Attribute("href") is not null).ToList();
@@ -189,19 +205,24 @@ public static partial class XmlFeedParser
              ..Prism(entry, "publicationDate"), entry.Element(ns + "updated"), entry.Element(ns + "modified")]);
         var titleText = TextConstruct(entry.Element(ns + "title"), out var titleHtml);
         var title = titleHtml ? Text.FromHtml(titleText) : Text.Clean(titleText);
-        return Build(sourceName, ids, title, summary, authors, link, published);
+        return Build(context, ids, title, summary, authors, link, published);
     }
 
-    private static Entry? Build(string sourceName, List<string?> ids, string title, string summary, IReadOnlyList<string> authors, string? link, DateTimeOffset? published)
+    private static Entry? Build(ItemContext context, List<string?> ids, string title, string summary, IReadOnlyList<string> authors, string? link, DateTimeOffset? published)
     {
+        var sourceName = context.SourceName;
         // A title-less item (RSS 0.92 allows one) is shown, and known, by the start of its text.
         if (title.Length == 0)
             title = Text.Truncate(summary, 100);
-        if (CanonicalId.For(sourceName, ids, title, published) is not { } canonical)
+        if (CanonicalId.For(sourceName, ids, title, published, context.ArxivFeed) is not { } canonical)
             return null;
-        var url = canonical.StartsWith("arxiv:", StringComparison.Ordinal)
-            ? CanonicalId.ArxivAbsUrl(canonical)
-            : link is not null && Uri.TryCreate(link, UriKind.Absolute, out _) ? link : CanonicalId.PageUrl(canonical) ?? "";
+        // The item's own page is its URL; only an arXiv or HF page is replaced by the clean abs page of the same paper.
+        var ownLink = link is not null && Uri.TryCreate(link, UriKind.Absolute, out var linkUrl) && linkUrl.Scheme is "http" or "https"
+            && CanonicalId.TryArxiv(link) is null ? link : null;
+        var url = ownLink
+                  ?? (canonical.StartsWith("arxiv:", StringComparison.Ordinal) ? CanonicalId.ArxivAbsUrl(canonical) : null)
+                  ?? (link is not null && Uri.TryCreate(link, UriKind.Absolute, out var absolute) && absolute.Scheme is "http" or "https" ? link : null)
+                  ?? CanonicalId.PageUrl(canonical) ?? "";
         return new Entry(canonical, title, summary, authors, url, published, 0, sourceName);
     }
 

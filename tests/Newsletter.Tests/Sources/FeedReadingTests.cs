@@ -1,0 +1,73 @@
+using System.Text;
+using Newsletter.Tests.Support;
+
+namespace Newsletter.Tests.Sources;
+
+/// <summary>Feeds as they come from real servers (encodings, BOMs, DOCTYPEs, odd ids), served from 127.0.0.1 and collected through the CLI.</summary>
+public sealed class FeedReadingTests : IAsyncLifetime
+{
+    private readonly TestHost _host = new();
+    private FixtureServer _server = null!;
+
+    public async ValueTask InitializeAsync() => _server = await FixtureServer.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        await _host.DisposeAsync();
+    }
+
+    private static string Rss(string items, string channelLink = "https://news.example.org/") =>
+        $"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title><link>{channelLink}</link>{items}</channel></rss>""";
+
+    private async Task<CliResult> CollectAsync(params (string Name, string Kind, byte[] Body)[] feeds)
+    {
+        foreach (var feed in feeds)
+            _server.Files["/" + feed.Name] = feed.Body;
+        _host.UseSources(feeds.Select(f => (f.Name, f.Kind, _server.Url("/" + f.Name))).ToArray());
+        return await _host.RunAsync("collect");
+    }
+
+    private async Task<List<(string Id, string Title, string Url, string Authors)>> EntriesAsync()
+    {
+        await using var connection = await _host.Service<Newsletter.Storage.Database>().OpenAsync(CancellationToken.None);
+        var rows = await Dapper.SqlMapper.QueryAsync<(string, string, string, string)>(connection, "SELECT canonical_id, title, url, authors FROM entries ORDER BY canonical_id");
+        return rows.ToList();
+    }
+
+    [Fact]
+    public async Task NumbersThatLookLikeArxivIdsInOrdinaryFeedsKeepTheirOwnIdentityAndLink()
+    {
+        var a = Rss("""
+            <item><title>Local council story</title><guid isPermaLink="false">story/1234567</guid><link>https://a.example.org/local/council</link></item>
+            <item><title>Budget for 2026</title><guid isPermaLink="false">2026.12345</guid><link>https://a.example.org/budget</link></item>
+            """);
+        var b = Rss("""
+            <item><title>Cat rescued</title><guid isPermaLink="false">story/1234567</guid><link>https://b.example.org/cats/rescued</link></item>
+            <item><title>Sports results</title><guid isPermaLink="false">2026.12345</guid><link>https://b.example.org/sports</link></item>
+            <item><title>A real paper</title><guid isPermaLink="false">arXiv:2509.04664</guid><link>https://b.example.org/review/hallucinate</link></item>
+            """);
+
+        Assert.Equal(0, (await CollectAsync(("a", "Rss", Encoding.UTF8.GetBytes(a)), ("b", "Rss", Encoding.UTF8.GetBytes(b)))).Exit);
+
+        var entries = await EntriesAsync();
+        Assert.Equal(5, entries.Count);
+        Assert.Equal(["arxiv:2509.04664"], entries.Where(e => e.Id.StartsWith("arxiv:", StringComparison.Ordinal)).Select(e => e.Id));
+        Assert.Contains(entries, e => e.Title == "Local council story" && e.Url == "https://a.example.org/local/council");
+        Assert.Contains(entries, e => e.Title == "Cat rescued" && e.Url == "https://b.example.org/cats/rescued");
+        Assert.Contains(entries, e => e.Title == "Sports results" && e.Url == "https://b.example.org/sports");
+        // An arXiv paper reviewed elsewhere keeps the reviewer's link as its URL.
+        Assert.Contains(entries, e => e.Id == "arxiv:2509.04664" && e.Url == "https://b.example.org/review/hallucinate");
+    }
+
+    [Fact]
+    public async Task AnArxivFeedMayWriteBareNewStyleIds()
+    {
+        var feed = Rss("""<item><title>Bare</title><guid isPermaLink="false">2509.04664v2</guid></item>""", "https://arxiv.org/list/cs.LG/new");
+
+        Assert.Equal(0, (await CollectAsync(("arxiv", "Rss", Encoding.UTF8.GetBytes(feed)))).Exit);
+
+        var entry = Assert.Single(await EntriesAsync());
+        Assert.Equal(("arxiv:2509.04664", "https://arxiv.org/abs/2509.04664"), (entry.Id, entry.Url));
+    }
+}
