@@ -19,6 +19,9 @@ public static class NewsletterApp
     /// <param name="configure">Last-word configuration, for tests.</param>
     public static WebApplication Build(string[] args, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
     {
+        // Feeds declare windows-1252, ISO-8859-2, Shift_JIS, ...: .NET ships only the Unicode and Latin-1
+        // encodings until the code-page provider is registered (idempotent, process-wide).
+        System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
         // The verb comes first; a command line that starts with an option (--urls ...) runs the service.
         var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
         var runsService = verb is null or "run";

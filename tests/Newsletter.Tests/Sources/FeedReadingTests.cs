@@ -70,4 +70,16 @@ public sealed class FeedReadingTests : IAsyncLifetime
         var entry = Assert.Single(await EntriesAsync());
         Assert.Equal(("arxiv:2509.04664", "https://arxiv.org/abs/2509.04664"), (entry.Id, entry.Url));
     }
+
+    [Fact]
+    public async Task AWindows1252FeedIsRead()
+    {
+        var xml = """<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>t</title><link>https://news.example.org/</link><item><title>Café “quoted” – €5</title><link>https://news.example.org/cafe</link></item></channel></rss>""";
+        var body = System.Text.CodePagesEncodingProvider.Instance.GetEncoding(1252)!.GetBytes(xml);
+
+        var result = await CollectAsync(("cp1252", "Rss", body));
+
+        Assert.DoesNotContain("FAILED", result.Output);
+        Assert.Equal("Café “quoted” – €5", Assert.Single(await EntriesAsync()).Title);
+    }
 }
