@@ -82,4 +82,21 @@ public sealed class FeedReadingTests : IAsyncLifetime
         Assert.DoesNotContain("FAILED", result.Output);
         Assert.Equal("Café “quoted” – €5", Assert.Single(await EntriesAsync()).Title);
     }
+
+    [Theory]
+    [InlineData("JsonFeed")]
+    [InlineData("Auto")]
+    [InlineData("HuggingFaceDaily")]
+    public async Task AJsonSourceWithAUtf8ByteOrderMarkIsRead(string kind)
+    {
+        var json = kind == "HuggingFaceDaily"
+            ? """[{"paper":{"id":"2509.04664","title":"With a BOM","summary":"s","upvotes":3}}]"""
+            : """{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","url":"https://blog.example.org/1","title":"With a BOM"}]}""";
+        var body = Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes(json)).ToArray();
+
+        var result = await CollectAsync(("bom", kind, body));
+
+        Assert.DoesNotContain("FAILED", result.Output);
+        Assert.Equal("With a BOM", Assert.Single(await EntriesAsync()).Title);
+    }
 }
