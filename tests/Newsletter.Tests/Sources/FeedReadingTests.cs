@@ -99,4 +99,28 @@ public sealed class FeedReadingTests : IAsyncLifetime
         Assert.DoesNotContain("FAILED", result.Output);
         Assert.Equal("With a BOM", Assert.Single(await EntriesAsync()).Title);
     }
+
+    [Fact]
+    public async Task TheHttpCharsetAppliesWhenTheXmlPrologNamesNoEncoding()
+    {
+        var xml = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://news.example.org/</link><item><title>Naïve Gödel été</title><link>https://news.example.org/1</link></item></channel></rss>""";
+        _server.ContentTypes["/latin1"] = "text/xml; charset=ISO-8859-1";
+
+        var result = await CollectAsync(("latin1", "Rss", Encoding.Latin1.GetBytes(xml)));
+
+        Assert.DoesNotContain("FAILED", result.Output);
+        Assert.Equal("Naïve Gödel été", Assert.Single(await EntriesAsync()).Title);
+    }
+
+    [Fact]
+    public async Task TheXmlPrologsEncodingWinsOverTheHttpCharset()
+    {
+        var xml = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title><link>https://news.example.org/</link><item><title>Gödel</title><link>https://news.example.org/1</link></item></channel></rss>""";
+        _server.ContentTypes["/utf8"] = "text/xml; charset=ISO-8859-1";
+
+        var result = await CollectAsync(("utf8", "Rss", Encoding.UTF8.GetBytes(xml)));
+
+        Assert.DoesNotContain("FAILED", result.Output);
+        Assert.Equal("Gödel", Assert.Single(await EntriesAsync()).Title);
+    }
 }
