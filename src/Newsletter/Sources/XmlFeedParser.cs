@@ -170,7 +170,10 @@ public static partial class XmlFeedParser
         var published = FirstDate(
             [item.Element(ns + "pubDate"), item.Element(DublinCore + "date"), ..Prism(item, "publicationDate"),
              ..Prism(item, "coverDate"), item.Element(DublinCoreTerms + "issued"), item.Element(DublinCoreTerms + "modified")]);
-        var title = Text.Clean(Value(item.Element(ns + "title")) ?? Value(item.Element(DublinCore + "title")));
+        // RSS titles are plain text by the letter of the spec, but many feeds put escaped HTML there
+        // (<i>, &amp;amp;); read those as Atom type="html" titles are, so no markup reaches readers.
+        var rawTitle = Value(item.Element(ns + "title")) ?? Value(item.Element(DublinCore + "title"));
+        var title = TitleLooksLikeHtml(rawTitle) ? Text.FromHtml(rawTitle) : Text.Clean(rawTitle);
         return Build(context, ids, title, summary, authors, link, published);
     }
 
@@ -279,6 +282,13 @@ public static partial class XmlFeedParser
                 return date;
         return null;
     }
+
+    [GeneratedRegex(@"</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>|&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex HtmlTagOrEntity();
+
+    /// <summary>A tag (<c>&lt;i&gt;</c>, <c>&lt;/sub&gt;</c>) or a character reference left after XML decoding; "a &lt; b" or "AT&amp;T" are text.</summary>
+    private static bool TitleLooksLikeHtml(string? text) =>
+        text is not null && HtmlTagOrEntity().IsMatch(text);
 
     private static bool LooksLikeHtml(string? text) =>
         text is not null && text.Contains('<') && text.Contains('>');

@@ -123,4 +123,19 @@ public sealed class FeedReadingTests : IAsyncLifetime
         Assert.DoesNotContain("FAILED", result.Output);
         Assert.Equal("Gödel", Assert.Single(await EntriesAsync()).Title);
     }
+
+    [Fact]
+    public async Task HtmlInRssTitlesIsReadAsHtml()
+    {
+        var feed = Rss("""
+            <item><title><![CDATA[A quantum <i>thing</i> &amp; more]]></title><link>https://news.example.org/1</link></item>
+            <item><title>Entity &amp;amp; &lt;b&gt;bold&lt;/b&gt;</title><link>https://news.example.org/2</link></item>
+            <item><title>Plain: a &lt; b and AT&amp;T</title><link>https://news.example.org/3</link></item>
+            """);
+
+        Assert.Equal(0, (await CollectAsync(("html", "Rss", Encoding.UTF8.GetBytes(feed)))).Exit);
+
+        var titles = (await EntriesAsync()).OrderBy(e => e.Url).Select(e => e.Title).ToArray();
+        Assert.Equal(["A quantum thing & more", "Entity & bold", "Plain: a < b and AT&T"], titles);
+    }
 }
