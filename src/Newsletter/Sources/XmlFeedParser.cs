@@ -58,6 +58,7 @@ public static partial class XmlFeedParser
 
     public static ParsedFeed Parse(ReadOnlyMemory<byte> content, string sourceName, bool arxivApi)
     {
+        content = NetscapeEntities.Resolve(content);
         var root = Load(content).Root ?? throw new SourceException("the XML document is empty");
         var dialect = Dialect(root);
         var feed = new ParsedFeedBuilder();
@@ -81,6 +82,7 @@ public static partial class XmlFeedParser
     /// <summary>The dialect from the root element alone, for <see cref="SourceKind.Auto"/>.</summary>
     internal static XmlDialect DetectDialect(ReadOnlyMemory<byte> content)
     {
+        content = NetscapeEntities.Resolve(content);
         using var reader = CreateReader(content);
         reader.MoveToContent();
         return (reader.LocalName, reader.NamespaceURI) switch
@@ -354,3 +356,41 @@ public static partial class FeedDates
         return zone[0] == '-' ? -offset : offset;
     }
 }
+
+/// <summary>
+/// The Netscape RSS 0.91 DTD declares the HTML 4 entities (Latin-1, symbols, special: <c>&amp;eacute;</c>,
+/// <c>&amp;nbsp;</c>, <c>&amp;mdash;</c>, ...) and feeds written against it use them. DTDs are skipped, never
+/// read, so for a document that names that DTD by its public id those references are rewritten as
+/// numeric character references from a built-in table (the HTML 4 set .NET's HTML decoder knows), before
+/// parsing. Nothing else changes: any other name stays undeclared, so XXE and entity bombs still fail.
+/// </summary>
+internal static partial class NetscapeEntities
+{
+    private static readonly byte[] PublicId = "-//Netscape Communications//DTD RSS 0.91//EN"u8.ToArray();
+
+    private static readonly HashSet<string> XmlOwn = ["amp", "lt", "gt", "quot", "apos"];
+
+    // Entity names are ASCII, and so are their bytes in UTF-8, Latin-1 and windows-1252 alike.
+    [GeneratedRegex(@"&([A-Za-z][A-Za-z0-9]{1,7});")]
+    private static partial Regex Reference();
+
+    public static ReadOnlyMemory<byte> Resolve(ReadOnlyMemory<byte> content)
+    {
+        var head = content.Span[..Math.Min(content.Length, 4096)];
+        var doctype = head.IndexOf("<!DOCTYPE"u8);
+        if (doctype < 0 || head[doctype..].IndexOf(PublicId) < 0 || content.Span.IndexOf((byte)'&') < 0)
+            return content;
+        // Latin-1 maps bytes to chars one to one, so the bytes outside the references come back unchanged.
+        var text = System.Text.Encoding.Latin1.GetString(content.Span);
+        var replaced = Reference().Replace(text, match =>
+        {
+            var name = match.Groups[1].Value;
+            if (XmlOwn.Contains(name))
+                return match.Value;
+            var decoded = System.Net.WebUtility.HtmlDecode(match.Value);
+            return decoded == match.Value ? match.Value : string.Concat(decoded.EnumerateRunes().Select(r => $"&#{r.Value};"));
+        });
+        return ReferenceEquals(replaced, text) ? content : System.Text.Encoding.Latin1.GetBytes(replaced);
+    }
+}
+
