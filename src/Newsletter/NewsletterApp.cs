@@ -8,6 +8,7 @@ using Newsletter.Scheduling;
 using Newsletter.Sources;
 using Newsletter.Storage;
 using Newsletter.Subscriptions;
+using Newsletter.Web;
 
 namespace Newsletter;
 
@@ -23,12 +24,14 @@ public static class NewsletterApp
         // encodings until the code-page provider is registered (idempotent, process-wide).
         System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
         // The verb comes first; a command line that starts with an option (--urls ...) runs the service.
-        var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
+        var (overrides, rest) = Cli.ConfigurationArguments.Split(args);
+        var verb = rest.Length > 0 && !rest[0].StartsWith('-') ? rest[0] : null;
         var runsService = verb is null or "run";
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            // Verbs take their own options; only the service reads --urls and friends as configuration.
-            Args = runsService ? args.SkipWhile(a => a == "run").ToArray() : [],
+            // Verbs take their own options; only the service reads --urls and friends as
+            // configuration. Every verb honours --Newsletter:Key=value overrides.
+            Args = !runsService ? overrides : verb == "run" ? args.Where((_, i) => i != Array.IndexOf(args, "run")).ToArray() : args,
             ContentRootPath = contentRoot ?? DefaultContentRoot(),
         });
         if (!runsService)
@@ -36,6 +39,8 @@ public static class NewsletterApp
             // A verb's output is its stdout; logs go to stderr and stay brief.
             builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
+            // collect prints each source's outcome itself: its log lines would say every failure twice.
+            builder.Logging.AddFilter(Collector.FailureCategory, LogLevel.None);
         }
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, builder.Configuration["urls"] ?? "http://localhost:5080");
 
@@ -47,12 +52,15 @@ public static class NewsletterApp
             .AddDelivery()
             .AddScheduling()
             .AddHealth()
-            .AddAdmin();
+            .AddAdmin()
+            .AddWebHardening();
         builder.Services.AddSingleton<DigestPreviews>();
         builder.Services.AddSingleton<TemplateChecker>();
+        builder.Services.AddSingleton<IStartupRequirement, TemplatesFolderValidator>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseWebHardening();
         app.MapHealth();
         app.MapSubscriptions();
         app.MapAdmin();

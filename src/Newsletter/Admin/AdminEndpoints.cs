@@ -1,4 +1,7 @@
 using System.Net;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -6,6 +9,8 @@ using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Issues;
 using Newsletter.Rendering;
+
+using Newsletter.Subscriptions;
 
 namespace Newsletter.Admin;
 
@@ -23,15 +28,21 @@ public sealed class AdminOptions
 /// <summary><c>GET /admin/preview[?email=]</c>: the current digest as that subscriber would get it.</summary>
 public static class AdminEndpoints
 {
+    public const string Policy = "Admin";
+
     public static WebApplicationBuilder AddAdmin(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
+        builder.Services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
+        builder.Services.AddSingleton<AdminLockout>();
+        // Not the default scheme: only the admin endpoints ask for it.
+        builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, AdminAuthenticationHandler>(AdminAuthenticationHandler.SchemeName, _ => { });
+        builder.Services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
         return builder;
     }
 
     public static WebApplication MapAdmin(this WebApplication app)
     {
-        app.MapGroup("/admin").AddEndpointFilter(RequireAdmin).MapGet("/preview", PreviewAsync);
+        app.MapGroup("/admin").RequireAuthorization(Policy).MapGet("/preview", PreviewAsync);
         return app;
     }
 
@@ -47,41 +58,116 @@ public static class AdminEndpoints
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Content(digest.Html, "text/html; charset=utf-8");
     }
+}
 
-    private static async ValueTask<object?> RequireAdmin(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+/// <summary>
+/// The admin credential as an ASP.NET Core authentication scheme: HTTP Basic (any user name, the
+/// password is <c>Admin:Password</c>) or an <c>X-Api-Key</c> header, compared in constant time.
+/// While the admin pages are off (no password), or for another machine unless
+/// <c>Admin:AllowRemote</c>, the challenge answers 404: the pages do not exist for them.
+/// </summary>
+internal sealed class AdminAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions, ILoggerFactory logger, UrlEncoder encoder, IOptions<AdminOptions> admin, AdminLockout lockout)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, logger, encoder)
+{
+    public const string SchemeName = "Admin";
+
+    private const string LockedOutKey = "admin-locked-out";
+
+    private bool Available => !string.IsNullOrEmpty(admin.Value.Password)
+        && (admin.Value.AllowRemote || Context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address));
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var http = context.HttpContext;
-        var options = http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value;
-        // Off unless configured, and invisible from other machines unless allowed.
-        if (string.IsNullOrEmpty(options.Password) || (!options.AllowRemote && !IsLoopback(http.Connection.RemoteIpAddress)))
-            return TypedResults.NotFound();
-        if (!Authorized(http.Request, options.Password))
+        if (!Available)
+            return Task.FromResult(AuthenticateResult.NoResult());
+        var presented = PresentedSecret();
+        if (presented is null)
+            return Task.FromResult(AuthenticateResult.NoResult());
+        // Guessing: refused unchecked while this client is locked out (answered 429 by the challenge).
+        var client = ClientNetwork.Of(Context);
+        if (lockout.LockedFor(client) is { } wait)
         {
-            http.Response.Headers.WWWAuthenticate = "Basic realm=\"Newsletter admin\", charset=\"UTF-8\"";
-            return TypedResults.Unauthorized();
+            Context.Items[LockedOutKey] = wait;
+            return Task.FromResult(AuthenticateResult.Fail("locked out after repeated wrong admin credentials"));
         }
-        return await next(context);
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(admin.Value.Password!)))
+        {
+            lockout.Failed(client);
+            return Task.FromResult(AuthenticateResult.Fail("wrong admin credential"));
+        }
+        lockout.Succeeded(client);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "admin")], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
-    private static bool IsLoopback(IPAddress? address) => address is not null && IPAddress.IsLoopback(address);
-
-    private static bool Authorized(HttpRequest request, string password)
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        var expected = Encoding.UTF8.GetBytes(password);
-        if (request.Headers["X-Api-Key"].ToString() is { Length: > 0 } key)
-            return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), expected);
-        if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var header)
+        if (!Available)
+        {
+            Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }
+        if (Context.Items[LockedOutKey] is TimeSpan wait)
+        {
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        }
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Basic realm=\"Newsletter admin\", charset=\"UTF-8\"";
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The X-Api-Key header, or the password part of Basic credentials; null when neither is there.</summary>
+    private string? PresentedSecret()
+    {
+        if (Request.Headers["X-Api-Key"].ToString() is { Length: > 0 } key)
+            return key;
+        if (!AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var header)
             || !header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) || header.Parameter is null)
-            return false;
-        try
-        {
-            var credentials = Encoding.UTF8.GetString(Convert.FromBase64String(header.Parameter));
-            var colon = credentials.IndexOf(':');
-            return colon >= 0 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(credentials[(colon + 1)..]), expected);
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
+            return null;
+        var decoded = new byte[header.Parameter.Length];
+        if (!Convert.TryFromBase64String(header.Parameter, decoded, out var length))
+            return "";
+        var credentials = Encoding.UTF8.GetString(decoded, 0, length);
+        var colon = credentials.IndexOf(':');
+        return colon < 0 ? "" : credentials[(colon + 1)..];
     }
+}
+
+/// <summary>
+/// Guessing the admin password: after <see cref="FreeFailures"/> failures from one client network
+/// every further attempt waits, doubling from one second up to 15 minutes, and is refused unchecked
+/// meanwhile. Each failure is logged, so an operator (or fail2ban) sees the attack.
+/// </summary>
+public sealed class AdminLockout(TimeProvider time, ILogger<AdminLockout> logger)
+{
+    public const int FreeFailures = 5;
+    private static readonly TimeSpan MaxLock = TimeSpan.FromMinutes(15);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Failures, DateTimeOffset Until)> _clients = new();
+
+    /// <summary>How long this client must still wait, or null.</summary>
+    public TimeSpan? LockedFor(string client) =>
+        _clients.TryGetValue(client, out var state) && state.Until > time.GetUtcNow() ? state.Until - time.GetUtcNow() : null;
+
+    public void Failed(string client)
+    {
+        var now = time.GetUtcNow();
+        var state = _clients.AddOrUpdate(client, _ => (1, now), (_, old) =>
+        {
+            var failures = old.Failures + 1;
+            var wait = failures <= FreeFailures ? TimeSpan.Zero
+                : TimeSpan.FromTicks(Math.Min(MaxLock.Ticks, TimeSpan.FromSeconds(1).Ticks << Math.Min(failures - FreeFailures - 1, 20)));
+            return (failures, now + wait);
+        });
+        logger.LogWarning("Admin authentication failed from {Client} ({Failures} in a row{Lock})", client, state.Failures,
+            state.Until > now ? $"; locked for {(state.Until - now).TotalSeconds:0} s" : "");
+        // Bounded memory under a spray of addresses: forget the oldest quiet clients.
+        if (_clients.Count > 10_000)
+            foreach (var quiet in _clients.Where(c => c.Value.Until < now - MaxLock).Select(c => c.Key).ToList())
+                _clients.TryRemove(quiet, out _);
+    }
+
+    public void Succeeded(string client) => _clients.TryRemove(client, out _);
 }

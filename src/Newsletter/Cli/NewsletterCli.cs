@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Rendering;
@@ -21,9 +22,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
 
     public async Task<int> InvokeAsync(string[] args, CancellationToken cancellationToken = default)
     {
-        var root = new RootCommand("Newsletter: a self-hosted daily papers digest.") { TreatUnmatchedTokensAsErrors = false };
+        var root = new RootCommand("Newsletter: a self-hosted daily papers digest. Without a verb, runs the service.");
+        AddServiceOptions(root);
         root.SetAction((_, ct) => RunServiceAsync(ct));
-        var run = new Command("run", "Run the service: scheduler and web front (the default).") { TreatUnmatchedTokensAsErrors = false };
+        var run = new Command("run", "Run the service: scheduler and web front (the default).");
+        AddServiceOptions(run);
         run.SetAction((_, ct) => RunServiceAsync(ct));
         root.Subcommands.Add(run);
         root.Subcommands.Add(CollectCommand());
@@ -32,7 +35,39 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(TemplatesCommand());
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        // --Newsletter:Key=value overrides were read by the host's configuration already.
+        var parse = root.Parse(ConfigurationArguments.Split(args).Others);
+        if (parse.Errors.Count > 0)
+            return await CommandLineErrors.ReportAsync(parse, error);
+        // Signals are ours: send-now stops gracefully (ShutdownSignals), the service through its
+        // host; System.CommandLine's own handling would end the process after 2 s, claims held.
+        try
+        {
+            return await parse.InvokeAsync(
+                new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (Exception exception) when (StorageFaults.IsStorageFault(exception))
+        {
+            // A damaged, read-only or vanished database: one sentence, never a stack trace.
+            await error.WriteLineAsync(StorageFaults.Describe(exception, Get<Database>().DataSource));
+            return ExitCodes.Failed;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A bug: as System.CommandLine's own handler did, the whole exception for the report, exit 1.
+            await error.WriteLineAsync($"Unexpected error: {exception}");
+            return ExitCodes.Failed;
+        }
+    }
+
+    /// <summary>
+    /// What the host reads from the service's command line, listed for --help (the values are
+    /// taken out before parsing, with every --Newsletter:Key=value override, by <see cref="ConfigurationArguments"/>).
+    /// </summary>
+    private static void AddServiceOptions(Command command)
+    {
+        command.Options.Add(new Option<string>("--urls") { Description = "Addresses to listen on, e.g. http://0.0.0.0:5080 (default http://localhost:5080; also ASPNETCORE_URLS)." });
+        command.Options.Add(new Option<string>("--environment") { Description = "Host environment name; appsettings.{name}.json is read too." });
     }
 
     internal TextWriter Output => output;
@@ -42,11 +77,13 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     internal T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
     /// <summary>
-    /// Validates every options class (as host start-up would) and prepares the database.
-    /// Returns false, having said why, when the configuration is invalid.
+    /// Checks the whole configuration (as the service does before it starts) and prepares the
+    /// database. Returns false, having said why, when the configuration is invalid.
     /// </summary>
     internal async Task<bool> PrepareAsync(CancellationToken cancellationToken)
     {
+        if (!await CheckConfigurationAsync())
+            return false;
         try
         {
             Services.GetService<IStartupValidator>()?.Validate();
@@ -59,31 +96,29 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return false;
         }
-        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"Cannot start: {exception.Message}");
             return false;
         }
     }
 
-    private async Task<int> RunServiceAsync(CancellationToken cancellationToken)
+    /// <summary>Every configuration mistake at once, one sentence each, before anything starts.</summary>
+    private async Task<bool> CheckConfigurationAsync()
     {
-        try
-        {
-            await app.RunAsync();
-            return 0;
-        }
-        catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
-        {
-            foreach (var failure in failures)
-                await error.WriteLineAsync($"Invalid configuration: {failure}");
-            return 2;
-        }
+        var report = Get<ConfigurationCheck>().Run();
+        foreach (var warning in report.Warnings)
+            await error.WriteLineAsync($"Warning: {warning}");
+        foreach (var problem in report.Problems)
+            await error.WriteLineAsync($"Invalid configuration: {problem}");
+        if (report.Problems.Count > 0)
+            await error.WriteLineAsync($"{report.Problems.Count} configuration problem(s); nothing was started. Keys and allowed values: README.md, section Configuration.");
+        return report.Problems.Count == 0;
     }
 
     /// <summary>
-    /// The sentences of an invalid configuration: validation failures (several arrive as an
-    /// AggregateException) or a value the binder could not convert (which names its key).
+    /// The sentences of an invalid configuration the check could not see in advance: validation
+    /// failures (several arrive as an AggregateException) or a value the binder could not convert.
     /// </summary>
     private static List<string> ConfigurationFailures(Exception exception) => exception switch
     {
@@ -93,17 +128,40 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         _ => [],
     };
 
+    private async Task<int> RunServiceAsync(CancellationToken cancellationToken)
+    {
+        if (!await CheckConfigurationAsync())
+            return ExitCodes.InvalidConfiguration;
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
+        {
+            foreach (var failure in failures)
+                await error.WriteLineAsync($"Invalid configuration: {failure}");
+            return ExitCodes.InvalidConfiguration;
+        }
+    }
     private Command CollectCommand()
     {
         var command = new Command("collect", "Fetch every source once and store new entries.");
         command.SetAction(async (_, ct) =>
         {
-            if (!await PrepareAsync(ct)) return 2;
+            if (!await PrepareAsync(ct)) return ExitCodes.InvalidConfiguration;
             var reports = await Get<Collector>().CollectAsync(ct);
+            // Each outcome once: failures on stderr (the collector's own log lines are muted for verbs).
             foreach (var report in reports)
-                await output.WriteLineAsync(report.ToString());
-            await output.WriteLineAsync($"{reports.Sum(r => r.Added)} new entries from {reports.Count} sources ({reports.Count(r => r.Outcome == CollectOutcome.Failed)} failed)");
-            return 0;
+                await (report.Outcome == CollectOutcome.Failed ? error : output).WriteLineAsync(report.ToString());
+            var failed = reports.Count(r => r.Outcome == CollectOutcome.Failed);
+            await output.WriteLineAsync($"{reports.Sum(r => r.Added)} new entries from {reports.Count} sources ({failed} failed)");
+            if (reports.Count > 0 && failed == reports.Count)
+            {
+                await error.WriteLineAsync("Every source failed; nothing was collected.");
+                return ExitCodes.Failed;
+            }
+            return ExitCodes.Success;
         });
         return command;
     }
@@ -125,9 +183,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 issueDate = parsed;
             }
             if (!await PrepareAsync(ct)) return 2;
+            using var signals = new ShutdownSignals(Get<IHostApplicationLifetime>());
             try
             {
-                return await SendNowAsync(issueDate, ct);
+                return await SendNowAsync(issueDate, signals, ct);
             }
             catch (System.Data.Common.DbException exception)
             {
@@ -139,21 +198,31 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         return command;
     }
 
-    private async Task<int> SendNowAsync(DateOnly? issueDate, CancellationToken ct)
+    private async Task<int> SendNowAsync(DateOnly? issueDate, ShutdownSignals signals, CancellationToken ct)
     {
         var digest = Get<DailyDigest>();
-        var composed = await digest.ComposeAsync(issueDate, ct);
+        // Composing is one short transaction: a signal during it lets it finish, then sends nothing.
+        var composed = await digest.ComposeAsync(issueDate, CancellationToken.None);
         await output.WriteLineAsync(composed.Outcome switch
         {
             ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)",
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
             _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed ({composed.LeftOut} left out)",
         });
-        var summary = await Get<Dispatcher>().DispatchAsync(
-            progress => output.WriteLine($"  ... {progress.Total} processed ({progress})"), ct);
+        var due = (await Get<DeliveryStore>().CountsAsync(ct)).Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
+        var progress = new SendProgress(output, Get<TimeProvider>(), due);
+        var summary = await progress.RunAsync(report => Get<Dispatcher>().DispatchAsync(report, ct));
         await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
         var ledger = await Get<DeliveryStore>().CountsAsync(ct);
         await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
+        if (summary.Interrupted)
+        {
+            var left = ledger.Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
+            await error.WriteLineAsync($"Stopped by {signals.SignalName}: {summary.Sent} sent in this run, {summary.Released} claimed but unsent returned to the queue"
+                + (summary.CutOff > 0 ? $" ({summary.CutOff} cut off mid-send at Delivery:ShutdownTimeout, which may arrive twice)" : "")
+                + $"; {left} deliveries left for the next run (send-now again, or the service).");
+            return signals.Signal == 0 ? 1 : signals.ExitCode;
+        }
         if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count is > 0 and var held)
             await output.WriteLineAsync($"{held} deliveries are held by another or an interrupted run; they are sent again when their lease (Delivery:LeaseDuration) runs out.");
         if (summary.RunFailure is not null)

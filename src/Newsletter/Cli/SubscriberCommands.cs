@@ -24,8 +24,8 @@ internal static class SubscriberCommands
     private static Command Add(NewsletterCli cli)
     {
         var address = new Argument<string>("address") { Description = "Email address." };
-        var confirmed = new Option<bool>("--confirmed") { Description = "Mark active at once (you vouch for their consent)." };
-        var command = new Command("add", "Add a subscriber (pending unless --confirmed).") { address, confirmed };
+        var confirmed = new Option<bool>("--confirmed") { Description = "Mark active at once (you vouch for their consent); without it the address gets the confirmation mail." };
+        var command = new Command("add", "Add a subscriber: pending, with a confirmation mail sent now, unless --confirmed.") { address, confirmed };
         command.SetAction(async (parse, ct) =>
         {
             if (!EmailAddress.TryParse(parse.GetValue(address), out var email, out var problem))
@@ -35,15 +35,49 @@ internal static class SubscriberCommands
             }
             if (!await cli.PrepareAsync(ct)) return 2;
             var (outcome, subscriber) = await cli.Get<SubscriberStore>().AddAsync(email!, parse.GetValue(confirmed), ct);
-            await cli.Output.WriteLineAsync(outcome switch
+            var said = outcome switch
             {
                 AddOutcome.Added => $"Added {subscriber.Email} ({subscriber.Status})",
                 AddOutcome.Activated => $"Activated {subscriber.Email} ({subscriber.Status})",
                 _ => $"{subscriber.Email} is already present ({subscriber.Status})",
-            });
+            };
+            var confirmation = await SendConfirmationAsync(cli, email!, subscriber, ct);
+            await cli.Output.WriteLineAsync(confirmation.Sent ? $"{said}; confirmation mail sent" : confirmation.Note is { } note ? $"{said}; {note}" : said);
+            if (confirmation.Failure is { } failure)
+            {
+                await cli.Error.WriteLineAsync($"The confirmation mail to {subscriber.Email} was not sent: {failure}. The address stays pending; run the command again to retry.");
+                return 1;
+            }
             return 0;
         });
         return command;
+    }
+
+    private sealed record Confirmation(bool Sent, string? Note, string? Failure);
+
+    /// <summary>
+    /// A pending address gets the same double opt-in mail as one that subscribed on the web;
+    /// without it, it would sit pending until it is purged. <c>add</c> of one address always
+    /// sends (the operator asked); <c>import</c> re-sends to an address still pending no more often
+    /// than Subscriptions:ConfirmationResendInterval, so importing a list twice mails nobody twice.
+    /// </summary>
+    private static async Task<Confirmation> SendConfirmationAsync(NewsletterCli cli, EmailAddress email, Subscriber subscriber, CancellationToken ct, bool bulk = false)
+    {
+        if (subscriber.Status != SubscriberStatus.Pending)
+            return new Confirmation(false, null, null);
+        var interval = bulk ? cli.Get<Microsoft.Extensions.Options.IOptions<SubscriptionOptions>>().Value.ConfirmationResendInterval : TimeSpan.Zero;
+        var (id, send) = await cli.Get<SubscriberStore>().RequestSubscriptionAsync(email, subscriber.Topics, interval, ct);
+        if (!send)
+            return new Confirmation(false, $"a confirmation mail was sent less than {interval} ago (Subscriptions:ConfirmationResendInterval)", null);
+        try
+        {
+            await cli.Get<ConfirmationMailer>().SendAsync(id, ct);
+            return new Confirmation(true, null, null);
+        }
+        catch (Exception exception) when (exception is Delivery.DeliveryException or Rendering.TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException or IOException)
+        {
+            return new Confirmation(false, null, exception.Message);
+        }
     }
 
     private static Command List(NewsletterCli cli)
@@ -52,16 +86,18 @@ internal static class SubscriberCommands
         command.SetAction(async (_, ct) =>
         {
             if (!await cli.PrepareAsync(ct)) return 2;
-            var count = 0;
+            // Read everything before printing: a database failing half-way prints one sentence, not half a list.
+            var lines = new List<string>();
             await foreach (var subscriber in cli.Get<SubscriberStore>().ListAsync(ct))
             {
-                count++;
                 var reason = subscriber.StatusReason is null ? "" : $"\t{subscriber.StatusReason}";
                 // A paused reader is active (confirmed, still subscribed) but gets no digest: say so.
                 var status = subscriber.Status == SubscriberStatus.Active && subscriber.IsPaused ? "paused" : subscriber.Status;
-                await cli.Output.WriteLineAsync($"{subscriber.Email}\t{status}{reason}");
+                lines.Add($"{subscriber.Email}\t{status}{reason}");
             }
-            await cli.Error.WriteLineAsync($"{count} subscriber(s)");
+            foreach (var line in lines)
+                await cli.Output.WriteLineAsync(line);
+            await cli.Error.WriteLineAsync($"{lines.Count} subscriber(s)");
             return 0;
         });
         return command;
@@ -93,8 +129,8 @@ internal static class SubscriberCommands
     private static Command Import(NewsletterCli cli)
     {
         var file = new Argument<FileInfo>("file") { Description = "CSV with a header row and an 'email' column." };
-        var confirmed = new Option<bool>("--confirmed") { Description = "Mark imported addresses active (you vouch for their consent)." };
-        var command = new Command("import", "Import subscribers from a CSV file.") { file, confirmed };
+        var confirmed = new Option<bool>("--confirmed") { Description = "Mark imported addresses active (you vouch for their consent); without it each new address gets the confirmation mail." };
+        var command = new Command("import", "Import subscribers from a CSV file: pending, each sent the confirmation mail, unless --confirmed.") { file, confirmed };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!;
@@ -117,7 +153,7 @@ internal static class SubscriberCommands
             }
             if (!await cli.PrepareAsync(ct)) return 2;
             var store = cli.Get<SubscriberStore>();
-            int added = 0, activated = 0, present = 0, invalid = 0;
+            int added = 0, activated = 0, present = 0, invalid = 0, mailed = 0, unsent = 0;
             while (await csv.ReadAsync())
             {
                 var value = csv.GetField("email") ?? "";
@@ -128,11 +164,19 @@ internal static class SubscriberCommands
                     await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: skipped '{value}': {problem}");
                     continue;
                 }
-                var (outcome, _) = await store.AddAsync(email!, parse.GetValue(confirmed), ct);
+                var (outcome, subscriber) = await store.AddAsync(email!, parse.GetValue(confirmed), ct);
                 _ = outcome switch { AddOutcome.Added => added++, AddOutcome.Activated => activated++, _ => present++ };
+                var confirmation = await SendConfirmationAsync(cli, email!, subscriber, ct, bulk: true);
+                if (confirmation.Sent) mailed++;
+                if (confirmation.Failure is { } failure)
+                {
+                    unsent++;
+                    await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: the confirmation mail to {subscriber.Email} was not sent: {failure}");
+                }
             }
-            await cli.Output.WriteLineAsync($"Imported {path.Name}: {added} added, {activated} activated, {present} already present, {invalid} invalid rows skipped");
-            return 0;
+            var mails = parse.GetValue(confirmed) ? "" : $"; {mailed} confirmation mails sent" + (unsent > 0 ? $", {unsent} not sent (those addresses stay pending; 'subscribers add ADDRESS' sends again)" : "");
+            await cli.Output.WriteLineAsync($"Imported {path.Name}: {added} added, {activated} activated, {present} already present, {invalid} invalid rows skipped{mails}");
+            return unsent > 0 ? 1 : 0;
         });
         return command;
     }
@@ -143,11 +187,20 @@ internal static class SubscriberCommands
         command.SetAction(async (_, ct) =>
         {
             if (!await cli.PrepareAsync(ct)) return 2;
-            await using var csv = new CsvWriter(cli.Output, CultureInfo.InvariantCulture, leaveOpen: true);
+            // Read everything first (as list does): a failing database must not leave half a file.
+            var subscribers = new List<Subscriber>();
+            await foreach (var s in cli.Get<SubscriberStore>().ListAsync(ct))
+                subscribers.Add(s);
+            await using var csv = new CsvWriter(cli.Output, new CsvConfiguration(CultureInfo.InvariantCulture)
+            {
+                // A field such as =cmd|'/c calc'!A1 runs as a formula when the export is opened in
+                // a spreadsheet: CsvHelper prefixes such fields (=, +, -, @, tab, CR) with a quote.
+                InjectionOptions = InjectionOptions.Escape,
+            }, leaveOpen: true);
             foreach (var header in new[] { "email", "status", "topics", "created_at", "confirmed_at", "status_reason" })
                 csv.WriteField(header);
             await csv.NextRecordAsync();
-            await foreach (var s in cli.Get<SubscriberStore>().ListAsync(ct))
+            foreach (var s in subscribers)
             {
                 foreach (var field in new[] { s.Email, s.Status, s.Topics, Iso(s.CreatedAt), s.ConfirmedAt is { } c ? Iso(c) : "", s.StatusReason ?? "" })
                     csv.WriteField(field);

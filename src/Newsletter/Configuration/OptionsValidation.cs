@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Newsletter.Configuration;
@@ -27,8 +28,21 @@ public static class OptionsRegistration
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
     {
-        services.AddOptions<TOptions>().BindConfiguration(section).ValidateOnStart();
+        services.AddValidatedOptions<TOptions>(section);
         services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        return services;
+    }
+
+    /// <summary>
+    /// Binds <typeparamref name="TOptions"/> to its section, validates it when the host starts and
+    /// enters it in <see cref="ConfigurationCheck"/>, which checks every section before anything runs.
+    /// </summary>
+    public static IServiceCollection AddValidatedOptions<TOptions>(this IServiceCollection services, string section)
+        where TOptions : class
+    {
+        services.AddOptions<TOptions>().BindConfiguration(section).ValidateOnStart();
+        services.AddSingleton(new CheckedSection(typeof(TOptions), section));
+        services.TryAddSingleton<ConfigurationCheck>();
         return services;
     }
 }
@@ -41,6 +55,9 @@ internal sealed class NewsletterOptionsValidator : IValidateOptions<NewsletterOp
         check.Require(Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var baseUrl)
                       && (baseUrl.Scheme == Uri.UriSchemeHttp || baseUrl.Scheme == Uri.UriSchemeHttps),
             "PublicBaseUrl", $"must be an absolute http(s) URL; got '{options.PublicBaseUrl}'.");
+        // Every link appends "/confirm?token=...": a query, fragment or credentials in the base would break them all.
+        check.Require(!options.PublicBaseUrl.Contains('?') && !options.PublicBaseUrl.Contains('#') && (baseUrl is null || baseUrl.UserInfo.Length == 0),
+            "PublicBaseUrl", $"must not contain a query ('?'), a fragment ('#') or credentials; got '{options.PublicBaseUrl}'.");
         check.Require(!string.IsNullOrWhiteSpace(options.TemplatesPath), "TemplatesPath", "must name a folder.");
         check.Require(MimeKit.MailboxAddress.TryParse(options.From.Address, out var from) && from.Address.Contains('@'),
             "From:Address", $"must be an email address; got '{options.From.Address}'.");

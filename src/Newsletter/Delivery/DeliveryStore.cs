@@ -30,7 +30,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
     // ledger. Each branch is an index range on (status, id) that stops at the limit; an OR of the
     // two made SQLite collect and sort every pending row on every claim (quadratic at 1,000,000).
     private const string ClaimSql = """
-        UPDATE deliveries SET status = 'sending', lease_until = @leaseUntil, attempts = attempts + 1
+        UPDATE deliveries SET status = 'sending', lease_until = @leaseUntil, lease_owner = @owner, attempts = attempts + 1
         WHERE id IN (
             SELECT id FROM (
                 SELECT id FROM (SELECT id FROM deliveries WHERE status = 'pending' AND id > @after AND next_attempt_at <= @now ORDER BY id LIMIT @limit)
@@ -48,7 +48,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         """;
 
     private const string FinishSql = """
-        UPDATE deliveries SET status = @Status, last_error = @Error, lease_until = NULL,
+        UPDATE deliveries SET status = @Status, last_error = @Error, lease_until = NULL, lease_owner = NULL,
             sent_at = CASE WHEN @Status = 'sent' THEN @Now ELSE sent_at END,
             next_attempt_at = COALESCE(@NextAttemptAt, next_attempt_at)
         WHERE id = @DeliveryId AND status = 'sending'
@@ -62,8 +62,26 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         """;
 
     private const string ReleaseSql = """
-        UPDATE deliveries SET status = 'pending', lease_until = NULL, attempts = attempts - 1
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, attempts = attempts - 1
         WHERE id IN @ids AND status = 'sending'
+        """;
+
+    private const string RegisterOwnerSql = """
+        INSERT INTO run_owners (id, host, pid, started_at, heartbeat_at) VALUES (@Id, @Host, @Pid, @StartedAt, @now)
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+        """;
+
+    private const string HeartbeatSql = "UPDATE run_owners SET heartbeat_at = @now WHERE id = @id";
+
+    private const string RemoveOwnerSql = "DELETE FROM run_owners WHERE id = @id";
+
+    private const string OwnersSql = "SELECT id AS Id, host AS Host, pid AS Pid, started_at AS StartedAt, heartbeat_at AS HeartbeatAt FROM run_owners";
+
+    // A dead owner's claims go back to the queue as they are: their attempt may or may not have
+    // reached the relay, and the resend keeps the Message-ID. The (status, id) index keeps this to the claimed rows.
+    private const string TakeOverSql = """
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+        WHERE status = 'sending' AND lease_owner = @id
         """;
 
     private const string RenewSql = "UPDATE deliveries SET lease_until = @leaseUntil WHERE id IN @ids AND status = 'sending'";
@@ -83,13 +101,13 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         """;
 
     /// <summary>Claims up to <paramref name="limit"/> due deliveries with ids above <paramref name="after"/>, in id order.</summary>
-    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(long after, int limit, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(long after, int limit, TimeSpan lease, string owner, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var ids = (await connection.QueryAsync<long>(ClaimSql,
-            new { after, now = DbTime.ToDb(now), leaseUntil = DbTime.ToDb(now + lease), limit }, transaction)).ToArray();
+            new { after, now = DbTime.ToDb(now), leaseUntil = DbTime.ToDb(now + lease), limit, owner }, transaction)).ToArray();
         var claimed = ids.Length == 0 ? [] : (await connection.QueryAsync<ClaimedDelivery>(ClaimedSql, new { ids }, transaction)).ToList();
         await transaction.CommitAsync(cancellationToken);
         return claimed;
@@ -136,6 +154,42 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         // Chunks keep each statement well under SQLite's parameter limit.
         foreach (var chunk in ids.Chunk(500))
             await connection.ExecuteAsync(RenewSql, new { ids = chunk, leaseUntil = DbTime.ToDb(time.GetUtcNow() + lease) });
+    }
+
+    /// <summary>Registers (or re-registers) a run as the owner of the claims it makes.</summary>
+    public async Task RegisterOwnerAsync(RunOwner owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(RegisterOwnerSql, new { owner.Id, owner.Host, owner.Pid, owner.StartedAt, now = DbTime.ToDb(time.GetUtcNow()) });
+    }
+
+    public async Task HeartbeatAsync(string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(HeartbeatSql, new { id = owner, now = DbTime.ToDb(time.GetUtcNow()) });
+    }
+
+    public async Task RemoveOwnerAsync(string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(RemoveOwnerSql, new { id = owner });
+    }
+
+    public async Task<IReadOnlyList<StoredRunOwner>> OwnersAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<StoredRunOwner>(OwnersSql)).ToList();
+    }
+
+    /// <summary>Returns a dead owner's claims to the queue and forgets the owner; how many claims it held.</summary>
+    public async Task<int> TakeOverAsync(string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var taken = await connection.ExecuteAsync(TakeOverSql, new { id = owner }, transaction);
+        await connection.ExecuteAsync(RemoveOwnerSql, new { id = owner }, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return taken;
     }
 
     /// <summary>Marks the unsent deliveries of issues composed more than <paramref name="maxAge"/> ago as expired.</summary>

@@ -67,10 +67,14 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
 
     private const string InsertIssueEntrySql = "INSERT INTO issue_entries (issue_id, position, entry_id, compact) VALUES (@issueId, @position, @entryId, @compact)";
 
-    // The Message-ID is fixed here, before any attempt, so every resend carries the same one.
-    private const string FanOutSql = """
+    // The Message-ID is fixed here, before any attempt, so every resend carries the same one. It
+    // is random (no subscriber or issue id in it: those would tell anyone the list's size).
+    // SQLite's randomblob; a PostgreSQL port uses md5(random()::text || clock_timestamp()::text).
+    private const string RandomHexSql = "lower(hex(randomblob(12)))";
+
+    private const string FanOutSql = $"""
         INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at)
-        SELECT @issueId, id, '<digest.' || @compactDate || '.' || @issueId || '.' || id || '@' || @domain || '>', 'pending', @now, @now
+        SELECT @issueId, id, '<digest.' || @compactDate || '.' || {RandomHexSql} || '@' || @domain || '>', 'pending', @now, @now
         FROM subscribers WHERE status = 'active' AND paused = 0
         """;
 

@@ -1,10 +1,14 @@
 using Newsletter.Issues;
+using Scriban.Runtime;
+using Scriban.Syntax;
 
 namespace Newsletter.Rendering;
 
 /// <summary>
-/// <c>templates check</c>: every template must parse, the digest templates must render against
-/// sample data (including hostile entries), and the digest must carry the unsubscribe link.
+/// <c>templates check</c>, in one pass: every template file must parse; every template the
+/// service renders must exist and render against sample data (including hostile entries); the
+/// digest must carry the unsubscribe link and the confirmation mail its link. Each problem is one
+/// line in the format of every template error: <c>templates/x.sbn:line:col: message</c>.
 /// </summary>
 public sealed class TemplateChecker(TemplateStore templates, DigestRenderer renderer, TemplateRenderer pageAndMailRenderer,
     Microsoft.Extensions.Options.IOptions<Configuration.NewsletterOptions> options)
@@ -17,44 +21,80 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
 
     public IReadOnlyList<string> Check()
     {
-        var problems = templates.ParseAll().Select(e => e.ToString()).ToList();
-        var missing = DigestRenderer.Required.Concat(Subscriptions.ConfirmationMailer.Required).Where(name => !templates.Exists(name)).ToList();
-        problems.AddRange(missing.Select(name => $"{Path.Combine(templates.Root, name)}:0:0: required template is missing"));
-        if (problems.Count > 0)
-            return problems;
+        var parseErrors = templates.ParseAll();
+        var problems = parseErrors.Select(e => e.ToString()).ToList();
+        var unparsable = parseErrors.Select(e => e.File).ToHashSet(StringComparer.Ordinal);
+        var missing = TemplatesFolderValidator.Required.Where(name => !templates.Exists(name)).ToHashSet(StringComparer.Ordinal);
+        problems.AddRange(missing.Select(name => $"{templates.Display(name)}:1:1: required template is missing"));
 
-        try
+        // A template that does not parse or is missing has been reported; every other one is rendered.
+        string? Rendered(string name, ScriptObject model)
         {
-            var digest = renderer.Render(SampleIssue(), new DigestRecipient("reader@example.org", SampleUnsubscribe, "https://example.org/preferences?token=SAMPLE"));
-            if (!digest.Html.Contains(System.Net.WebUtility.HtmlEncode(SampleUnsubscribe), StringComparison.Ordinal) && !digest.Html.Contains(SampleUnsubscribe, StringComparison.Ordinal))
-                problems.Add($"{Path.Combine(templates.Root, DigestRenderer.HtmlTemplate)}:0:0: does not contain the unsubscribe link ({{{{ unsubscribe_url }}}})");
-            if (!digest.Text.Contains(SampleUnsubscribe, StringComparison.Ordinal))
-                problems.Add($"{Path.Combine(templates.Root, DigestRenderer.TextTemplate)}:0:0: does not contain the unsubscribe link ({{{{ unsubscribe_url }}}})");
-            // Papers past MaxEntriesPerIssue are in the issue and will not come again: a template without
-            // the "More papers" list would drop them silently.
-            if (options.Value.MaxMoreEntriesPerIssue > 0)
-                foreach (var (name, body) in new[] { (DigestRenderer.HtmlTemplate, digest.Html), (DigestRenderer.TextTemplate, digest.Text) })
-                    if (!body.Contains(SampleMoreTitle, StringComparison.Ordinal))
-                        problems.Add($"{Path.Combine(templates.Root, name)}:0:0: does not list issue.more (papers past MaxEntriesPerIssue would reach nobody; loop over issue.more, or set MaxMoreEntriesPerIssue to 0)");
-            if (digest.Html.Contains("<script", StringComparison.OrdinalIgnoreCase))
-                problems.Add($"{Path.Combine(templates.Root, DigestRenderer.HtmlTemplate)}:0:0: emits unescaped entry text (a sample <script> title came through)");
-            var confirmModel = new Scriban.Runtime.ScriptObject
+            if (missing.Contains(name) || unparsable.Contains(templates.Display(name)))
+                return null;
+            try
             {
-                ["newsletter"] = new Scriban.Runtime.ScriptObject { ["name"] = "Daily Papers", ["home_url"] = "https://example.org/" },
-                ["subscriber"] = new Scriban.Runtime.ScriptObject { ["email"] = "reader@example.org" },
-                ["confirm_url"] = SampleConfirm,
-                ["expires_in_days"] = 7,
-            };
-            foreach (var name in Subscriptions.ConfirmationMailer.Required.Where(n => n != Subscriptions.ConfirmationMailer.SubjectTemplate))
-                if (!pageAndMailRenderer.Render(name, confirmModel).Contains(SampleConfirm, StringComparison.Ordinal))
-                    problems.Add($"{Path.Combine(templates.Root, name)}:0:0: does not contain the confirmation link ({{{{ confirm_url }}}})");
+                return pageAndMailRenderer.Render(name, model);
+            }
+            catch (ScriptRuntimeException exception)
+            {
+                problems.Add(templates.ErrorOf(exception).ToString());
+                return null;
+            }
+            catch (TemplateUnavailableException exception)
+            {
+                problems.Add(exception.Message);
+                return null;
+            }
         }
-        catch (Scriban.Syntax.ScriptRuntimeException exception)
+
+        var digestModel = renderer.Model(SampleIssue(), new DigestRecipient("reader@example.org", SampleUnsubscribe, "https://example.org/preferences?token=SAMPLE"));
+        Rendered(DigestRenderer.SubjectTemplate, digestModel);
+        var html = Rendered(DigestRenderer.HtmlTemplate, digestModel);
+        if (html is not null)
         {
-            problems.Add($"{exception.Span.FileName}:{exception.Span.Start.Line + 1}:{exception.Span.Start.Column + 1}: {exception.OriginalMessage}");
+            if (!html.Contains(System.Net.WebUtility.HtmlEncode(SampleUnsubscribe), StringComparison.Ordinal) && !html.Contains(SampleUnsubscribe, StringComparison.Ordinal))
+                problems.Add($"{templates.Display(DigestRenderer.HtmlTemplate)}:1:1: does not contain the unsubscribe link ({{{{ unsubscribe_url }}}})");
+            if (html.Contains("<script", StringComparison.OrdinalIgnoreCase))
+                problems.Add($"{templates.Display(DigestRenderer.HtmlTemplate)}:1:1: emits unescaped entry text (a sample <script> title came through)");
         }
+        var text = Rendered(DigestRenderer.TextTemplate, digestModel);
+        if (text is not null && !text.Contains(SampleUnsubscribe, StringComparison.Ordinal))
+            problems.Add($"{templates.Display(DigestRenderer.TextTemplate)}:1:1: does not contain the unsubscribe link ({{{{ unsubscribe_url }}}})");
+        // Papers past MaxEntriesPerIssue are in the issue and will not come again: a template without
+        // the "More papers" list would drop them silently.
+        if (options.Value.MaxMoreEntriesPerIssue > 0)
+            foreach (var (name, body) in new[] { (DigestRenderer.HtmlTemplate, html), (DigestRenderer.TextTemplate, text) })
+                if (body is not null && !body.Contains(SampleMoreTitle, StringComparison.Ordinal))
+                    problems.Add($"{templates.Display(name)}:1:1: does not list issue.more (papers past MaxEntriesPerIssue would reach nobody; loop over issue.more, or set MaxMoreEntriesPerIssue to 0)");
+
+        var confirmModel = new ScriptObject
+        {
+            ["newsletter"] = new ScriptObject { ["name"] = "Daily Papers", ["home_url"] = "https://example.org/" },
+            ["subscriber"] = new ScriptObject { ["email"] = "reader@example.org" },
+            ["confirm_url"] = SampleConfirm,
+            ["expires_in_days"] = 7,
+        };
+        foreach (var name in Subscriptions.ConfirmationMailer.Required)
+            if (Rendered(name, confirmModel) is { } mail && name != Subscriptions.ConfirmationMailer.SubjectTemplate && !mail.Contains(SampleConfirm, StringComparison.Ordinal))
+                problems.Add($"{templates.Display(name)}:1:1: does not contain the confirmation link ({{{{ confirm_url }}}})");
+
+        foreach (var page in Subscriptions.PageRenderer.Required)
+            Rendered(page, SamplePage());
         return problems;
     }
+
+    /// <summary>What the pages are given (each uses a part of it).</summary>
+    private static ScriptObject SamplePage() => new()
+    {
+        ["newsletter"] = new ScriptObject { ["name"] = "Daily Papers", ["home_url"] = "https://example.org/" },
+        ["title"] = "Sample",
+        ["content"] = new TrustedHtml("<p>sample</p>"),
+        ["antiforgery"] = new ScriptObject { ["field"] = "__RequestVerificationToken", ["token"] = "SAMPLE" },
+        ["token"] = "SAMPLE-TOKEN",
+        ["email"] = "reader@example.org",
+        ["error"] = "",
+    };
 
     /// <summary>Realistic and hostile entries (markup, attribute breaking, template syntax, CR/LF), in full and in the compact list.</summary>
     internal static Issue SampleIssue() => new(0, new DateOnly(2025, 9, 8),

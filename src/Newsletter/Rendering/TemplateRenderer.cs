@@ -39,11 +39,16 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
         {
             return template.Render(context);
         }
-        catch (Scriban.Syntax.ScriptRuntimeException exception) when (exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
+        catch (Scriban.Syntax.ScriptRuntimeException exception) when (exception is not TemplateRenderException
+                                                                     && exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
                                                                      && !exception.Message.Contains("loop", StringComparison.OrdinalIgnoreCase)
                                                                      && !exception.Message.Contains("recursi", StringComparison.OrdinalIgnoreCase))
         {
             throw new OutputTooLargeException(name, exception);
+        }
+        catch (Scriban.Syntax.ScriptRuntimeException exception) when (exception is not TemplateRenderException and not OutputTooLargeException)
+        {
+            throw new TemplateRenderException(templates.ErrorOf(exception), exception);
         }
     }
 

@@ -17,6 +17,21 @@ public sealed record TemplateError(string File, int Line, int Column, string Mes
 public sealed class TemplateUnavailableException(string message) : Exception(message);
 
 /// <summary>
+/// A template failed while rendering; its <see cref="Exception.Message"/> is the one error format
+/// (<c>templates/x.sbn:line:col: message</c>) rather than Scriban's <c>/abs/x.sbn(5,40) : error :</c>.
+/// Still a <see cref="ScriptRuntimeException"/>, so every handler of render failures catches it.
+/// </summary>
+public sealed class TemplateRenderException(TemplateError error, ScriptRuntimeException inner)
+    : ScriptRuntimeException(inner.Span, error.Message, inner)
+{
+    public TemplateError Error { get; } = error;
+
+    public override string Message => Error.ToString();
+
+    public override string ToString() => Message;
+}
+
+/// <summary>
 /// The operator-edited templates: parsed once, cached, and re-parsed when a file changes. A broken
 /// edit is logged and the last good version stays in use; <see cref="Errors"/> lists what is broken now.
 /// </summary>
@@ -45,7 +60,8 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
         _watcher = new FileSystemWatcher(Root, "*" + Extension) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
         _watcher.Changed += (_, e) => LoadSoon(e.FullPath);
         _watcher.Created += (_, e) => LoadSoon(e.FullPath);
-        _watcher.Renamed += (_, e) => LoadSoon(e.FullPath);
+        _watcher.Renamed += (_, e) => { LoadSoon(e.OldFullPath); LoadSoon(e.FullPath); };
+        _watcher.Deleted += (_, e) => LoadSoon(e.FullPath);
         _watcher.EnableRaisingEvents = true;
     }
 
@@ -60,14 +76,28 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
         _good.TryGetValue(name, out var template)
             ? template
             : throw new TemplateUnavailableException(_broken.TryGetValue(name, out var errors)
-                ? $"template {name} has errors and no earlier good version: {string.Join("; ", errors.Select(e => e.ToString()))}"
-                : $"template {name} not found in {Root}");
+                ? $"{string.Join("; ", errors.Select(e => e.ToString()))} (and no earlier good version of it to use)"
+                : $"{Display(name)}:1:1: template not found");
+
+    /// <summary>How a template file is named in every message: relative to the current directory when inside it (<c>templates/digest.html.sbn</c>).</summary>
+    public string Display(string nameOrPath)
+    {
+        var full = Path.GetFullPath(nameOrPath, Root);
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), full);
+        return (relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? full : relative).Replace('\\', '/');
+    }
+
+    /// <summary>A render failure in the one error format, naming the file (an include's own, when it failed there).</summary>
+    public TemplateError ErrorOf(ScriptRuntimeException exception) => exception is TemplateRenderException known
+        ? known.Error
+        : new TemplateError(Display(string.IsNullOrEmpty(exception.Span.FileName) ? Root : exception.Span.FileName),
+            exception.Span.Start.Line + 1, exception.Span.Start.Column + 1, exception.OriginalMessage);
 
     /// <summary>Parses every template file afresh, for <c>templates check</c>.</summary>
     public IReadOnlyList<TemplateError> ParseAll()
     {
         if (!Directory.Exists(Root))
-            return [new TemplateError(Root, 0, 0, "templates folder not found")];
+            return [new TemplateError(Display(Root), 1, 1, "templates folder not found (Newsletter:TemplatesPath)")];
         return Directory.EnumerateFiles(Root, "*" + Extension, SearchOption.AllDirectories).Order()
             .SelectMany(file => Parse(file, File.ReadAllText(file)).Errors).ToArray();
     }
@@ -89,6 +119,15 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
         {
             text = ReadWithRetry(path);
         }
+        catch (IOException) when (!File.Exists(path))
+        {
+            // Deleted (or renamed away): its errors go with it. An editor that saves by
+            // delete-and-recreate has recreated it by now (loads wait until the file is quiet).
+            _good.TryRemove(name, out _);
+            var hadErrors = _broken.TryRemove(name, out _);
+            _logger.LogWarning("Template {Template} was deleted{Cleared}", Display(name), hadErrors ? "; its errors are cleared" : "");
+            return;
+        }
         catch (IOException exception)
         {
             _logger.LogWarning("Template {Template} could not be read: {Reason}", name, exception.Message);
@@ -109,7 +148,7 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
 
     private (Template? Template, IReadOnlyList<TemplateError> Errors) Parse(string path, string text)
     {
-        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
+        var relative = Display(path);
         var template = Template.Parse(text, path);
         if (!template.HasErrors)
             return (template, []);

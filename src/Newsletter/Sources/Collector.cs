@@ -20,8 +20,17 @@ public sealed class Collector(
     EntryStore entries,
     SourceStateStore states,
     IOptions<SourcesOptions> options,
-    ILogger<Collector> logger)
+    ILogger<Collector> logger,
+    ILoggerFactory loggers)
 {
+    /// <summary>
+    /// The category of the one line per failed source, so that <c>collect</c>, which prints that
+    /// failure itself, can mute it and say each failure once.
+    /// </summary>
+    public const string FailureCategory = "Newsletter.Sources.Collector.Failures";
+
+    private readonly ILogger _failures = loggers.CreateLogger(FailureCategory);
+
     public async Task<IReadOnlyList<SourceReport>> CollectAsync(CancellationToken cancellationToken)
     {
         var reports = await Task.WhenAll(options.Value.Sources.Select(source => CollectOneAsync(source, cancellationToken)));
@@ -53,7 +62,7 @@ public sealed class Collector(
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var reason = Describe(exception);
-            logger.LogWarning("Source {Source} ({Url}) failed: {Reason}", source.Name, source.Url, reason);
+            _failures.LogWarning("Source {Source} ({Url}) failed: {Reason}", source.Name, source.Url, reason);
             await TryRecordErrorAsync(source.Name, reason, cancellationToken);
             return new SourceReport(source.Name, CollectOutcome.Failed, 0, 0, 0, reason);
         }

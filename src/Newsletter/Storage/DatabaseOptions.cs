@@ -14,6 +14,9 @@ public sealed class DatabaseOptions
 
     /// <summary>How long a statement waits for another writer before giving up with "database is locked".</summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the service checks the database file for damage (SQLite quick_check); zero turns it off.</summary>
+    public TimeSpan IntegrityCheckInterval { get; set; } = TimeSpan.FromHours(1);
 }
 
 internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
@@ -23,6 +26,7 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         var check = new ValidationFailures(DatabaseOptions.Section);
         check.Require(!string.IsNullOrWhiteSpace(options.ConnectionString), "ConnectionString", "must not be empty.");
         check.Require(options.BusyTimeout >= TimeSpan.Zero, "BusyTimeout", "must not be negative.");
+        check.Require(options.IntegrityCheckInterval >= TimeSpan.Zero, "IntegrityCheckInterval", "must not be negative.");
         // The SQL is kept portable, but only the SQLite schema ships in this version: say so
         // instead of failing later with a driver error.
         check.Require(options.Provider == DatabaseProvider.Sqlite, "Provider",

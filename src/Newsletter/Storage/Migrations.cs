@@ -98,22 +98,50 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE issue_entries ADD COLUMN compact INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX issue_entries_entry ON issue_entries (entry_id);
         """,
+        // Lease owners: a run registers itself and beats; a run that finds an owner dead (its
+        // process gone, or its heartbeat stale) takes that owner's claims at once.
+        """
+        CREATE TABLE run_owners (
+            id            TEXT    PRIMARY KEY,
+            host          TEXT    NOT NULL,
+            pid           INTEGER NOT NULL,
+            started_at    INTEGER NOT NULL,
+            heartbeat_at  INTEGER NOT NULL
+        );
+        ALTER TABLE deliveries ADD COLUMN lease_owner TEXT NULL;
+        """,
+        // Duplicate keys are case-folded from now on. Existing keys fold unless two spellings of one
+        // address are both on file already: those keep theirs (unconfirmed ones are purged in time).
+        """
+        UPDATE subscribers SET email_key = lower(email_key)
+        WHERE email_key <> lower(email_key)
+          AND NOT EXISTS (SELECT 1 FROM subscribers other WHERE other.id <> subscribers.id AND lower(other.email_key) = lower(subscribers.email_key));
+        """,
     ];
 
     public async Task ApplyAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         // WAL lets the web front read while the dispatcher writes; it is a property of the file.
-        await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
+        await database.PrepareFileAsync(connection, cancellationToken);
+        // Up to date (the usual start): nothing to lock, so a busy or read-only file still serves reads.
         await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-        var current = await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") ?? 0;
+        if (await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") == Steps.Length)
+            return;
+        // Two processes starting on a fresh database must not both apply step 1: the check and
+        // every pending step run under one exclusive lock, and a second process waits, then finds
+        // nothing left to do. All pending steps commit together, so a half-applied one never sticks.
+        await using var transaction = await database.BeginMigrationLockAsync(connection, cancellationToken);
+        var current = await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version", transaction: transaction) ?? 0;
+        if (current > Steps.Length)
+            throw new InvalidOperationException($"The database {database.DataSource} has schema version {current}, newer than this version of Newsletter knows ({Steps.Length}); run the newer version.");
         for (var version = (int)current + 1; version <= Steps.Length; version++)
         {
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await connection.ExecuteAsync(Steps[version - 1], transaction: transaction);
             await connection.ExecuteAsync("INSERT INTO schema_version (version) VALUES (@version)", new { version }, transaction);
-            await transaction.CommitAsync(cancellationToken);
-            logger.LogInformation("Database schema migrated to version {Version} ({DataSource})", version, database.DataSource);
         }
+        await transaction.CommitAsync(cancellationToken);
+        if (current < Steps.Length)
+            logger.LogInformation("Database schema migrated from version {From} to {Version} ({DataSource})", current, Steps.Length, database.DataSource);
     }
 }

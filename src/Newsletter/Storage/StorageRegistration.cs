@@ -15,18 +15,20 @@ public static class StorageRegistration
         builder.Services.AddSingleton<StartupTasks>();
         // Runs before the other hosted services (Quartz, Kestrel) so they find a ready database.
         builder.Services.AddHostedService(services => services.GetRequiredService<StartupTasks>());
+        builder.AddDataProtectionKeys();
         return builder;
     }
 }
 
 /// <summary>What must happen before anything touches the database: migrations and the link-signing key.</summary>
-public sealed class StartupTasks(Migrations migrations, SettingsStore settings, SigningKeys keys, IOptions<NewsletterOptions> options) : IHostedService
+public sealed class StartupTasks(Migrations migrations, Database database, SettingsStore settings, SigningKeys keys, IOptions<NewsletterOptions> options) : IHostedService
 {
     private const string SecretKey = "link_secret";
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await migrations.ApplyAsync(cancellationToken);
+        database.Identity = await settings.GetOrAddAsync("database_id", () => Guid.NewGuid().ToString("N"), cancellationToken);
         var secret = options.Value.Secret
             ?? await settings.GetOrAddAsync(SecretKey, () => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), cancellationToken);
         keys.Load(secret, options.Value.PreviousSecrets);

@@ -10,8 +10,9 @@ public sealed class MailLinks(LinkTokens tokens, IOptions<NewsletterOptions> opt
 
     public string Home => BaseUrl + "/";
 
-    public string Confirm(long subscriberId, DateTimeOffset expires) =>
-        $"{BaseUrl}/confirm?token={tokens.Create(TokenPurpose.Confirm, subscriberId, expires)}";
+    /// <param name="episode">The subscriber's pending episode (<c>pending_since</c>): the link dies with it.</param>
+    public string Confirm(long subscriberId, DateTimeOffset expires, long episode) =>
+        $"{BaseUrl}/confirm?token={tokens.Create(TokenPurpose.Confirm, subscriberId, expires, episode)}";
 
     public string Unsubscribe(long subscriberId) =>
         $"{BaseUrl}/unsubscribe?token={tokens.Create(TokenPurpose.Unsubscribe, subscriberId)}";

@@ -12,6 +12,11 @@ namespace Newsletter.Subscriptions;
 /// </summary>
 public sealed class PageRenderer(TemplateRenderer templates, IAntiforgery antiforgery, IOptions<NewsletterOptions> options)
 {
+    /// <summary>The page templates the web front renders; start-up fails when one is missing.</summary>
+    public static readonly string[] Required =
+        new[] { "layout", "subscribe", "check-inbox", "confirm", "confirmed", "invalid-link", "unsubscribe", "unsubscribed", "preferences" }
+            .Select(page => $"pages/{page}.html.sbn").ToArray();
+
     public IResult Render(HttpContext http, string page, string title, ScriptObject? model = null, int statusCode = StatusCodes.Status200OK, bool hasForm = false)
     {
         model ??= [];

@@ -13,6 +13,7 @@ namespace Newsletter.Subscriptions;
 public static class SubscriptionEndpoints
 {
     internal const string SubscribeRateLimit = "subscribe";
+    internal const string LinkRateLimit = "links";
     private const string HoneypotField = "website";
     private const int MaxTopics = 20;
 
@@ -22,11 +23,11 @@ public static class SubscriptionEndpoints
         app.MapGet("/", (HttpContext http, PageRenderer pages) => SubscribePage(http, pages, null, "", StatusCodes.Status200OK));
         app.MapPost("/subscribe", SubscribeAsync).RequireRateLimiting(SubscribeRateLimit).DisableAntiforgery();
         app.MapGet("/confirm", ConfirmPageAsync);
-        app.MapPost("/confirm", ConfirmAsync).DisableAntiforgery();
+        app.MapPost("/confirm", ConfirmAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
         app.MapGet("/unsubscribe", UnsubscribePageAsync);
-        app.MapPost("/unsubscribe", UnsubscribeAsync).DisableAntiforgery();
+        app.MapPost("/unsubscribe", UnsubscribeAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
         app.MapGet("/preferences", PreferencesPageAsync);
-        app.MapPost("/preferences", SavePreferencesAsync).DisableAntiforgery();
+        app.MapPost("/preferences", SavePreferencesAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
         return app;
     }
 
@@ -41,7 +42,7 @@ public static class SubscriptionEndpoints
     /// whether the address is new, pending, active or unsubscribed.
     /// </summary>
     private static async Task<IResult> SubscribeAsync(HttpContext http, PageRenderer pages, SubscriberStore subscribers,
-        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, ILoggerFactory loggers, CancellationToken cancellationToken)
+        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, AddressLimiter addressLimiter, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var json = http.Request.HasJsonContentType();
         string? email, honeypot = null;
@@ -72,8 +73,15 @@ public static class SubscriptionEndpoints
                 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["email"] = [problem] }, title: "Invalid email address")
                 : SubscribePage(http, pages, problem, email ?? "", StatusCodes.Status400BadRequest);
 
-        // A filled honeypot is a bot: answer as usual, store nothing.
-        if (string.IsNullOrEmpty(honeypot))
+        var logger = loggers.CreateLogger(typeof(SubscriptionEndpoints));
+        var started = time.GetTimestamp();
+        // A filled honeypot is a bot, and one mailbox asked for too often is a victim of
+        // subscription bombing: answer as usual (the answer never tells), store and send nothing.
+        if (!addressLimiter.TryAcquire(address!.Key))
+        {
+            logger.LogInformation("Rate limit: subscribe requests for one address (from {Client}) over Subscriptions:AddressRateLimitPermits; ignored", ClientNetwork.Of(http));
+        }
+        else if (string.IsNullOrEmpty(honeypot))
         {
             var (id, send) = await subscribers.RequestSubscriptionAsync(address!, NormaliseTopics(topics), options.Value.ConfirmationResendInterval, cancellationToken);
             if (send)
@@ -81,8 +89,12 @@ public static class SubscriptionEndpoints
         }
         else
         {
-            loggers.CreateLogger(typeof(SubscriptionEndpoints)).LogInformation("Honeypot filled in a subscribe request; ignored");
+            logger.LogInformation("Honeypot filled in a subscribe request; ignored");
         }
+        // New and known addresses differ in work (an insert and three index updates, or one row
+        // update): answering no sooner than Subscriptions:MinimumSubscribeTime hides which it was.
+        if (options.Value.MinimumSubscribeTime - time.GetElapsedTime(started) is { Ticks: > 0 } rest)
+            await Task.Delay(rest, time, cancellationToken);
         return json
             ? TypedResults.Json(new { status = "pending", message = "If this address can subscribe, a confirmation link is on its way." }, statusCode: StatusCodes.Status202Accepted)
             : pages.Render(http, "check-inbox", "Check your inbox");
@@ -90,18 +102,34 @@ public static class SubscriptionEndpoints
 
     private static async Task<IResult> ConfirmPageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
-        if (!tokens.TryRead(token, TokenPurpose.Confirm, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+        if (!tokens.TryRead(token, TokenPurpose.Confirm, out var id, out var episode) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber
+            || !(subscriber.PendingSince == episode || (subscriber.Status == SubscriberStatus.Active && subscriber.ConfirmedAt >= episode)))
             return InvalidLink(http, pages);
         return pages.Render(http, "confirm", "Confirm your subscription",
             new ScriptObject { ["token"] = token, ["email"] = subscriber.Email }, hasForm: true);
     }
 
+    /// <summary>
+    /// The form's antiforgery check failed although its link is good: the form was served before
+    /// the keys changed, or the browser dropped the cookie. Say so and offer the form again,
+    /// rather than calling a good link invalid.
+    /// </summary>
+    private const string FormExpired = "This form had expired or your browser did not send its cookie; please press the button again.";
+
     private static async Task<IResult> ConfirmAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
-        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+        if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
+        if (!await antiforgery.IsRequestValidAsync(http))
+        {
+            string? link = (await http.Request.ReadFormAsync(cancellationToken))["token"];
+            if (!tokens.TryRead(link, TokenPurpose.Confirm, out var pendingId) || await subscribers.FindAsync(pendingId, cancellationToken) is not { } pending)
+                return InvalidLink(http, pages);
+            return pages.Render(http, "confirm", "Confirm your subscription",
+                new ScriptObject { ["token"] = link, ["email"] = pending.Email, ["notice"] = FormExpired }, StatusCodes.Status400BadRequest, hasForm: true);
+        }
         var form = await http.Request.ReadFormAsync(cancellationToken);
-        if (!tokens.TryRead(form["token"], TokenPurpose.Confirm, out var id) || !await subscribers.ConfirmAsync(id, cancellationToken))
+        if (!tokens.TryRead(form["token"], TokenPurpose.Confirm, out var id, out var episode) || !await subscribers.ConfirmAsync(id, episode, cancellationToken))
             return InvalidLink(http, pages);
         return pages.Render(http, "confirmed", "Subscription confirmed");
     }
@@ -125,8 +153,9 @@ public static class SubscriptionEndpoints
     /// </summary>
     private static async Task<IResult> UnsubscribeAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
-        if (token is null && http.Request.HasFormContentType)
-            token = (await http.Request.ReadFormAsync(cancellationToken))["token"];
+        // The form is read even when the query has the token: an oversized body then gets its 413.
+        if (http.Request.HasFormContentType && (await http.Request.ReadFormAsync(cancellationToken))["token"] is { Count: > 0 } posted)
+            token ??= posted;
         if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id))
             return InvalidLink(http, pages);
         await subscribers.UnsubscribeAsync(id, cancellationToken);
@@ -142,20 +171,40 @@ public static class SubscriptionEndpoints
 
     private static async Task<IResult> SavePreferencesAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
-        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+        if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
         var form = await http.Request.ReadFormAsync(cancellationToken);
         string token = form["token"].ToString();
-        if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id)
-            || !await subscribers.SavePreferencesAsync(id, form["paused"] == "on", NormaliseTopics(form["topics"].ToString().Split(',')), cancellationToken)
-            || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+        if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id))
+            return InvalidLink(http, pages);
+        if (!await antiforgery.IsRequestValidAsync(http))
+            return await subscribers.FindAsync(id, cancellationToken) is { } reader
+                ? PreferencesPage(http, pages, token, reader, saved: false, notice: FormExpired, StatusCodes.Status400BadRequest)
+                : InvalidLink(http, pages);
+        if (form["resubscribe"] == "1")
+            await subscribers.ResubscribeAsync(id, cancellationToken);
+        else if (!await subscribers.SavePreferencesAsync(id, form["paused"] == "on", NormaliseTopics(form["topics"].ToString().Split(',')), cancellationToken))
+            return InvalidLink(http, pages);
+        if (await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
             return InvalidLink(http, pages);
         return PreferencesPage(http, pages, token, subscriber, saved: true);
     }
 
-    private static IResult PreferencesPage(HttpContext http, PageRenderer pages, string token, Subscriber subscriber, bool saved) =>
+    private static IResult PreferencesPage(HttpContext http, PageRenderer pages, string token, Subscriber subscriber, bool saved,
+        string notice = "", int statusCode = StatusCodes.Status200OK) =>
         pages.Render(http, "preferences", "Preferences", new ScriptObject
         {
+            ["notice"] = notice,
+            ["status_text"] = subscriber.Status switch
+            {
+                SubscriberStatus.Active when subscriber.IsPaused => "paused: no digests until you resume",
+                SubscriberStatus.Active => "subscribed: you get the digest",
+                SubscriberStatus.Pending => "not confirmed yet: use the link in the confirmation mail",
+                SubscriberStatus.Unsubscribed => "unsubscribed: you get no mail from us",
+                SubscriberStatus.Bounced => "suspended: mail to this address was refused by its server",
+                var other => other,
+            },
+            ["can_resubscribe"] = subscriber.Status == SubscriberStatus.Unsubscribed,
             ["token"] = token,
             ["email"] = subscriber.Email,
             ["status"] = subscriber.Status,
@@ -163,7 +212,7 @@ public static class SubscriptionEndpoints
             ["topics"] = new ScriptArray(subscriber.TopicList),
             ["topics_text"] = string.Join(", ", subscriber.TopicList),
             ["saved"] = saved,
-        }, hasForm: true);
+        }, statusCode, hasForm: true);
 
     /// <summary>Topics as short labels (e.g. "cs.LG"), de-duplicated, at most <see cref="MaxTopics"/>.</summary>
     private static string NormaliseTopics(IEnumerable<string> topics) =>

@@ -17,14 +17,28 @@ public static class SubscriptionsRegistration
         builder.Services.AddSingleton<PageRenderer>();
         builder.Services.AddSingleton<ConfirmationMailer>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ConfirmationMailer>());
+        builder.Services.AddSingleton<AddressLimiter>();
+        // Every state-changing endpoint is limited per client network (an IPv6 /64 counts as one).
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = (context, _) =>
+            {
+                context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SubscriptionEndpoints))
+                    .LogInformation("Rate limit: refused {Method} {Path} from {Client}", context.HttpContext.Request.Method, context.HttpContext.Request.Path, ClientNetwork.Of(context.HttpContext));
+                return ValueTask.CompletedTask;
+            };
             limiter.AddPolicy(SubscriptionEndpoints.SubscribeRateLimit, http =>
             {
                 var options = http.RequestServices.GetRequiredService<IOptions<SubscriptionOptions>>().Value;
-                return RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                return RateLimitPartition.GetFixedWindowLimiter(ClientNetwork.Of(http),
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RateLimitPermits, Window = options.RateLimitWindow, QueueLimit = 0 });
+            });
+            limiter.AddPolicy(SubscriptionEndpoints.LinkRateLimit, http =>
+            {
+                var options = http.RequestServices.GetRequiredService<IOptions<SubscriptionOptions>>().Value;
+                return RateLimitPartition.GetFixedWindowLimiter(ClientNetwork.Of(http),
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = options.LinkRateLimitPermits, Window = options.RateLimitWindow, QueueLimit = 0 });
             });
         });
         return builder;

@@ -39,6 +39,22 @@ public sealed class AdminPreviewTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, apiKey.StatusCode);
     }
 
+    [Theory]
+    [InlineData("Authorization", "Basic !!!not-base64!!!")]
+    [InlineData("Authorization", "Basic YWRtaW4=")] // "admin", no colon
+    [InlineData("Authorization", "Bearer correct horse battery staple")]
+    [InlineData("X-Api-Key", "guess")]
+    public async Task AMalformedOrWrongCredentialIsRefused(string header, string value)
+    {
+        using var client = new FormClient(_baseUrl);
+        var request = new HttpRequestMessage(HttpMethod.Get, "/admin/preview");
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        var response = await client.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
     [Fact]
     public async Task WithoutAConfiguredPasswordTheAdminPagesDoNotExist()
     {

@@ -137,6 +137,45 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
 
 public sealed class TemplateLintTests
 {
+    /// <summary>The one format: the file as the operator finds it, then line:col: message; never Scriban's "(5,40) : error :".</summary>
+    private static void AssertOneFormat(string templates, string file, string output) =>
+        Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(templates.Replace('\\', '/'))}/{System.Text.RegularExpressions.Regex.Escape(file)}:\d+:\d+: \S", output);
+
+    [Fact]
+    public async Task TemplatesCheckReportsParseAndRenderErrorsOfEveryFileInOnePass()
+    {
+        await using var host = new TestHost();
+        var templates = host.CopyTemplates();
+        await File.WriteAllTextAsync(Path.Combine(templates, "digest.txt.sbn"), "{{ unsubscribe_url }}\n{{ if }");
+        await File.WriteAllTextAsync(Path.Combine(templates, "confirm.subject.sbn"), "{{ for }");
+        await File.WriteAllTextAsync(Path.Combine(templates, "digest.html.sbn"), "{{ unsubscribe_url }}\n  {{ func f; f; end; f }}");
+        await File.WriteAllTextAsync(Path.Combine(templates, "pages", "confirmed.html.sbn"), "<p>{{ func g; g; end; g }}</p>");
+
+        var result = await host.RunAsync("templates", "check");
+
+        Assert.True(result.Exit == 1, result.ToString());
+        AssertOneFormat(templates, "digest.txt.sbn", result.Error);
+        AssertOneFormat(templates, "confirm.subject.sbn", result.Error);
+        AssertOneFormat(templates, "digest.html.sbn", result.Error);
+        AssertOneFormat(templates, "pages/confirmed.html.sbn", result.Error);
+        Assert.Contains("digest.html.sbn:2:", result.Error);
+        Assert.DoesNotContain(": error :", result.Error);
+    }
+
+    [Fact]
+    public async Task ARenderErrorIsReportedInTheSameFormatByPreview()
+    {
+        await using var host = new TestHost();
+        var templates = host.CopyTemplates();
+        await File.WriteAllTextAsync(Path.Combine(templates, "digest.subject.sbn"), "Papers {{ func f; f; end; f }}");
+
+        var result = await host.RunAsync("preview", "--out", Path.Combine(host.Directory, "preview"));
+
+        Assert.Equal(1, result.Exit);
+        AssertOneFormat(templates, "digest.subject.sbn", result.Error.Replace("Cannot render: ", ""));
+        Assert.DoesNotContain(": error :", result.Error);
+    }
+
     [Theory]
     [InlineData("digest.html.sbn", "{{ for e in issue.entries }}{{ raw e.title }}{{ end }}{{ unsubscribe_url }}", "emits unescaped entry text")]
     [InlineData("digest.txt.sbn", "{{ for e in issue.entries }}{{ e.title }}{{ end }}", "does not contain the unsubscribe link")]
@@ -150,6 +189,6 @@ public sealed class TemplateLintTests
         var result = await host.RunAsync("templates", "check");
 
         Assert.Equal(1, result.Exit);
-        Assert.Contains($"{file}:0:0: {problem}", result.Error);
+        Assert.Contains($"{file}:1:1: {problem}", result.Error);
     }
 }

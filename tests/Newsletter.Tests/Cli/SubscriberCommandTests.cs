@@ -107,4 +107,94 @@ public sealed class SubscriberCommandTests : IAsyncLifetime
         Assert.Equal(1, (await _host.RunAsync("subscribers", "remove", "ada@example.org")).Exit);
         Assert.Equal("", (await _host.RunAsync("subscribers", "list")).Output);
     }
+
+    [Fact]
+    public async Task ExportNeutralisesSpreadsheetFormulas()
+    {
+        await using var host = new TestHost();
+        await host.RunAsync("subscribers", "add", "=1+1@example.org", "--confirmed");
+        await host.ExecuteAsync("UPDATE subscribers SET status_reason = '=cmd|'' /C calc''!A0'");
+
+        var export = await host.RunAsync("subscribers", "export");
+
+        Assert.Contains("'=1+1@example.org", export.Output);
+        Assert.Contains("'=cmd|", export.Output);
+        Assert.DoesNotContain(",=", export.Output);
+        Assert.DoesNotContain("\n=", export.Output);
+    }
+
+    [Theory]
+    [InlineData("https://papers.example.org/?ref=mail")]
+    [InlineData("https://papers.example.org/#top")]
+    [InlineData("https://user:pw@papers.example.org/")]
+    public async Task APublicBaseUrlWithAQueryFragmentOrCredentialsIsRefused(string url)
+    {
+        await using var host = new TestHost(new() { ["Newsletter:PublicBaseUrl"] = url });
+
+        var result = await host.RunAsync("subscribers", "list");
+
+        Assert.Equal(2, result.Exit);
+        Assert.Contains("Newsletter:PublicBaseUrl", result.Error);
+    }
+}
+
+public sealed class SubscriberConfirmationCommandTests : IAsyncLifetime
+{
+    private readonly TestHost _host = new();
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
+
+    private string[] MailsTo(string address) => Directory.Exists(_host.Outbox)
+        ? Directory.GetFiles(_host.Outbox, "*.eml").Where(f => File.ReadAllText(f).Contains($"To: {address}", StringComparison.OrdinalIgnoreCase)).ToArray()
+        : [];
+
+    [Fact]
+    public async Task AddWithoutConfirmedSendsTheConfirmationMail()
+    {
+        var result = await _host.RunAsync("subscribers", "add", "grace@example.org");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Contains("Added grace@example.org (pending); confirmation mail sent", result.Output);
+        var mail = Assert.Single(MailsTo("grace@example.org"));
+        Assert.Contains("https://papers.example.org/confirm?token=", File.ReadAllText(mail));
+    }
+
+    [Fact]
+    public async Task AddWithConfirmedSendsNoMail()
+    {
+        var result = await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Empty(MailsTo("ada@example.org"));
+    }
+
+    [Fact]
+    public async Task ImportWithoutConfirmedMailsEachNewAddressOnceEvenWhenImportedTwice()
+    {
+        var csv = Path.Combine(_host.Directory, "list.csv");
+        await File.WriteAllTextAsync(csv, "email\nada@example.org\ngrace@example.org\n");
+
+        var first = await _host.RunAsync("subscribers", "import", csv);
+        var second = await _host.RunAsync("subscribers", "import", csv);
+
+        Assert.True(first.Exit == 0, first.ToString());
+        Assert.Contains("2 added, 0 activated, 0 already present, 0 invalid rows skipped; 2 confirmation mails sent", first.Output);
+        Assert.Contains("0 added, 0 activated, 2 already present, 0 invalid rows skipped; 0 confirmation mails sent", second.Output);
+        Assert.Single(MailsTo("ada@example.org"));
+        Assert.Single(MailsTo("grace@example.org"));
+    }
+
+    [Fact]
+    public async Task AFailedConfirmationMailIsSaidAndTheAddressStaysPending()
+    {
+        _host.UseSmtp(SmtpSink.FreePort()); // nobody listens there
+
+        var result = await _host.RunAsync("subscribers", "add", "grace@example.org");
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("The confirmation mail to grace@example.org was not sent", result.Error);
+        Assert.Contains("grace@example.org\tpending", (await _host.RunAsync("subscribers", "list")).Output);
+    }
 }

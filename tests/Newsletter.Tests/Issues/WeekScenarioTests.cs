@@ -73,7 +73,7 @@ public sealed partial class WeekScenarioTests(ITestOutputHelper output)
 
             clock.Now = new DateTimeOffset(date.ToDateTime(new TimeOnly(6, 0)), TimeSpan.Zero);
             var collect = await host.RunAsync("collect");
-            Assert.True(collect.Exit == 0 && !collect.Output.Contains("FAILED"), collect.ToString());
+            Assert.True(collect.Exit == 0 && !(collect.Output + collect.Error).Contains("FAILED"), collect.ToString());
 
             clock.Now = new DateTimeOffset(date.ToDateTime(new TimeOnly(7, 0)), TimeSpan.Zero);
             var before = smtp.Messages.Count;

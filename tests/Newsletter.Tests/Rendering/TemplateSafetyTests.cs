@@ -153,6 +153,24 @@ public sealed class TemplateSafetyTests : IAsyncLifetime
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["templates"].Status);
     }
 
+    [Fact]
+    public async Task DeletingABrokenTemplateFileClearsItsError()
+    {
+        var store = _host.Service<TemplateStore>();
+        var health = _host.Service<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+        var extra = Path.Combine(_templates, "partials-extra.sbn");
+
+        File.WriteAllText(extra, "Broken {{ if }");
+        await WaitUntilAsync(() => store.Errors.Count > 0);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, (await health.CheckHealthAsync()).Entries["templates"].Status);
+
+        File.Delete(extra);
+        await WaitUntilAsync(() => store.Errors.Count == 0);
+
+        Assert.Empty(store.Errors);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["templates"].Status);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);

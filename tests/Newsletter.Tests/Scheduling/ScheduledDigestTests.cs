@@ -19,7 +19,9 @@ public sealed class ScheduledDigestTests
         host.UseSmtp(smtp.Port);
         await host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
         await host.RunAsync("subscribers", "add", "grace@example.org", "--confirmed");
-        await host.RunAsync("subscribers", "add", "pending@example.org");
+        // Pending without its confirmation mail (which `subscribers add` sends), so the sink holds only digests.
+        await host.RunAsync("subscribers", "add", "pending@example.org", "--confirmed");
+        await host.ExecuteAsync("UPDATE subscribers SET status = 'pending', confirmed_at = NULL WHERE email = 'pending@example.org'");
         var app = host.Build(["--urls", "http://127.0.0.1:0"]);
 
         await app.StartAsync();

@@ -21,7 +21,7 @@ public sealed class CollectorTests : IAsyncLifetime
             _feeds.Serve(source.Path, source.Fixture);
         _host.UseSources(sources.Select(s => (s.Name, s.Kind, _feeds.Url(s.Path))).ToArray());
         var result = await _host.RunAsync("collect");
-        Assert.True(result.Exit == 0 && !result.Output.Contains("FAILED"), result.ToString());
+        Assert.True(result.Exit == 0 && !(result.Output + result.Error).Contains("FAILED"), result.ToString());
         return result;
     }
 
@@ -106,8 +106,8 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Equal(0, result.Exit);
-        Assert.Contains("api: FAILED: arXiv API error: incorrect id format for 1234.12345", result.Output);
+        Assert.Equal(1, result.Exit); // its only source failed
+        Assert.Contains("api: FAILED: arXiv API error: incorrect id format for 1234.12345", result.Error);
         Assert.Empty(await EntriesAsync());
     }
 
@@ -141,9 +141,9 @@ public sealed class CollectorTests : IAsyncLifetime
         var result = await _host.RunAsync("collect");
 
         Assert.Equal(0, result.Exit);
-        Assert.Contains("broken: FAILED: HTTP 500", result.Output);
-        Assert.Contains("garbage: FAILED:", result.Output);
-        Assert.Contains("refused: FAILED: unreachable", result.Output);
+        Assert.Contains("broken: FAILED: HTTP 500", result.Error);
+        Assert.Contains("garbage: FAILED:", result.Error);
+        Assert.Contains("refused: FAILED: unreachable", result.Error);
         Assert.Contains("good: 2 entries, 2 new", result.Output);
         Assert.Equal(2, (await EntriesAsync()).Count);
     }
@@ -174,7 +174,7 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Contains("xxe: FAILED: invalid XML", result.Output);
+        Assert.Contains("xxe: FAILED: invalid XML", result.Error);
         Assert.Empty(await EntriesAsync());
     }
 
@@ -203,8 +203,8 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Contains("lol: FAILED: invalid XML", result.Output);
-        Assert.Contains("undeclared entity", result.Output);
+        Assert.Contains("lol: FAILED: invalid XML", result.Error);
+        Assert.Contains("undeclared entity", result.Error);
         Assert.Contains("good: 2 entries, 2 new", result.Output);
         Assert.Equal(2, (await EntriesAsync()).Count);
     }
@@ -272,7 +272,7 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Contains("deep: FAILED: the XML nests deeper than 64 levels; refused", result.Output);
+        Assert.Contains("deep: FAILED: the XML nests deeper than 64 levels; refused", result.Error);
     }
 
     [Fact]
@@ -303,7 +303,7 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Contains("big: FAILED: response", result.Output);
-        Assert.Contains("exceeds the limit of 1000", result.Output);
+        Assert.Contains("big: FAILED: response", result.Error);
+        Assert.Contains("exceeds the limit of 1000", result.Error);
     }
 }

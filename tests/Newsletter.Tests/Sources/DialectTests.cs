@@ -62,7 +62,7 @@ public sealed class DialectTests(ITestOutputHelper output)
 
             var result = await host.RunAsync("collect");
 
-            Assert.True(result.Exit == 0 && !result.Output.Contains("FAILED"), result.ToString());
+            Assert.True(result.Exit == 0 && !(result.Output + result.Error).Contains("FAILED"), result.ToString());
             var entries = await EntryQueries.AllAsync(host);
             var ids = entries.Select(e => e.CanonicalId.StartsWith("content:") ? "content:" : e.CanonicalId).Order(StringComparer.Ordinal).ToArray();
             Assert.Equal(expected.Ids, ids);

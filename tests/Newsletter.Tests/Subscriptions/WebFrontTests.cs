@@ -31,8 +31,8 @@ public sealed class WebFrontTests : IAsyncLifetime
     private async Task<long> IdOfAsync(string email) =>
         await _host.QueryScalarAsync<long>($"SELECT id FROM subscribers WHERE email = '{email}'");
 
-    private string Token(TokenPurpose purpose, long id, DateTimeOffset? expires = null) =>
-        _host.Service<LinkTokens>().Create(purpose, id, expires);
+    private string Token(TokenPurpose purpose, long id, DateTimeOffset? expires = null, long episode = 0) =>
+        _host.Service<LinkTokens>().Create(purpose, id, expires, episode);
 
     private async Task<MimeKit.MimeMessage> SubscribeByFormAsync(string email)
     {
@@ -206,7 +206,8 @@ public sealed class WebFrontTests : IAsyncLifetime
     {
         await _host.RunAsync("subscribers", "add", "ada@example.org");
         var id = await IdOfAsync("ada@example.org");
-        var good = Token(TokenPurpose.Confirm, id, DateTimeOffset.UtcNow.AddDays(1));
+        var episode = await _host.QueryScalarAsync<long>($"SELECT pending_since FROM subscribers WHERE id = {id}");
+        var good = _host.Service<LinkTokens>().Create(TokenPurpose.Confirm, id, DateTimeOffset.UtcNow.AddDays(1), episode);
         string[] links =
         [
             "/confirm?token=" + good[..^3] + (good[^3] == 'x' ? "y" : "x") + good[^2..],           // tampered
@@ -248,6 +249,50 @@ public sealed class WebFrontTests : IAsyncLifetime
         await _host.RunAsync("send-now", "--date", "2025-09-08");
         Assert.Empty(_smtp.To("ada@example.org"));
         Assert.Single(_smtp.To("grace@example.org"));
+    }
+
+    [Fact]
+    public async Task AnUnsubscribedReaderSeesTheirStatusOnThePreferencesPageAndCanSubscribeAgain()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        await _host.ExecuteAsync("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'ada@example.org'");
+        var preferences = "/preferences?token=" + Token(TokenPurpose.Preferences, await IdOfAsync("ada@example.org"));
+        using var browser = new FormClient(_baseUrl);
+
+        var (_, page) = await browser.GetAsync(preferences);
+        Assert.Contains("unsubscribed: you get no mail from us", page);
+        Assert.Contains("Subscribe again", page);
+        Assert.DoesNotContain("Pause the daily digest", page);
+
+        var (response, body) = await browser.SubmitAsync(preferences, "/preferences");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("subscribed: you get the digest", body);
+        Assert.Contains("Pause the daily digest", body);
+        Assert.Equal("active", await StatusOfAsync("ada@example.org"));
+    }
+
+    [Fact]
+    public async Task AConfirmFormWithoutItsCookieIsOfferedAgainNotCalledAnInvalidLink()
+    {
+        await _host.RunAsync("subscribers", "add", "ada@example.org");
+        var id = await IdOfAsync("ada@example.org");
+        var episode = await _host.QueryScalarAsync<long>($"SELECT pending_since FROM subscribers WHERE id = {id}");
+        var confirm = "/confirm?token=" + Token(TokenPurpose.Confirm, id, DateTimeOffset.UtcNow.AddDays(1), episode);
+        using var withCookies = new FormClient(_baseUrl);
+        var (_, page) = await withCookies.GetAsync(confirm);
+        var fields = System.Text.RegularExpressions.Regex.Matches(page, "<input type=\"hidden\" name=\"(?<name>[^\"]+)\" value=\"(?<value>[^\"]*)\"")
+            .ToDictionary(m => WebUtility.HtmlDecode(m.Groups["name"].Value), m => WebUtility.HtmlDecode(m.Groups["value"].Value));
+        using var cookieless = new FormClient(_baseUrl, cookies: false);
+
+        var response = await cookieless.Http.PostAsync("/confirm", new FormUrlEncodedContent(fields));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.DoesNotContain("Link invalid or expired", body);
+        Assert.Contains("please press the button again", body);
+        Assert.Contains("Confirm subscription", body);
+        Assert.Equal("pending", await StatusOfAsync("ada@example.org"));
     }
 
     [Fact]

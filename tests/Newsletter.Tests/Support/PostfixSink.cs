@@ -8,7 +8,7 @@ namespace Newsletter.Tests.Support;
 /// </summary>
 public sealed class PostfixSink : IDisposable
 {
-    public const string Executable = SystemPrograms.SmtpSink;
+    public static string Executable => SystemPrograms.SmtpSink;
 
     private readonly Process _process;
 

@@ -53,7 +53,7 @@ public sealed class SmtpSink : IAsyncDisposable
             })
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
-        services.Add(new Store(Messages, faults));
+        services.Add(new Store(Messages, Raw, faults));
         services.Add(new Filter(faults));
         if (faults.Credentials is { } credentials)
             services.Add(new Authenticator(credentials.User, credentials.Password));
@@ -65,6 +65,9 @@ public sealed class SmtpSink : IAsyncDisposable
     public int Port { get; }
 
     public ConcurrentQueue<MimeMessage> Messages { get; } = new();
+
+    /// <summary>Each accepted message exactly as it came over the wire (after DATA's dot-unstuffing).</summary>
+    public ConcurrentQueue<byte[]> Raw { get; } = new();
 
     public IReadOnlyList<MimeMessage> To(string address) =>
         Messages.Where(m => m.To.Mailboxes.Any(b => string.Equals(b.Address, address, StringComparison.OrdinalIgnoreCase))).ToList();
@@ -102,7 +105,7 @@ public sealed class SmtpSink : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed class Store(ConcurrentQueue<MimeMessage> messages, SinkFaults faults) : MessageStore
+    private sealed class Store(ConcurrentQueue<MimeMessage> messages, ConcurrentQueue<byte[]> raw, SinkFaults faults) : MessageStore
     {
         public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
@@ -110,6 +113,7 @@ public sealed class SmtpSink : IAsyncDisposable
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
             if (faults.AfterData?.Invoke(message) is { } refusal)
                 return refusal;
+            raw.Enqueue(buffer.ToArray());
             messages.Enqueue(message);
             if (faults.DelayPerMessage > TimeSpan.Zero)
                 await Task.Delay(faults.DelayPerMessage, cancellationToken);

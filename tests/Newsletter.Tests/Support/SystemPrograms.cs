@@ -11,8 +11,19 @@ public static class SystemPrograms
     /// <summary>Environment variable that turns every such skip into a failure (set by <c>.ci/run</c>).</summary>
     public const string RequireSwitch = "NEWSLETTER_REQUIRE_SYSTEM_PROGRAMS";
 
-    public const string Chromium = "/usr/bin/chromium";
-    public const string SmtpSink = "/usr/sbin/smtp-sink";
+    /// <summary>
+    /// Overrides the folder the programs are looked up in (e.g. an empty folder), so the
+    /// "machine with only the .NET SDK" case is checked cheaply on a machine that has them
+    /// (<c>.ci/fresh-machine</c>).
+    /// </summary>
+    public const string ProgramsFolderVariable = "NEWSLETTER_SYSTEM_PROGRAMS_DIR";
+
+    public static string Chromium => Locate("/usr/bin", "chromium");
+
+    public static string SmtpSink => Locate("/usr/sbin", "smtp-sink");
+
+    private static string Locate(string folder, string name) =>
+        Path.Combine(Environment.GetEnvironmentVariable(ProgramsFolderVariable) is { Length: > 0 } overridden ? overridden : folder, name);
 
     public static void RequireChromium() =>
         Require(File.Exists(Chromium), $"Debian's Chromium is not at {Chromium}: install it with `apt-get install chromium`");

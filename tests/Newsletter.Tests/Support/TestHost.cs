@@ -81,9 +81,13 @@ public sealed class TestHost : IAsyncDisposable
         var copy = Path.Combine(Directory, "templates");
         if (!System.IO.Directory.Exists(copy))
         {
-            System.IO.Directory.CreateDirectory(copy);
-            foreach (var file in System.IO.Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "templates")))
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            var shipped = Path.Combine(AppContext.BaseDirectory, "templates");
+            foreach (var file in System.IO.Directory.GetFiles(shipped, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(copy, Path.GetRelativePath(shipped, file));
+                System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
         }
         Set("Newsletter:TemplatesPath", copy);
         return copy;
@@ -93,10 +97,11 @@ public sealed class TestHost : IAsyncDisposable
     /// Starts the whole service (Kestrel on a free 127.0.0.1 port, scheduler, background mailers)
     /// with <c>PublicBaseUrl</c> pointing at it, so links in mail lead back to it.
     /// </summary>
-    public async Task<string> StartServiceAsync(TimeProvider? time = null)
+    /// <param name="publicBaseUrl">Links in mail point here instead (e.g. an https site behind a proxy).</param>
+    public async Task<string> StartServiceAsync(TimeProvider? time = null, string? publicBaseUrl = null)
     {
         var baseUrl = $"http://127.0.0.1:{SmtpSink.FreePort()}";
-        Set("Newsletter:PublicBaseUrl", baseUrl);
+        Set("Newsletter:PublicBaseUrl", publicBaseUrl ?? baseUrl);
         // Scheduled collecting and digests stay out of the way of web tests.
         Set("Newsletter:Schedule:Collect", "0 0 0 1 1 ? 2099");
         Set("Newsletter:Schedule:Digest", "0 0 0 1 1 ? 2099");
