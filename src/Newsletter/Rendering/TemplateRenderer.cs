@@ -61,5 +61,5 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
 
 /// <summary>A render went past <see cref="TemplateRenderer.LimitToString"/>; nothing cut short is ever sent.</summary>
 public sealed class OutputTooLargeException(string template, Exception inner)
-    : Scriban.Syntax.ScriptRuntimeException(default, $"{template} renders more than {TemplateRenderer.LimitToString:N0} characters (the output limit); nothing was sent. Lower MaxEntriesPerIssue or MaxMoreEntriesPerIssue, or shorten the template", inner);
+    : Scriban.Syntax.ScriptRuntimeException(default, $"{template} renders more than {TemplateRenderer.LimitToString:N0} characters (the output limit); nothing was sent. Lower MaxEntriesPerIssue or MaxMoreEntriesPerIssue, or shorten the template ({inner.Message})", inner);
 

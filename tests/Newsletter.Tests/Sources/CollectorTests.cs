@@ -256,9 +256,9 @@ public sealed class CollectorTests : IAsyncLifetime
 
         var result = await _host.RunAsync("collect");
 
-        Assert.Contains("netscape: FAILED: invalid XML", result.Output);
-        Assert.Contains("undeclared entity", result.Output);
-        Assert.DoesNotContain("root:", result.Output);
+        Assert.Contains("netscape: FAILED: invalid XML", result.Error);
+        Assert.Contains("undeclared entity", result.Error);
+        Assert.DoesNotContain("root:", result.Output + result.Error);
         Assert.Empty(await EntriesAsync());
     }
 
