@@ -33,7 +33,10 @@ public sealed class EntryStore(Database database, TimeProvider time)
 
     public async Task<UpsertCounts> UpsertAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken)
     {
-        var now = DbTime.ToDb(time.GetUtcNow());
+        var clock = time.GetUtcNow();
+        var now = DbTime.ToDb(clock);
+        // Ranking uses the date: a feed dating its items in the future would rank itself first every day.
+        var latestPlausible = clock.AddDays(1);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         int added = 0, updated = 0;
@@ -48,7 +51,7 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 entry.Summary,
                 Authors = string.Join(AuthorSeparator, entry.Authors),
                 entry.Url,
-                PublishedAt = entry.PublishedAt is { } published ? DbTime.ToDb(published) : (long?)null,
+                PublishedAt = entry.PublishedAt is { } published ? DbTime.ToDb(published > latestPlausible ? clock : published) : (long?)null,
                 entry.Score,
                 entry.Source,
                 Now = now,

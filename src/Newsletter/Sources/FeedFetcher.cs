@@ -60,6 +60,9 @@ public sealed class FeedFetcher(IHttpClientFactory httpClientFactory, IOptions<S
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotModified)
             return new FetchResult(true, default, previous);
+        // HttpClient answers the last 3xx once MaxAutomaticRedirections is used up (a loop, or a long chain).
+        if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is not null)
+            throw new SourceException($"too many redirects (still redirected to {response.Headers.Location} after the limit of {CollectingRegistration.MaxRedirects})");
         if (!response.IsSuccessStatusCode)
             throw new SourceException($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
         if (response.Content.Headers.ContentLength > options.Value.MaxSourceBytes)

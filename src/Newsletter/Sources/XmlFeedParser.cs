@@ -67,7 +67,7 @@ public static partial class XmlFeedParser
         var feedAuthors = dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? AtomAuthors(root) : [];
         foreach (var item in items.Where(i => dialect is XmlDialect.Atom10 && IsArxivApiError(i)))
             throw new SourceException($"arXiv API error: {Text.Clean(item.Element(Atom10 + "summary")?.Value)}");
-        var context = new ItemContext(sourceName, arxivApi || IsArxivFeed(root, dialect));
+        var context = new ItemContext(sourceName, arxivApi || IsArxivFeed(root, dialect), FeedBase(root, dialect));
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
@@ -121,7 +121,35 @@ public static partial class XmlFeedParser
         new($"unrecognised XML document <{root}>; expected RSS 0.90, 0.91, 0.92, 1.0 (RDF) or 2.0, or Atom 0.3 or 1.0");
 
     /// <summary>Who the items come from: an arXiv or Hugging Face feed may write bare new-style arXiv ids.</summary>
-    private sealed record ItemContext(string SourceName, bool ArxivFeed);
+    private sealed record ItemContext(string SourceName, bool ArxivFeed, Uri? Base);
+
+    /// <summary>The channel's (or Atom feed's) own http(s) link, against which relative item links resolve.</summary>
+    private static Uri? FeedBase(XElement root, XmlDialect dialect)
+    {
+        var channel = root.Elements().FirstOrDefault(e => e.Name.LocalName == "channel");
+        var link = dialect is XmlDialect.Atom03 or XmlDialect.Atom10
+            ? root.Elements(root.Name.Namespace + "link").Select(l => (string?)l.Attribute("href")).FirstOrDefault()
+            : Value(channel?.Elements().FirstOrDefault(e => e.Name.LocalName == "link"));
+        return HttpUrl(link);
+    }
+
+    /// <summary>
+    /// Only an absolute http(s) URL counts as a link: on Linux "/articles/123" parses as an absolute file: URI.
+    /// </summary>
+    private static Uri? HttpUrl(string? value) =>
+        Uri.TryCreate(value?.Trim(), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && !value!.TrimStart().StartsWith('/') ? url : null;
+
+    /// <summary>An item's link as an absolute http(s) URL: relative ones resolved against the channel's link.</summary>
+    private static string? Resolve(string? link, Uri? feedBase)
+    {
+        if (link is null)
+            return null;
+        if (HttpUrl(link) is { } absolute)
+            return absolute.OriginalString.Trim();
+        if (feedBase is not null && !link.Contains(':', StringComparison.Ordinal) && Uri.TryCreate(feedBase, link.Trim(), out var resolved))
+            return resolved.AbsoluteUri;
+        return link;
+    }
 
     /// <summary>The feed's own link (RSS/RDF channel link, Atom link or id) is on arxiv.org or huggingface.co.</summary>
     private static bool IsArxivFeed(XElement root, XmlDialect dialect)
@@ -153,14 +181,18 @@ public static partial class XmlFeedParser
     {
         // RSS 2.0 elements have no namespace; RSS 0.90/1.0 ones share the item's namespace.
         var ns = item.Name.Namespace;
-        var link = Value(item.Element(ns + "link")) ?? Value(item.Element(DublinCoreTerms + "source"));
+        var guidElement = item.Element(ns + "guid");
+        // RSS 2.0: a guid is a permalink unless isPermaLink="false"; with no <link> it is the item's URL.
+        var permalink = guidElement is not null && !string.Equals(((string?)guidElement.Attribute("isPermaLink"))?.Trim(), "false", StringComparison.OrdinalIgnoreCase)
+            ? HttpUrl(Value(guidElement))?.OriginalString.Trim() : null;
+        var link = Resolve(Value(item.Element(ns + "link")) ?? Value(item.Element(DublinCoreTerms + "source")), context.Base) ?? permalink;
         var description = Value(item.Element(ns + "description"))
                           ?? Value(item.Element(ContentModule + "encoded"))
                           ?? Value(item.Element(DublinCore + "description"))
                           ?? Value(item.Element(DublinCoreTerms + "abstract"));
         var (summary, arxivId) = Summary(description, typedHtml: false);
 
-        var authors = item.Elements(DublinCore + "creator").SelectMany(c => Text.SplitAuthors(c.Value)).ToList();
+        var authors = item.Elements(DublinCore + "creator").SelectMany(c => SurnameInitials(Text.SplitAuthors(c.Value))).ToList();
         if (authors.Count == 0)
             authors.AddRange(item.Elements(ns + "author").Select(a => RssAuthor(a.Value)).Where(a => a.Length > 0));
 
@@ -177,6 +209,27 @@ public static partial class XmlFeedParser
         var rawTitle = Value(item.Element(ns + "title")) ?? Value(item.Element(DublinCore + "title"));
         var title = TitleLooksLikeHtml(rawTitle) ? Text.FromHtml(rawTitle) : Text.Clean(rawTitle);
         return Build(context, ids, title, summary, authors, link, published);
+    }
+
+    [GeneratedRegex(@"^(?:\p{Lu}\.(?:\s*-?\s*\p{Lu}\.)*|\p{Lu}{1,3})$")]
+    private static partial Regex Initials();
+
+    /// <summary>
+    /// bioRxiv/medRxiv write "Smith, A., Jones, B. C.": a part that is only initials belongs to the surname
+    /// before it ("Smith, A." is one person), so people are not split into "Smith", "A.", ...
+    /// </summary>
+    private static IEnumerable<string> SurnameInitials(IReadOnlyList<string> parts)
+    {
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (i + 1 < parts.Count && !Initials().IsMatch(parts[i]) && Initials().IsMatch(parts[i + 1]))
+            {
+                yield return parts[i] + ", " + parts[i + 1];
+                i++;
+            }
+            else
+                yield return parts[i];
+        }
     }
 
     private static List<string> AtomAuthors(XElement element)
@@ -222,11 +275,10 @@ public static partial class XmlFeedParser
         if (CanonicalId.For(sourceName, ids, title, published, context.ArxivFeed) is not { } canonical)
             return null;
         // The item's own page is its URL; only an arXiv or HF page is replaced by the clean abs page of the same paper.
-        var ownLink = link is not null && Uri.TryCreate(link, UriKind.Absolute, out var linkUrl) && linkUrl.Scheme is "http" or "https"
-            && CanonicalId.TryArxiv(link) is null ? link : null;
+        var ownLink = HttpUrl(link) is not null && CanonicalId.TryArxiv(link) is null ? link : null;
         var url = ownLink
                   ?? (canonical.StartsWith("arxiv:", StringComparison.Ordinal) ? CanonicalId.ArxivAbsUrl(canonical) : null)
-                  ?? (link is not null && Uri.TryCreate(link, UriKind.Absolute, out var absolute) && absolute.Scheme is "http" or "https" ? link : null)
+                  ?? (HttpUrl(link) is not null ? link : null)
                   ?? CanonicalId.PageUrl(canonical) ?? "";
         return new Entry(canonical, title, summary, authors, url, published, 0, sourceName);
     }

@@ -79,7 +79,7 @@ public sealed class FeedReadingTests : IAsyncLifetime
 
         var result = await CollectAsync(("cp1252", "Rss", body));
 
-        Assert.DoesNotContain("FAILED", result.Output);
+        Assert.DoesNotContain("FAILED", result.Output + result.Error);
         Assert.Equal("Café “quoted” – €5", Assert.Single(await EntriesAsync()).Title);
     }
 
@@ -96,7 +96,7 @@ public sealed class FeedReadingTests : IAsyncLifetime
 
         var result = await CollectAsync(("bom", kind, body));
 
-        Assert.DoesNotContain("FAILED", result.Output);
+        Assert.DoesNotContain("FAILED", result.Output + result.Error);
         Assert.Equal("With a BOM", Assert.Single(await EntriesAsync()).Title);
     }
 
@@ -108,7 +108,7 @@ public sealed class FeedReadingTests : IAsyncLifetime
 
         var result = await CollectAsync(("latin1", "Rss", Encoding.Latin1.GetBytes(xml)));
 
-        Assert.DoesNotContain("FAILED", result.Output);
+        Assert.DoesNotContain("FAILED", result.Output + result.Error);
         Assert.Equal("Naïve Gödel été", Assert.Single(await EntriesAsync()).Title);
     }
 
@@ -120,7 +120,7 @@ public sealed class FeedReadingTests : IAsyncLifetime
 
         var result = await CollectAsync(("utf8", "Rss", Encoding.UTF8.GetBytes(xml)));
 
-        Assert.DoesNotContain("FAILED", result.Output);
+        Assert.DoesNotContain("FAILED", result.Output + result.Error);
         Assert.Equal("Gödel", Assert.Single(await EntriesAsync()).Title);
     }
 
@@ -138,4 +138,46 @@ public sealed class FeedReadingTests : IAsyncLifetime
         var titles = (await EntriesAsync()).OrderBy(e => e.Url).Select(e => e.Title).ToArray();
         Assert.Equal(["A quantum thing & more", "Entity & bold", "Plain: a < b and AT&T"], titles);
     }
+
+    [Fact]
+    public async Task PermalinkGuidsRelativeLinksAndSurnameInitialAuthorsAreRead()
+    {
+        var feed = Rss("""
+            <item><title>Guid only</title><guid>https://news.example.org/guid-only</guid></item>
+            <item><title>Not a permalink</title><guid isPermaLink="false">https://news.example.org/not-permalink</guid><description>x</description></item>
+            <item><title>Relative</title><link>/articles/123</link></item>
+            <item><title>bioRxiv</title><link>https://news.example.org/biorxiv</link><dc:creator>Smith, A., Jones, B. C., van der Berg, K.-L.</dc:creator></item>
+            """, "https://news.example.org/feed/");
+
+        Assert.Equal(0, (await CollectAsync(("misc", "Rss", Encoding.UTF8.GetBytes(feed)))).Exit);
+
+        var entries = await EntriesAsync();
+        Assert.Equal("https://news.example.org/guid-only", entries.Single(e => e.Title == "Guid only").Url);
+        Assert.Equal("", entries.Single(e => e.Title == "Not a permalink").Url);
+        Assert.Equal("https://news.example.org/articles/123", entries.Single(e => e.Title == "Relative").Url);
+        Assert.Equal("Smith, A.\nJones, B. C.\nvan der Berg, K.-L.", entries.Single(e => e.Title == "bioRxiv").Authors);
+    }
+
+    [Fact]
+    public async Task AFutureDateIsClampedSoAFeedCannotRankItselfFirst()
+    {
+        var feed = Rss("""<item><title>From the future</title><link>https://news.example.org/future</link><pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>""");
+
+        Assert.Equal(0, (await CollectAsync(("future", "Rss", Encoding.UTF8.GetBytes(feed)))).Exit);
+
+        var published = await _host.QueryScalarAsync<long>("SELECT published_at FROM entries");
+        Assert.InRange(Newsletter.Storage.DbTime.FromDb(published), DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(1));
+    }
+
+    [Fact]
+    public async Task ARedirectLoopIsReportedAsTooManyRedirects()
+    {
+        _server.Redirects["/loop"] = _server.Url("/loop");
+        _host.UseSources(("loop", "Rss", _server.Url("/loop")));
+
+        var result = await _host.RunAsync("collect");
+
+        Assert.Contains("loop: FAILED: too many redirects", result.Error);
+    }
 }
+
