@@ -179,5 +179,22 @@ public sealed class FeedReadingTests : IAsyncLifetime
 
         Assert.Contains("loop: FAILED: too many redirects", result.Error);
     }
+
+    [Fact]
+    public async Task ATitleTakenFromTheSummaryGivesWayToARealTitleFromALaterSource()
+    {
+        var untitled = Rss("""<item><description>We study sparse mixtures of experts at scale and find that routing collapses unless the load-balancing loss is tuned per layer, which we do.</description><link>https://news.example.org/p/1</link></item>""");
+        var titled = Rss("""<item><title>Sparse mixtures, revisited</title><description>Another abstract.</description><link>https://news.example.org/p/1</link></item>""");
+        Assert.Equal(0, (await CollectAsync(("untitled", "Rss", Encoding.UTF8.GetBytes(untitled)))).Exit);
+        Assert.StartsWith("We study sparse mixtures", Assert.Single(await EntriesAsync()).Title);
+
+        Assert.Equal(0, (await CollectAsync(("untitled", "Rss", Encoding.UTF8.GetBytes(untitled)), ("titled", "Rss", Encoding.UTF8.GetBytes(titled)))).Exit);
+        Assert.Equal("Sparse mixtures, revisited", Assert.Single(await EntriesAsync()).Title);
+
+        // A real title is never replaced by a later source's.
+        var other = Rss("""<item><title>Another title</title><link>https://news.example.org/p/1</link></item>""");
+        Assert.Equal(0, (await CollectAsync(("other", "Rss", Encoding.UTF8.GetBytes(other)))).Exit);
+        Assert.Equal("Sparse mixtures, revisited", Assert.Single(await EntriesAsync()).Title);
+    }
 }
 
