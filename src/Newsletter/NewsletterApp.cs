@@ -21,6 +21,9 @@ public static class NewsletterApp
     /// <param name="configure">Last-word configuration, for tests.</param>
     public static WebApplication Build(string[] args, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
     {
+        // Feeds declare windows-1252, ISO-8859-2, Shift_JIS, ...: .NET ships only the Unicode and Latin-1
+        // encodings until the code-page provider is registered (idempotent, process-wide).
+        System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
         // The verb comes first; a command line that starts with an option (--urls ...) runs the service.
         var (overrides, rest) = Cli.ConfigurationArguments.Split(args);
         var verb = rest.Length > 0 && !rest[0].StartsWith('-') ? rest[0] : null;
