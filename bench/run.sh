@@ -3,9 +3,11 @@
 # Postfix's smtp-sink, with smtp-source as the baseline for the same message size and number of
 # connections, in the same run. Prints medians of RUNS runs.
 #
-# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30] [groups=1]
+# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30] [groups=1] [provider=Sqlite]
 #        bench/run.sh 1000000      # one million subscribers
 #        bench/run.sh 100000 8 1 30 500   # 500 preference groups, measured beside one group in the same run
+#        bench/run.sh 100000 8 3 30 1 Postgres   # the same on PostgreSQL (a throwaway cluster from
+#                                                # .ci/postgres.sh, or NEWSLETTER_BENCH_POSTGRES)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subscribers=${1:-100000}
@@ -13,6 +15,7 @@ connections=${2:-8}
 runs=${3:-3}
 papers=${4:-30}
 groups=${5:-1}
+provider=${6:-Sqlite}
 
 if ! command -v smtp-sink >/dev/null; then
   # The package only: the Postfix daemon is never configured or started.
@@ -25,13 +28,26 @@ repo=$PWD
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 smtp-sink -4 -u nobody -m 512 "127.0.0.1:$port" 1024 &
 sink=$!
-trap 'kill $sink 2>/dev/null; rm -rf "$work"' EXIT
+pg=${NEWSLETTER_BENCH_POSTGRES:-}
+cleanup() { kill $sink 2>/dev/null; [ -n "${pgdir:-}" ] && .ci/postgres.sh stop "$pgdir"; rm -rf "$work"; }
+trap cleanup EXIT
+if [ "$provider" = Postgres ] && [ -z "$pg" ]; then
+  pgdir=$(mktemp -d -u /tmp/newsletter-bench-pg.XXXXXX)  # outside $work: the postgres user must reach it
+  pg=$(.ci/postgres.sh start "$pgdir")
+fi
+# psql wants its own spelling of the same server.
+pgarg() { echo "$pg" | tr ';' '\n' | sed -nE "s/^$1=(.*)/\1/p"; }
 
 dotnet build -c Release src/Newsletter -v q -nologo >/dev/null
 dotnet build -c Release tests/Newsletter.Benchmarks -v q -nologo >/dev/null
 bench="dotnet tests/Newsletter.Benchmarks/bin/Release/net10.0/Newsletter.Benchmarks.dll"
 app="$PWD/src/Newsletter/bin/Release/net10.0/Newsletter.dll"
 
+# The ledger of the run just made, on whichever provider it ran.
+query() {
+  if [ "$provider" = Postgres ]; then psql -tA -h "$(pgarg Host)" -p "$(pgarg Port)" -U "$(pgarg Username)" -d "$db" -c "$1"
+  else sqlite3 "$work/db/bench.db" "$1"; fi
+}
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 modes=1; [ "$groups" -gt 1 ] && modes="1 $groups"
 # Modes alternate within each run, so a machine busy with something else slows both alike.
@@ -40,18 +56,27 @@ for g in $modes; do
   rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" "$g" >"$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
   size=$(stat -c %s "$work/db/preview/digest.eml")
   echo "$size" >"$work/size.$g"
+  provider_env=(Newsletter__Database__Provider=Sqlite Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db")
+  if [ "$provider" = Postgres ]; then
+    # The seeded SQLite database moves to a fresh PostgreSQL database with the product's own verb.
+    db="bench_run${run}_$g"
+    psql -q -h "$(pgarg Host)" -p "$(pgarg Port)" -U "$(pgarg Username)" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    target="$(echo "$pg" | sed -E 's/Database=[^;]*/Database='"$db"'/')"
+    ( cd "$work/db" && env "${provider_env[@]}" Newsletter__Secret=benchmark-secret-0123456789 Logging__LogLevel__Default=Warning \
+        dotnet "$app" database copy --to "$target" >"$work/copy.log" 2>&1 ) || { cat "$work/copy.log"; exit 1; }
+    provider_env=(Newsletter__Database__Provider=Postgres Newsletter__Database__ConnectionString="$target;Pooling=true")
+  fi
   # The product itself, as an operator runs it: configuration through the environment.
-  ( cd "$work/db" && env \
-      Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db" \
+  ( cd "$work/db" && env "${provider_env[@]}" \
       Newsletter__TemplatesPath="$repo/templates" \
       Newsletter__Secret=benchmark-secret-0123456789 \
       Newsletter__Smtp__Host=127.0.0.1 Newsletter__Smtp__Port="$port" Newsletter__Smtp__Security=None \
       Newsletter__Smtp__MaxConnections="$connections" Logging__LogLevel__Default=Warning \
       /usr/bin/time -v -o "$work/time.txt" dotnet "$app" send-now --date 2025-09-08 >"$work/send.log" 2>&1 ) || { cat "$work/send.log"; exit 1; }
   grep -q "Delivered: $subscribers sent" "$work/send.log" || { cat "$work/send.log"; exit 1; }
-  sqlite3 "$work/db/bench.db" "SELECT COUNT(*) FROM digests" >"$work/digests.$g"
+  query "SELECT COUNT(*) FROM digests" >"$work/digests.$g"
   # Sending rate from the ledger: first to last acknowledged message.
-  sqlite3 "$work/db/bench.db" "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries" >>"$work/ours.$g"
+  query "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries" >>"$work/ours.$g"
   awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt" >>"$work/rss.$g"
   awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt" >>"$work/cpu.$g"
   $bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/' >>"$work/render.$g"
@@ -61,6 +86,7 @@ for g in $modes; do
   python3 -c "print(int($subscribers/($end-$start)))" >>"$work/base.$g"
 done
 done
+printf '\n%s\n' "$provider"
 printf '\n| subscribers | groups | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n'
 for g in $modes; do
   o=$(median <"$work/ours.$g"); b=$(median <"$work/base.$g")

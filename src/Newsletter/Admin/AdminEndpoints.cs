@@ -8,6 +8,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 
 using Newsletter.Subscriptions;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Sources;
 using Newsletter.Storage;
@@ -35,6 +36,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(TemplatesCommand());
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
+        root.Subcommands.Add(DatabaseCommands.Create(this));
         // --Newsletter:Key=value overrides were read by the host's configuration already.
         var parse = root.Parse(ConfigurationArguments.Split(args).Others);
         if (parse.Errors.Count > 0)
@@ -137,6 +139,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             await app.RunAsync();
             return 0;
         }
+        catch (AnotherServiceRunningException refused)
+        {
+            await error.WriteLineAsync(refused.Message);
+            return ExitCodes.Failed;
+        }
         catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
         {
             foreach (var failure in failures)
@@ -209,7 +216,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)"
                 + (composed.Groups > 1 ? $" in {composed.Groups} preference groups" : ""),
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
-            _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
+            _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed ({composed.LeftOut} left out)",
         });
         if (composed.NothingNew > 0)
             await output.WriteLineAsync($"  {composed.NothingNew} readers get no mail: nothing new matched their preferences (recorded in the ledger)");

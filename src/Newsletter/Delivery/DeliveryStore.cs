@@ -30,7 +30,8 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
     // Keyset paging: each claim continues after the previous one, so a run is one pass over the
     // ledger. Each branch is an index range on (status, id) that stops at the limit; an OR of the
     // two made SQLite collect and sort every pending row on every claim (quadratic at 1,000,000).
-    private const string ClaimSql = """
+    // SQLite has one writer at a time, so the claim needs no row locks.
+    private const string SqliteClaimSql = """
         UPDATE deliveries SET status = 'sending', lease_until = @leaseUntil, lease_owner = @owner, attempts = attempts + 1
         WHERE id IN (
             SELECT id FROM (
@@ -39,6 +40,20 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
                 SELECT id FROM (SELECT id FROM deliveries WHERE status = 'sending' AND id > @after AND lease_until < @now ORDER BY id LIMIT @limit))
             ORDER BY id LIMIT @limit)
         RETURNING id
+        """;
+
+    // On PostgreSQL several instances claim from one ledger at once: SKIP LOCKED hands each of
+    // them rows no other claimer holds, without waiting, and the row is re-checked after locking
+    // (a row another instance has just leased no longer matches). The lease is as before.
+    private const string PostgresClaimSql = """
+        WITH due AS (
+            SELECT id FROM deliveries
+            WHERE id > @after AND ((status = 'pending' AND next_attempt_at <= @now) OR (status = 'sending' AND lease_until < @now))
+            ORDER BY id LIMIT @limit
+            FOR UPDATE SKIP LOCKED)
+        UPDATE deliveries d SET status = 'sending', lease_until = @leaseUntil, lease_owner = @owner, attempts = d.attempts + 1
+        FROM due WHERE d.id = due.id
+        RETURNING d.id
         """;
 
     private const string ClaimedSql = """
@@ -87,6 +102,14 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
 
     private const string RenewSql = "UPDATE deliveries SET lease_until = @leaseUntil WHERE id IN @ids AND status = 'sending'";
 
+    // PostgreSQL locks rows one by one: renewals and write-backs of one instance, running in
+    // separate transactions, take them in id order so they queue behind each other instead of
+    // deadlocking (SQLite has one writer at a time and needs none of this).
+    private const string PostgresRenewSql = """
+        UPDATE deliveries SET lease_until = @leaseUntil
+        WHERE id IN (SELECT id FROM deliveries WHERE id = ANY(@ids) AND status = 'sending' ORDER BY id FOR UPDATE)
+        """;
+
     // An issue older than MaxAge is news no more: its unsent deliveries expire instead of going out late.
     private const string ExpireStaleSql = """
         UPDATE deliveries SET status = 'expired', lease_until = NULL, last_error = 'not delivered within Delivery:MaxAge of composing'
@@ -107,9 +130,9 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         var now = time.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var ids = (await connection.QueryAsync<long>(ClaimSql,
+        var ids = (await connection.QueryAsync<long>(database.Sql(SqliteClaimSql, PostgresClaimSql),
             new { after, now = DbTime.ToDb(now), leaseUntil = DbTime.ToDb(now + lease), limit, owner }, transaction)).ToArray();
-        var claimed = ids.Length == 0 ? [] : (await connection.QueryAsync<ClaimedDelivery>(ClaimedSql, new { ids }, transaction)).ToList();
+        var claimed = ids.Length == 0 ? [] : (await connection.QueryAsync<ClaimedDelivery>(database.InList(ClaimedSql), new { ids }, transaction)).ToList();
         await transaction.CommitAsync(cancellationToken);
         return claimed;
     }
@@ -122,7 +145,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var result in results)
+        foreach (var result in results.OrderBy(r => r.DeliveryId))
         {
             await connection.ExecuteAsync(FinishSql, new
             {
@@ -144,7 +167,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         if (ids.Count == 0)
             return;
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(ReleaseSql, new { ids });
+        await connection.ExecuteAsync(database.InList(ReleaseSql), new { ids = ids.ToArray() });
     }
 
     public async Task RenewLeasesAsync(IReadOnlyCollection<long> ids, TimeSpan lease, CancellationToken cancellationToken)
@@ -153,8 +176,8 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
             return;
         await using var connection = await database.OpenAsync(cancellationToken);
         // Chunks keep each statement well under SQLite's parameter limit.
-        foreach (var chunk in ids.Chunk(500))
-            await connection.ExecuteAsync(RenewSql, new { ids = chunk, leaseUntil = DbTime.ToDb(time.GetUtcNow() + lease) });
+        foreach (var chunk in ids.Order().Chunk(500))
+            await connection.ExecuteAsync(database.Sql(RenewSql, PostgresRenewSql), new { ids = chunk, leaseUntil = DbTime.ToDb(time.GetUtcNow() + lease) });
     }
 
     /// <summary>Registers (or re-registers) a run as the owner of the claims it makes.</summary>

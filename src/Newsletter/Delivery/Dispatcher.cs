@@ -40,7 +40,7 @@ public sealed class Dispatcher(
     IssueStore issues,
     DigestRenderer renderer,
     DigestMessageBuilder messages,
-    MailLinks links,
+    IRecipientLinks links,
     TransportFactory transports,
     IOptions<DeliveryOptions> deliveryOptions,
     IOptions<SmtpOptions> smtpOptions,
@@ -48,6 +48,9 @@ public sealed class Dispatcher(
     IHostApplicationLifetime lifetime,
     ILogger<Dispatcher> logger)
 {
+    // The subscriber status the ledger join reports for a reader who still wants mail.
+    private const string ActiveSubscriber = "active";
+
     /// <summary>Marks a message-level refusal in the ledger's last_error (and tells it apart from a transient failure).</summary>
     public const string MessageRefusedPrefix = "message refused: ";
 
@@ -209,7 +212,7 @@ public sealed class Dispatcher(
                     if (stop.IsCancellationRequested)
                         break;
                     DeliveryResult result;
-                    if (delivery.SubscriberStatus != SubscriberStatus.Active)
+                    if (delivery.SubscriberStatus != ActiveSubscriber)
                     {
                         result = Result(delivery, DeliveryStatus.Skipped, $"subscriber is {delivery.SubscriberStatus}");
                     }

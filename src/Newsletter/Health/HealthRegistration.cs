@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Newsletter.Rendering;
+using Newsletter.Scheduling;
 using Newsletter.Storage;
 
 namespace Newsletter.Health;
@@ -19,17 +20,35 @@ public static class HealthRegistration
         return builder;
     }
 
-    /// <summary><c>GET /health</c>: 200 when healthy or degraded, 503 when unhealthy, with a JSON body per check.</summary>
+    /// <summary>
+    /// <c>GET /health</c>: 200 when healthy or degraded, 503 when unhealthy, with a JSON body per
+    /// check, the database provider and, on PostgreSQL, the instances sharing it (from Quartz's
+    /// scheduler state table: alive while they keep checking in).
+    /// </summary>
     public static WebApplication MapHealth(this WebApplication app)
     {
         app.MapHealthChecks("/health", new HealthCheckOptions
         {
-            ResponseWriter = (context, report) =>
+            ResponseWriter = async (context, report) =>
             {
+                var database = context.RequestServices.GetRequiredService<Database>();
+                IReadOnlyList<ClusterNode> nodes = [];
+                string? self = null;
+                if (database.IsPostgres)
+                {
+                    self = (await context.RequestServices.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler(context.RequestAborted)).SchedulerInstanceId;
+                    try { nodes = await context.RequestServices.GetRequiredService<ClusterNodes>().ListAsync(context.RequestAborted); }
+                    catch (System.Data.Common.DbException) { } // the database check already says why
+                }
                 context.Response.ContentType = "application/json";
-                return context.Response.WriteAsync(JsonSerializer.Serialize(new
+                await context.Response.WriteAsync(JsonSerializer.Serialize(new
                 {
                     status = report.Status.ToString(),
+                    provider = database.Provider.ToString(),
+                    self,
+                    instances = database.IsPostgres
+                        ? nodes.Select(n => new { id = n.InstanceId, lastCheckin = n.LastCheckin, alive = n.Alive }).ToArray()
+                        : null,
                     checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
                 }));
             },
@@ -51,7 +70,7 @@ internal sealed class DatabaseHealthCheck(Database database, IntegrityMonitor in
             return HealthCheckResult.Unhealthy(probe.Description);
         if (integrity.Problem is { } problem)
             return HealthCheckResult.Unhealthy(problem);
-        return HealthCheckResult.Healthy(probe.Description + (integrity.LastChecked is { } at ? $", integrity checked {at:u}" : ""));
+        return HealthCheckResult.Healthy($"{database.Provider}, " + probe.Description + (integrity.LastChecked is { } at ? $", integrity checked {at:u}" : ""));
     }
 }
 

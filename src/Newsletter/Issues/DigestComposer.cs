@@ -98,12 +98,16 @@ public sealed class DigestComposer(
 
     // The Message-ID is fixed here, before any attempt, so every resend carries the same one. It
     // is random (no subscriber or issue id in it: those would tell anyone the list's size).
-    // SQLite's randomblob; a PostgreSQL port uses md5(random()::text || clock_timestamp()::text).
-    private const string FanOutSql = """
+    // 24 hex digits: SQLite's randomblob, PostgreSQL's md5 of a random number and the clock.
+    private const string FanOutSqlTemplate = """
         INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at, digest_id)
-        SELECT @issueId, id, '<digest.' || @compactDate || '.' || lower(hex(randomblob(12))) || '@' || @domain || '>', 'pending', @now, @now, @digestId
+        SELECT @issueId, id, '<digest.' || @compactDate || '.' || {random} || '@' || @domain || '>', 'pending', @now, @now, @digestId
         FROM subscribers WHERE id IN @ids ORDER BY id
         """;
+
+    private static readonly string SqliteFanOutSql = FanOutSqlTemplate.Replace("{random}", "lower(hex(randomblob(12)))", StringComparison.Ordinal);
+
+    private static readonly string PostgresFanOutSql = FanOutSqlTemplate.Replace("{random}", "substr(md5(random()::text || clock_timestamp()::text), 1, 24)", StringComparison.Ordinal);
 
     private const string SkipSql = """
         INSERT INTO digest_skips (issue_date, subscriber_id, reason, created_at)
@@ -124,6 +128,10 @@ public sealed class DigestComposer(
         // commits after us has first-seen times after ours (EntryStore takes its time inside its
         // transaction), so no paper falls between two windows.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // PostgreSQL: the same two locks as a second composer and as EntryStore take, so the
+        // commit-order argument above holds there too (entries' lock second, as nobody takes it first).
+        await database.SerializeAsync(connection, transaction, "compose issue");
+        await database.SerializeAsync(connection, transaction, EntryStore.WriteLockName);
         var now = time.GetUtcNow();
         var nowDb = DbTime.ToDb(now);
         var clock = new ReaderClock(schedule.Value, delivery.Value.MaxAge, now);
@@ -251,7 +259,7 @@ public sealed class DigestComposer(
                 composed.Readers.Sort();
                 foreach (var ids in composed.Readers.Chunk(Chunk))
                 {
-                    total.Deliveries += await connection.ExecuteAsync(FanOutSql, new { issueId, compactDate, domain, now, digestId, ids }, transaction);
+                    total.Deliveries += await connection.ExecuteAsync(database.Sql(SqliteFanOutSql, PostgresFanOutSql), new { issueId, compactDate, domain, now, digestId, ids }, transaction);
                     await connection.ExecuteAsync(AdvanceSql, new { until = now, digestId = (long?)digestId, ids }, transaction);
                 }
                 for (var i = 0; i < composed.Papers.Count; i++)

@@ -27,10 +27,27 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         check.Require(!string.IsNullOrWhiteSpace(options.ConnectionString), "ConnectionString", "must not be empty.");
         check.Require(options.BusyTimeout >= TimeSpan.Zero, "BusyTimeout", "must not be negative.");
         check.Require(options.IntegrityCheckInterval >= TimeSpan.Zero, "IntegrityCheckInterval", "must not be negative.");
-        // The SQL is kept portable, but only the SQLite schema ships in this version: say so
-        // instead of failing later with a driver error.
-        check.Require(options.Provider == DatabaseProvider.Sqlite, "Provider",
-            "'Postgres' is not available in this version yet; use 'Sqlite'.");
+        if (options.Provider == DatabaseProvider.Postgres && !string.IsNullOrWhiteSpace(options.ConnectionString))
+            check.Require(PostgresConnectionProblem(options.ConnectionString) is null, "ConnectionString",
+                PostgresConnectionProblem(options.ConnectionString) ?? "");
         return check.Result();
+    }
+
+    /// <summary>Why an Npgsql connection string cannot work, before any connection is tried; null when it may.</summary>
+    internal static string? PostgresConnectionProblem(string connectionString)
+    {
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            if (string.IsNullOrWhiteSpace(builder.Host))
+                return "names no Host (an Npgsql connection string: Host=...;Port=...;Database=...;Username=...;Password=...).";
+            if (string.IsNullOrWhiteSpace(builder.Database))
+                return "names no Database (an Npgsql connection string: Host=...;Port=...;Database=...;Username=...;Password=...).";
+            return null;
+        }
+        catch (ArgumentException exception)
+        {
+            return $"is not an Npgsql connection string ({exception.Message}); expected Host=...;Port=...;Database=...;Username=...;Password=....";
+        }
     }
 }

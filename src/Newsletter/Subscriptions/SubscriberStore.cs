@@ -99,6 +99,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await database.SerializeAsync(connection, transaction, "subscriber " + address.Key);
         var now = DbTime.ToDb(time.GetUtcNow());
         var existing = (await connection.QuerySingleOrDefaultAsync<SubscriberRow>(SelectByKeySql, new { key = address.Key }, transaction))?.ToSubscriber();
         AddOutcome outcome;
@@ -157,6 +158,8 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two requests for one address at once (a double click, two instances) must not both insert.
+        await database.SerializeAsync(connection, transaction, "subscriber " + address.Key);
         var existing = await connection.QuerySingleOrDefaultAsync<(long Id, string Status, long? ConfirmationSentAt)>(
             "SELECT id, status, confirmation_sent_at FROM subscribers WHERE email_key = @key", new { key = address.Key }, transaction);
         long id;

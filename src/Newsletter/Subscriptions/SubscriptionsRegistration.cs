@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
+using Newsletter.Storage;
 
 namespace Newsletter.Subscriptions;
 
@@ -11,6 +12,7 @@ public static class SubscriptionsRegistration
         builder.Services.AddSingleton<SigningKeys>();
         builder.Services.AddSingleton<LinkTokens>();
         builder.Services.AddSingleton<MailLinks>();
+        builder.Services.AddSingleton<Delivery.IRecipientLinks>(services => services.GetRequiredService<MailLinks>());
         builder.Services.AddSingleton<SubscriberStore>();
         builder.Services.AddValidatedOptions<SubscriptionOptions, SubscriptionOptionsValidator>(SubscriptionOptions.Section);
         builder.Services.AddAntiforgery();
@@ -31,7 +33,16 @@ public static class SubscriptionsRegistration
             limiter.AddPolicy(SubscriptionEndpoints.SubscribeRateLimit, http =>
             {
                 var options = http.RequestServices.GetRequiredService<IOptions<SubscriptionOptions>>().Value;
-                return RateLimitPartition.GetFixedWindowLimiter(ClientNetwork.Of(http),
+                var client = ClientNetwork.Of(http);
+                // Several instances share one allowance through the database; one instance counts in memory.
+                if (http.RequestServices.GetRequiredService<Database>().IsPostgres)
+                {
+                    var services = http.RequestServices;
+                    return RateLimitPartition.Get(client, key => new SharedWindowLimiter(services.GetRequiredService<RateLimitStore>(), key,
+                        options.RateLimitPermits, options.RateLimitWindow, services.GetRequiredService<TimeProvider>(),
+                        services.GetRequiredService<ILoggerFactory>().CreateLogger<SharedWindowLimiter>()));
+                }
+                return RateLimitPartition.GetFixedWindowLimiter(client,
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RateLimitPermits, Window = options.RateLimitWindow, QueueLimit = 0 });
             });
             limiter.AddPolicy(SubscriptionEndpoints.LinkRateLimit, http =>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Tests.Support;
 
 namespace Newsletter.Tests.Delivery;

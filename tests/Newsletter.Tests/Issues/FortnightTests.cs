@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Time.Testing;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Sources;
 using Newsletter.Subscriptions;
 using Newsletter.Tests.Support;
@@ -35,7 +36,7 @@ public sealed class FortnightTests(ITestOutputHelper output) : IAsyncLifetime
     {
         ["Newsletter:Schedule:TimeZone"] = "UTC",
         ["Newsletter:Schedule:Digest"] = "0 0 7 * * ?",
-        ["Newsletter:MaxEntriesPerIssue"] = "200",
+        ["Newsletter:MaxEntriesPerIssue"] = "100", // the most allowed: no paper is pushed into the compact list
     });
     private FixtureServer _feeds = null!;
 
@@ -61,7 +62,7 @@ public sealed class FortnightTests(ITestOutputHelper output) : IAsyncLifetime
         _host.UseSources(("hf", "HuggingFaceDaily", _feeds.Url("/hf")), ("arxiv-cs", "Rss", _feeds.Url("/rss")));
         _host.Set("Newsletter:ArxivApiUrl", _feeds.Url("/api/query"));
         var app = _host.Build(["run"], _time);
-        await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
         var store = app.Services.GetRequiredService<SubscriberStore>();
         var collector = app.Services.GetRequiredService<Collector>();
         var digest = app.Services.GetRequiredService<DailyDigest>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Sources;
 using Newsletter.Subscriptions;
 using Newsletter.Tests.Support;
@@ -31,7 +32,7 @@ public sealed class ReaderScheduleTests : IAsyncLifetime
         var time = new FakeTimeProvider(start);
         _host.UseSmtp(_smtp.Port);
         var app = _host.Build(["run"], time);
-        await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
         EmailAddress.TryParse("ada@example.org", out var ada, out _);
         await app.Services.GetRequiredService<SubscriberStore>().AddAsync(ada!, true,
             new PreferenceInput { TimeZone = "Europe/Berlin", SendHour = hour.ToString(System.Globalization.CultureInfo.InvariantCulture) }, CancellationToken.None);

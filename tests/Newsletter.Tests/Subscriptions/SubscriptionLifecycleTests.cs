@@ -15,7 +15,7 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var app = _host.Build(["collect"], _time);
-        await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
         _store = app.Services.GetRequiredService<SubscriberStore>();
     }
 

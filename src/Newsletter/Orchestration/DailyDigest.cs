@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
+using Newsletter.Issues;
 using Newsletter.Scheduling;
 
-namespace Newsletter.Issues;
+namespace Newsletter.Orchestration;
 
 /// <summary>The daily loop's second half: compose the digests that are due (or those of a date), then deliver what is due.</summary>
 public sealed class DailyDigest(
