@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
@@ -114,6 +115,16 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     {
         if (!await CheckConfigurationAsync())
             return ExitCodes.InvalidConfiguration;
+        // A bad --urls is found before the database is created or migrated.
+        var urls = Get<IConfiguration>()["urls"] ?? "http://localhost:5080";
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (UrlProblem(url) is { } problem)
+            {
+                await error.WriteLineAsync($"Invalid configuration: --urls (or ASPNETCORE_URLS) {problem}");
+                return ExitCodes.InvalidConfiguration;
+            }
+        if (!await PrepareAsync(cancellationToken))
+            return ExitCodes.InvalidConfiguration;
         try
         {
             await app.RunAsync();
@@ -125,7 +136,36 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return ExitCodes.InvalidConfiguration;
         }
+        catch (IOException exception) when (exception.InnerException is AddressInUseException || exception.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            // Kestrel says "Failed to bind to address http://127.0.0.1:5991: address already in use."
+            var address = System.Text.RegularExpressions.Regex.Match(exception.Message, @"address (\S+?):? address already in use", System.Text.RegularExpressions.RegexOptions.IgnoreCase) is { Success: true } m ? m.Groups[1].Value : urls;
+            await error.WriteLineAsync($"Cannot listen on {address}: address already in use; another instance may be running, or choose another address with --urls.");
+            return ExitCodes.Failed;
+        }
+        catch (IOException exception)
+        {
+            await error.WriteLineAsync($"Cannot start: {exception.Message}");
+            return ExitCodes.Failed;
+        }
     }
+
+    /// <summary>What Kestrel would refuse in one --urls entry, as a sentence; null when it is fine.</summary>
+    private static string? UrlProblem(string url)
+    {
+        try
+        {
+            var address = Microsoft.AspNetCore.Http.BindingAddress.Parse(url);
+            return address.Scheme is "http" or "https" || address.IsUnixPipe || address.IsNamedPipe
+                ? null
+                : $"must use http or https; got '{url}'.";
+        }
+        catch (FormatException)
+        {
+            return $"must be addresses such as http://0.0.0.0:5080 (several separated by ';'); got '{url}'.";
+        }
+    }
+
     private Command CollectCommand()
     {
         var command = new Command("collect", "Fetch every source once and store new entries.");
