@@ -87,9 +87,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     }
 
     /// <summary>Every configuration mistake at once, one sentence each, before anything starts.</summary>
-    private async Task<bool> CheckConfigurationAsync()
+    private async Task<bool> CheckConfigurationAsync(Func<IStartupRequirement, bool>? skip = null)
     {
-        var report = Get<ConfigurationCheck>().Run();
+        var report = Get<ConfigurationCheck>().Run(skip);
         foreach (var warning in report.Warnings)
             await error.WriteLineAsync($"Warning: {warning}");
         foreach (var problem in report.Problems)
@@ -297,6 +297,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var check = new Command("check", "Parse and test-render every template; prints file:line:col: message per error.");
         check.SetAction(async (_, ct) =>
         {
+            // Every other configuration mistake is reported as for any verb; the templates
+            // themselves (missing ones included) are this verb's own report.
+            if (!await CheckConfigurationAsync(skip: requirement => requirement is TemplatesFolderValidator))
+                return ExitCodes.InvalidConfiguration;
             var problems = Get<TemplateChecker>().Check();
             foreach (var problem in problems)
                 await error.WriteLineAsync(problem);
