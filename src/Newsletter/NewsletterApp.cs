@@ -37,6 +37,9 @@ public static class NewsletterApp
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
             // collect prints each source's outcome itself: its log lines would say every failure twice.
             builder.Logging.AddFilter(Collector.FailureCategory, LogLevel.None);
+            // templates check prints each template error itself, once, in the file:line:col form.
+            if (verb == "templates")
+                builder.Logging.AddFilter(typeof(TemplateStore).FullName, LogLevel.None);
         }
         else
         {

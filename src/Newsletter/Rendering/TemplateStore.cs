@@ -177,6 +177,9 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
         var full = Path.GetFullPath(Path.Combine(Root, templateName));
         if (!full.StartsWith(Path.GetFullPath(Root) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new ScriptRuntimeException(callerSpan, $"include '{templateName}' is outside the templates folder");
+        // Scriban would report a missing file as "Unexpected exception while creating template from path '/abs/...'".
+        if (!File.Exists(full))
+            throw new ScriptRuntimeException(callerSpan, $"include '{templateName}' not found ({Display(full)})");
         return full;
     }
 
