@@ -288,6 +288,12 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Cannot render: {exception.Message}");
                 return 1;
             }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // --out names a file, or a folder that cannot be created or written.
+                await error.WriteLineAsync($"Cannot write the preview to {directory}: {exception.Message}");
+                return ExitCodes.Failed;
+            }
         });
         return command;
     }

@@ -87,4 +87,22 @@ public sealed class StartupFailureTests
         Assert.Contains("Newsletter:Database:ConnectionString is not a valid SQLite connection string", result.Error);
         Assert.DoesNotContain("   at ", result.Output + result.Error);
     }
+
+    [Theory]
+    [InlineData("file")]
+    [InlineData("/proc/nope/preview")]
+    public async Task PreviewOutThatCannotBeWrittenIsOneLineExitOne(string where)
+    {
+        await using var host = new TestHost();
+        var target = where == "file" ? Path.Combine(host.Directory, "taken") : where;
+        if (where == "file")
+            await File.WriteAllTextAsync(target, "x");
+
+        var result = await NewsletterProcess.RunAsync(host, ["preview", "--out", target]);
+
+        Assert.True(result.Exit == 1, result.ToString());
+        Assert.Contains($"Cannot write the preview to {target}", result.Error);
+        Assert.DoesNotContain("   at ", result.Output + result.Error);
+        Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
 }
