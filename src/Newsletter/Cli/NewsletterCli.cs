@@ -37,7 +37,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
         // --Newsletter:Key=value overrides were read by the host's configuration already.
-        var parse = root.Parse(ConfigurationArguments.Split(args).Others);
+        var tokens = ConfigurationArguments.Split(args).Others;
+        // "help" and "help VERB" act as --help, as operators type them.
+        if (tokens is ["help", .. var verbPath])
+            tokens = [.. verbPath, "--help"];
+        var parse = root.Parse(tokens);
         if (parse.Errors.Count > 0)
             return await CommandLineErrors.ReportAsync(parse, error);
         return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
@@ -234,7 +238,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var summary = await progress.RunAsync(report => Get<Dispatcher>().DispatchAsync(report, ct));
         await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
         var ledger = await Get<DeliveryStore>().CountsAsync(ct);
-        await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
+        await output.WriteLineAsync(ledger.Count == 0 ? "Ledger: no deliveries yet" : "Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
         if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count is > 0 and var held)
             await output.WriteLineAsync($"{held} deliveries are held by another or an interrupted run; they are sent again when their lease (Delivery:LeaseDuration) runs out.");
         if (summary.RunFailure is not null)
