@@ -3,14 +3,17 @@
 # Postfix's smtp-sink, with smtp-source as the baseline for the same message size and number of
 # connections, in the same run. Prints medians of RUNS runs.
 #
-# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30]
+# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30] [provider=Sqlite]
 #        bench/run.sh 1000000      # one million subscribers
+#        bench/run.sh 100000 8 3 30 Postgres   # the same on PostgreSQL (a throwaway cluster from
+#                                              # .ci/postgres.sh, or NEWSLETTER_BENCH_POSTGRES)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subscribers=${1:-100000}
 connections=${2:-8}
 runs=${3:-3}
 papers=${4:-30}
+provider=${5:-Sqlite}
 
 if ! command -v smtp-sink >/dev/null; then
   # The package only: the Postfix daemon is never configured or started.
@@ -23,7 +26,15 @@ repo=$PWD
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 smtp-sink -4 -u nobody -m 512 "127.0.0.1:$port" 1024 &
 sink=$!
-trap 'kill $sink 2>/dev/null; rm -rf "$work"' EXIT
+pg=${NEWSLETTER_BENCH_POSTGRES:-}
+cleanup() { kill $sink 2>/dev/null; [ -n "${pgdir:-}" ] && .ci/postgres.sh stop "$pgdir"; rm -rf "$work"; }
+trap cleanup EXIT
+if [ "$provider" = Postgres ] && [ -z "$pg" ]; then
+  pgdir=$(mktemp -d -u /tmp/newsletter-bench-pg.XXXXXX)  # outside $work: the postgres user must reach it
+  pg=$(.ci/postgres.sh start "$pgdir")
+fi
+# psql wants its own spelling of the same server.
+pgarg() { echo "$pg" | tr ';' '\n' | sed -nE "s/^$1=(.*)/\1/p"; }
 
 dotnet build -c Release src/Newsletter -v q -nologo >/dev/null
 dotnet build -c Release tests/Newsletter.Benchmarks -v q -nologo >/dev/null
@@ -35,9 +46,18 @@ ours=(); base=(); rss=(); cpu=(); render=()
 for run in $(seq "$runs"); do
   rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" >"$work/seed.log" 2>&1
   size=$(stat -c %s "$work/db/preview/digest.eml")
+  provider_env=(Newsletter__Database__Provider=Sqlite Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db")
+  if [ "$provider" = Postgres ]; then
+    # The seeded SQLite database moves to a fresh PostgreSQL database with the product's own verb.
+    db="bench_run$run"
+    psql -q -h "$(pgarg Host)" -p "$(pgarg Port)" -U "$(pgarg Username)" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    target="$(echo "$pg" | sed -E 's/Database=[^;]*/Database='"$db"'/')"
+    ( cd "$work/db" && env "${provider_env[@]}" Newsletter__Secret=benchmark-secret-0123456789 Logging__LogLevel__Default=Warning \
+        dotnet "$app" database copy --to "$target" >"$work/copy.log" 2>&1 ) || { cat "$work/copy.log"; exit 1; }
+    provider_env=(Newsletter__Database__Provider=Postgres Newsletter__Database__ConnectionString="$target;Pooling=true")
+  fi
   # The product itself, as an operator runs it: configuration through the environment.
-  ( cd "$work/db" && env \
-      Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db" \
+  ( cd "$work/db" && env "${provider_env[@]}" \
       Newsletter__TemplatesPath="$repo/templates" \
       Newsletter__Secret=benchmark-secret-0123456789 \
       Newsletter__Smtp__Host=127.0.0.1 Newsletter__Smtp__Port="$port" Newsletter__Smtp__Security=None \
@@ -45,7 +65,12 @@ for run in $(seq "$runs"); do
       /usr/bin/time -v -o "$work/time.txt" dotnet "$app" send-now --date 2025-09-08 >"$work/send.log" 2>&1 ) || { cat "$work/send.log"; exit 1; }
   grep -q "Delivered: $subscribers sent" "$work/send.log" || { cat "$work/send.log"; exit 1; }
   # Sending rate from the ledger: first to last acknowledged message.
-  ours+=("$(sqlite3 "$work/db/bench.db" "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries")")
+  rate_sql="SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries"
+  if [ "$provider" = Postgres ]; then
+    ours+=("$(psql -tA -h "$(pgarg Host)" -p "$(pgarg Port)" -U "$(pgarg Username)" -d "$db" -c "$rate_sql")")
+  else
+    ours+=("$(sqlite3 "$work/db/bench.db" "$rate_sql")")
+  fi
   rss+=("$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt")")
   cpu+=("$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt")")
   render+=("$($bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/')")
@@ -55,6 +80,7 @@ for run in $(seq "$runs"); do
   base+=("$(python3 -c "print(int($subscribers/($end-$start)))")")
 done
 o=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${base[@]}" | median)
+printf '\n%s\n' "$provider"
 printf '\n| subscribers | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|\n'
 printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$connections" "$size" "$o" "$b" \
   "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(printf '%s\n' "${render[@]}" | median)" \

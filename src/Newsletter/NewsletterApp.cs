@@ -3,11 +3,13 @@ using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Health;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Scheduling;
 using Newsletter.Sources;
 using Newsletter.Storage;
 using Newsletter.Subscriptions;
+using Newsletter.Web;
 
 namespace Newsletter;
 
@@ -19,6 +21,9 @@ public static class NewsletterApp
     /// <param name="configure">Last-word configuration, for tests.</param>
     public static WebApplication Build(string[] args, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
     {
+        // Feeds declare windows-1252, ISO-8859-2, Shift_JIS, ...: .NET ships only the Unicode and Latin-1
+        // encodings until the code-page provider is registered (idempotent, process-wide).
+        System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
         // The verb comes first; a command line that starts with an option (--urls ...) runs the service.
         var (overrides, rest) = Cli.ConfigurationArguments.Split(args);
         var verb = rest.Length > 0 && !rest[0].StartsWith('-') ? rest[0] : null;
@@ -53,18 +58,21 @@ public static class NewsletterApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddValidatedOptions<NewsletterOptions, NewsletterOptionsValidator>(NewsletterOptions.Section);
         builder.AddStorage()
+            .AddOrchestration()
             .AddSubscriptions()
             .AddCollecting()
             .AddDelivery()
-            .AddScheduling()
             .AddHealth()
-            .AddAdmin();
-        builder.Services.AddSingleton<DigestPreviews>();
+            .AddAdmin()
+            .AddWebHardening();
         builder.Services.AddSingleton<TemplateChecker>();
         builder.Services.AddSingleton<IStartupRequirement, TemplatesFolderValidator>();
         configure?.Invoke(builder);
+        // Last: the job store (in memory or clustered) follows the final configuration.
+        builder.AddScheduling();
 
         var app = builder.Build();
+        app.UseWebHardening();
         app.MapHealth();
         app.MapSubscriptions();
         app.MapAdmin();

@@ -73,7 +73,7 @@ async Task SeedAsync(int subscribers, int papers)
 async Task RenderAsync(int count)
 {
     var app = NewsletterApp.Build(["render"], directory, b => b.Configuration.AddInMemoryCollection(settings));
-    await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+    await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
     var issues = app.Services.GetRequiredService<IssueStore>();
     var issue = await issues.GetAsync((await issues.LatestIssueIdAsync(CancellationToken.None))!.Value, CancellationToken.None);
     var renderer = app.Services.GetRequiredService<DigestRenderer>();

@@ -32,7 +32,7 @@ public class RenderBenchmarks
             ["Newsletter:Secret"] = "benchmark-secret-0123456789",
             ["Logging:LogLevel:Default"] = "Warning",
         }));
-        app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None).GetAwaiter().GetResult();
+        app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None).GetAwaiter().GetResult();
         var issues = app.Services.GetRequiredService<IssueStore>();
         _issue = issues.GetAsync(issues.LatestIssueIdAsync(CancellationToken.None).GetAwaiter().GetResult()!.Value, CancellationToken.None).GetAwaiter().GetResult();
         _renderer = app.Services.GetRequiredService<DigestRenderer>();

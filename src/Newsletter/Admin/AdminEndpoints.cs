@@ -8,7 +8,10 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
+
+using Newsletter.Subscriptions;
 
 namespace Newsletter.Admin;
 
@@ -31,6 +34,7 @@ public static class AdminEndpoints
     public static WebApplicationBuilder AddAdmin(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
+        builder.Services.AddSingleton<AdminLockout>();
         // Not the default scheme: only the admin endpoints ask for it.
         builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, AdminAuthenticationHandler>(AdminAuthenticationHandler.SchemeName, _ => { });
         builder.Services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
@@ -64,10 +68,12 @@ public static class AdminEndpoints
 /// <c>Admin:AllowRemote</c>, the challenge answers 404: the pages do not exist for them.
 /// </summary>
 internal sealed class AdminAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions, ILoggerFactory logger, UrlEncoder encoder, IOptions<AdminOptions> admin)
+    IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions, ILoggerFactory logger, UrlEncoder encoder, IOptions<AdminOptions> admin, AdminLockout lockout)
     : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, logger, encoder)
 {
     public const string SchemeName = "Admin";
+
+    private const string LockedOutKey = "admin-locked-out";
 
     private bool Available => !string.IsNullOrEmpty(admin.Value.Password)
         && (admin.Value.AllowRemote || Context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address));
@@ -79,8 +85,19 @@ internal sealed class AdminAuthenticationHandler(
         var presented = PresentedSecret();
         if (presented is null)
             return Task.FromResult(AuthenticateResult.NoResult());
+        // Guessing: refused unchecked while this client is locked out (answered 429 by the challenge).
+        var client = ClientNetwork.Of(Context);
+        if (lockout.LockedFor(client) is { } wait)
+        {
+            Context.Items[LockedOutKey] = wait;
+            return Task.FromResult(AuthenticateResult.Fail("locked out after repeated wrong admin credentials"));
+        }
         if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(admin.Value.Password!)))
+        {
+            lockout.Failed(client);
             return Task.FromResult(AuthenticateResult.Fail("wrong admin credential"));
+        }
+        lockout.Succeeded(client);
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "admin")], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
@@ -90,6 +107,12 @@ internal sealed class AdminAuthenticationHandler(
         if (!Available)
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }
+        if (Context.Items[LockedOutKey] is TimeSpan wait)
+        {
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Task.CompletedTask;
         }
         Response.StatusCode = StatusCodes.Status401Unauthorized;
@@ -112,4 +135,40 @@ internal sealed class AdminAuthenticationHandler(
         var colon = credentials.IndexOf(':');
         return colon < 0 ? "" : credentials[(colon + 1)..];
     }
+}
+
+/// <summary>
+/// Guessing the admin password: after <see cref="FreeFailures"/> failures from one client network
+/// every further attempt waits, doubling from one second up to 15 minutes, and is refused unchecked
+/// meanwhile. Each failure is logged, so an operator (or fail2ban) sees the attack.
+/// </summary>
+public sealed class AdminLockout(TimeProvider time, ILogger<AdminLockout> logger)
+{
+    public const int FreeFailures = 5;
+    private static readonly TimeSpan MaxLock = TimeSpan.FromMinutes(15);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Failures, DateTimeOffset Until)> _clients = new();
+
+    /// <summary>How long this client must still wait, or null.</summary>
+    public TimeSpan? LockedFor(string client) =>
+        _clients.TryGetValue(client, out var state) && state.Until > time.GetUtcNow() ? state.Until - time.GetUtcNow() : null;
+
+    public void Failed(string client)
+    {
+        var now = time.GetUtcNow();
+        var state = _clients.AddOrUpdate(client, _ => (1, now), (_, old) =>
+        {
+            var failures = old.Failures + 1;
+            var wait = failures <= FreeFailures ? TimeSpan.Zero
+                : TimeSpan.FromTicks(Math.Min(MaxLock.Ticks, TimeSpan.FromSeconds(1).Ticks << Math.Min(failures - FreeFailures - 1, 20)));
+            return (failures, now + wait);
+        });
+        logger.LogWarning("Admin authentication failed from {Client} ({Failures} in a row{Lock})", client, state.Failures,
+            state.Until > now ? $"; locked for {(state.Until - now).TotalSeconds:0} s" : "");
+        // Bounded memory under a spray of addresses: forget the oldest quiet clients.
+        if (_clients.Count > 10_000)
+            foreach (var quiet in _clients.Where(c => c.Value.Until < now - MaxLock).Select(c => c.Key).ToList())
+                _clients.TryRemove(quiet, out _);
+    }
+
+    public void Succeeded(string client) => _clients.TryRemove(client, out _);
 }

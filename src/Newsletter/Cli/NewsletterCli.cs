@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Sources;
 using Newsletter.Storage;
@@ -36,6 +37,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(TemplatesCommand());
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
+        root.Subcommands.Add(DatabaseCommands.Create(this));
         // --Newsletter:Key=value overrides were read by the host's configuration already.
         var tokens = ConfigurationArguments.Split(args).Others;
         // "help" and "help VERB" act as --help, as operators type them.
@@ -44,7 +46,25 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var parse = root.Parse(tokens);
         if (parse.Errors.Count > 0)
             return await CommandLineErrors.ReportAsync(parse, error);
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        // Signals are ours: send-now stops gracefully (ShutdownSignals), the service through its
+        // host; System.CommandLine's own handling would end the process after 2 s, claims held.
+        try
+        {
+            return await parse.InvokeAsync(
+                new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (Exception exception) when (StorageFaults.IsStorageFault(exception))
+        {
+            // A damaged, read-only or vanished database: one sentence, never a stack trace.
+            await error.WriteLineAsync(StorageFaults.Describe(exception, Get<Database>().DataSource));
+            return ExitCodes.Failed;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A bug: as System.CommandLine's own handler did, the whole exception for the report, exit 1.
+            await error.WriteLineAsync($"Unexpected error: {exception}");
+            return ExitCodes.Failed;
+        }
     }
 
     /// <summary>
@@ -83,7 +103,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return false;
         }
-        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"Cannot start: {exception.Message}");
             return false;
@@ -133,6 +153,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         {
             await app.RunAsync();
             return 0;
+        }
+        catch (AnotherServiceRunningException refused)
+        {
+            await error.WriteLineAsync(refused.Message);
+            return ExitCodes.Failed;
         }
         catch (Exception exception) when (ConfigurationFailures(exception) is { Count: > 0 } failures)
         {
@@ -209,9 +234,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 issueDate = parsed;
             }
             if (!await PrepareAsync(ct)) return 2;
+            using var signals = new ShutdownSignals(Get<IHostApplicationLifetime>());
             try
             {
-                return await SendNowAsync(issueDate, ct);
+                return await SendNowAsync(issueDate, signals, ct);
             }
             catch (System.Data.Common.DbException exception)
             {
@@ -223,15 +249,16 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         return command;
     }
 
-    private async Task<int> SendNowAsync(DateOnly? issueDate, CancellationToken ct)
+    private async Task<int> SendNowAsync(DateOnly? issueDate, ShutdownSignals signals, CancellationToken ct)
     {
         var digest = Get<DailyDigest>();
-        var composed = await digest.ComposeAsync(issueDate, ct);
+        // Composing is one short transaction: a signal during it lets it finish, then sends nothing.
+        var composed = await digest.ComposeAsync(issueDate, CancellationToken.None);
         await output.WriteLineAsync(composed.Outcome switch
         {
             ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)",
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
-            _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
+            _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed ({composed.LeftOut} left out)",
         });
         var due = (await Get<DeliveryStore>().CountsAsync(ct)).Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
         var progress = new SendProgress(output, Get<TimeProvider>(), due);
@@ -239,6 +266,14 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
         var ledger = await Get<DeliveryStore>().CountsAsync(ct);
         await output.WriteLineAsync(ledger.Count == 0 ? "Ledger: no deliveries yet" : "Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
+        if (summary.Interrupted)
+        {
+            var left = ledger.Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
+            await error.WriteLineAsync($"Stopped by {signals.SignalName}: {summary.Sent} sent in this run, {summary.Released} claimed but unsent returned to the queue"
+                + (summary.CutOff > 0 ? $" ({summary.CutOff} cut off mid-send at Delivery:ShutdownTimeout, which may arrive twice)" : "")
+                + $"; {left} deliveries left for the next run (send-now again, or the service).");
+            return signals.Signal == 0 ? 1 : signals.ExitCode;
+        }
         if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count is > 0 and var held)
             await output.WriteLineAsync($"{held} deliveries are held by another or an interrupted run; they are sent again when their lease (Delivery:LeaseDuration) runs out.");
         if (summary.RunFailure is not null)

@@ -91,16 +91,18 @@ internal static class SubscriberCommands
         command.SetAction(async (_, ct) =>
         {
             if (!await cli.PrepareAsync(ct)) return 2;
-            var count = 0;
+            // Read everything before printing: a database failing half-way prints one sentence, not half a list.
+            var lines = new List<string>();
             await foreach (var subscriber in cli.Get<SubscriberStore>().ListAsync(ct))
             {
-                count++;
                 var reason = subscriber.StatusReason is null ? "" : $"\t{subscriber.StatusReason}";
                 // A paused reader is active (confirmed, still subscribed) but gets no digest: say so.
                 var status = subscriber.Status == SubscriberStatus.Active && subscriber.IsPaused ? "paused" : subscriber.Status;
-                await cli.Output.WriteLineAsync($"{subscriber.Email}\t{status}{reason}");
+                lines.Add($"{subscriber.Email}\t{status}{reason}");
             }
-            await cli.Error.WriteLineAsync($"{count} subscriber(s)");
+            foreach (var line in lines)
+                await cli.Output.WriteLineAsync(line);
+            await cli.Error.WriteLineAsync($"{lines.Count} subscriber(s)");
             return 0;
         });
         return command;
@@ -190,11 +192,20 @@ internal static class SubscriberCommands
         command.SetAction(async (_, ct) =>
         {
             if (!await cli.PrepareAsync(ct)) return 2;
-            await using var csv = new CsvWriter(cli.Output, CultureInfo.InvariantCulture, leaveOpen: true);
+            // Read everything first (as list does): a failing database must not leave half a file.
+            var subscribers = new List<Subscriber>();
+            await foreach (var s in cli.Get<SubscriberStore>().ListAsync(ct))
+                subscribers.Add(s);
+            await using var csv = new CsvWriter(cli.Output, new CsvConfiguration(CultureInfo.InvariantCulture)
+            {
+                // A field such as =cmd|'/c calc'!A1 runs as a formula when the export is opened in
+                // a spreadsheet: CsvHelper prefixes such fields (=, +, -, @, tab, CR) with a quote.
+                InjectionOptions = InjectionOptions.Escape,
+            }, leaveOpen: true);
             foreach (var header in new[] { "email", "status", "topics", "created_at", "confirmed_at", "status_reason" })
                 csv.WriteField(header);
             await csv.NextRecordAsync();
-            await foreach (var s in cli.Get<SubscriberStore>().ListAsync(ct))
+            foreach (var s in subscribers)
             {
                 foreach (var field in new[] { s.Email, s.Status, s.Topics, Iso(s.CreatedAt), s.ConfirmedAt is { } c ? Iso(c) : "", s.StatusReason ?? "" })
                     csv.WriteField(field);

@@ -55,16 +55,21 @@ internal sealed class NewsletterOptionsValidator : IValidateOptions<NewsletterOp
         check.Require(Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var baseUrl)
                       && (baseUrl.Scheme == Uri.UriSchemeHttp || baseUrl.Scheme == Uri.UriSchemeHttps),
             "PublicBaseUrl", $"must be an absolute http(s) URL; got '{options.PublicBaseUrl}'.");
+        // Every link appends "/confirm?token=...": a query, fragment or credentials in the base would break them all.
+        check.Require(!options.PublicBaseUrl.Contains('?') && !options.PublicBaseUrl.Contains('#') && (baseUrl is null || baseUrl.UserInfo.Length == 0),
+            "PublicBaseUrl", $"must not contain a query ('?'), a fragment ('#') or credentials; got '{options.PublicBaseUrl}'.");
         check.Require(!string.IsNullOrWhiteSpace(options.TemplatesPath), "TemplatesPath", "must name a folder.");
         check.Require(MimeKit.MailboxAddress.TryParse(options.From.Address, out var from) && from.Address.Contains('@'),
             "From:Address", $"must be an email address; got '{options.From.Address}'.");
         check.Require(options.Secret is null || options.Secret.Length >= 16,
             "Secret", "must be at least 16 characters (or left out to have one generated).");
         check.Require(options.RenderTimeout > TimeSpan.Zero, "RenderTimeout", "must be positive.");
-        check.Require(options.MaxEntriesPerIssue is > 0 and <= 1000,
-            "MaxEntriesPerIssue", $"must be between 1 and 1000; got {options.MaxEntriesPerIssue}.");
-        check.Require(options.MaxMoreEntriesPerIssue is >= 0 and <= 5000,
-            "MaxMoreEntriesPerIssue", $"must be between 0 and 5000; got {options.MaxMoreEntriesPerIssue}.");
+        // Bounded so that an issue of real papers (fields capped at parse time, see Entry) stays well
+        // inside the template output limit: 100 in full (~2.5k characters each) and 1,000 listed (~0.5k).
+        check.Require(options.MaxEntriesPerIssue is > 0 and <= NewsletterOptions.MaxEntriesPerIssueLimit,
+            "MaxEntriesPerIssue", $"must be between 1 and {NewsletterOptions.MaxEntriesPerIssueLimit}; got {options.MaxEntriesPerIssue}.");
+        check.Require(options.MaxMoreEntriesPerIssue is >= 0 and <= NewsletterOptions.MaxMoreEntriesPerIssueLimit,
+            "MaxMoreEntriesPerIssue", $"must be between 0 and {NewsletterOptions.MaxMoreEntriesPerIssueLimit}; got {options.MaxMoreEntriesPerIssue}.");
         check.Require(options.CarryOverMaxAge >= TimeSpan.FromHours(1),
             "CarryOverMaxAge", $"must be at least one hour (papers wait this long for room in an issue); got {options.CarryOverMaxAge}.");
         return check.Result();

@@ -33,6 +33,18 @@ public sealed class DeliveryOptions
 
     /// <summary>Hard bounces after which an address is suspended.</summary>
     public int MaxHardBounces { get; set; } = 1;
+
+    /// <summary>How often a run tells the ledger it is alive; a run that misses three beats is taken over by the next one.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// On SIGTERM/SIGINT: how long a run may take to stop. Each connection finishes the message it
+    /// is sending and records it; everything else claimed goes back to the queue at once.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Message-level refusals (5xx after DATA, 5.7.x policy) in a row that stop a run: the relay refuses the message, not the readers.</summary>
+    public int MaxConsecutiveRefusals { get; set; } = 20;
 }
 
 public sealed class SmtpOptions
@@ -65,6 +77,9 @@ internal sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOption
         check.Require(options.RetryMaxDelay >= options.RetryInitialDelay, "RetryMaxDelay", "must not be shorter than RetryInitialDelay.");
         check.Require(options.RetryWindow > TimeSpan.Zero, "RetryWindow", "must be positive.");
         check.Require(options.MaxHardBounces >= 1, "MaxHardBounces", "must be at least 1.");
+        check.Require(options.HeartbeatInterval >= TimeSpan.FromMilliseconds(100), "HeartbeatInterval", "must be at least 100 ms.");
+        check.Require(options.ShutdownTimeout >= TimeSpan.FromSeconds(1), "ShutdownTimeout", "must be at least one second.");
+        check.Require(options.MaxConsecutiveRefusals >= 1, "MaxConsecutiveRefusals", "must be at least 1.");
         return check.Result();
     }
 }

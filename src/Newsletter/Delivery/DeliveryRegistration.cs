@@ -19,7 +19,13 @@ public static class DeliveryRegistration
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<TransportFactory>();
         builder.Services.AddSingleton<Dispatcher>();
-        builder.Services.AddSingleton<DailyDigest>();
+        // The host waits for a delivery run to stop gracefully, and a little longer.
+        // Read leniently: the host's options are built before configuration is checked, and a bad
+        // value must reach the configuration report, not crash the host here.
+        builder.Services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
+            host.ShutdownTimeout = (TimeSpan.TryParse(configuration[$"{DeliveryOptions.Section}:{nameof(DeliveryOptions.ShutdownTimeout)}"],
+                System.Globalization.CultureInfo.InvariantCulture, out var timeout) && timeout > TimeSpan.Zero ? timeout : new DeliveryOptions().ShutdownTimeout)
+                + TimeSpan.FromSeconds(5));
         return builder;
     }
 }

@@ -29,8 +29,9 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
     // Keyset paging: each claim continues after the previous one, so a run is one pass over the
     // ledger. Each branch is an index range on (status, id) that stops at the limit; an OR of the
     // two made SQLite collect and sort every pending row on every claim (quadratic at 1,000,000).
-    private const string ClaimSql = """
-        UPDATE deliveries SET status = 'sending', lease_until = @leaseUntil, attempts = attempts + 1
+    // SQLite has one writer at a time, so the claim needs no row locks.
+    private const string SqliteClaimSql = """
+        UPDATE deliveries SET status = 'sending', lease_until = @leaseUntil, lease_owner = @owner, attempts = attempts + 1
         WHERE id IN (
             SELECT id FROM (
                 SELECT id FROM (SELECT id FROM deliveries WHERE status = 'pending' AND id > @after AND next_attempt_at <= @now ORDER BY id LIMIT @limit)
@@ -38,6 +39,20 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
                 SELECT id FROM (SELECT id FROM deliveries WHERE status = 'sending' AND id > @after AND lease_until < @now ORDER BY id LIMIT @limit))
             ORDER BY id LIMIT @limit)
         RETURNING id
+        """;
+
+    // On PostgreSQL several instances claim from one ledger at once: SKIP LOCKED hands each of
+    // them rows no other claimer holds, without waiting, and the row is re-checked after locking
+    // (a row another instance has just leased no longer matches). The lease is as before.
+    private const string PostgresClaimSql = """
+        WITH due AS (
+            SELECT id FROM deliveries
+            WHERE id > @after AND ((status = 'pending' AND next_attempt_at <= @now) OR (status = 'sending' AND lease_until < @now))
+            ORDER BY id LIMIT @limit
+            FOR UPDATE SKIP LOCKED)
+        UPDATE deliveries d SET status = 'sending', lease_until = @leaseUntil, lease_owner = @owner, attempts = d.attempts + 1
+        FROM due WHERE d.id = due.id
+        RETURNING d.id
         """;
 
     private const string ClaimedSql = """
@@ -48,7 +63,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         """;
 
     private const string FinishSql = """
-        UPDATE deliveries SET status = @Status, last_error = @Error, lease_until = NULL,
+        UPDATE deliveries SET status = @Status, last_error = @Error, lease_until = NULL, lease_owner = NULL,
             sent_at = CASE WHEN @Status = 'sent' THEN @Now ELSE sent_at END,
             next_attempt_at = COALESCE(@NextAttemptAt, next_attempt_at)
         WHERE id = @DeliveryId AND status = 'sending'
@@ -62,11 +77,37 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         """;
 
     private const string ReleaseSql = """
-        UPDATE deliveries SET status = 'pending', lease_until = NULL, attempts = attempts - 1
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, attempts = attempts - 1
         WHERE id IN @ids AND status = 'sending'
         """;
 
+    private const string RegisterOwnerSql = """
+        INSERT INTO run_owners (id, host, pid, started_at, heartbeat_at) VALUES (@Id, @Host, @Pid, @StartedAt, @now)
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+        """;
+
+    private const string HeartbeatSql = "UPDATE run_owners SET heartbeat_at = @now WHERE id = @id";
+
+    private const string RemoveOwnerSql = "DELETE FROM run_owners WHERE id = @id";
+
+    private const string OwnersSql = "SELECT id AS Id, host AS Host, pid AS Pid, started_at AS StartedAt, heartbeat_at AS HeartbeatAt FROM run_owners";
+
+    // A dead owner's claims go back to the queue as they are: their attempt may or may not have
+    // reached the relay, and the resend keeps the Message-ID. The (status, id) index keeps this to the claimed rows.
+    private const string TakeOverSql = """
+        UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL
+        WHERE status = 'sending' AND lease_owner = @id
+        """;
+
     private const string RenewSql = "UPDATE deliveries SET lease_until = @leaseUntil WHERE id IN @ids AND status = 'sending'";
+
+    // PostgreSQL locks rows one by one: renewals and write-backs of one instance, running in
+    // separate transactions, take them in id order so they queue behind each other instead of
+    // deadlocking (SQLite has one writer at a time and needs none of this).
+    private const string PostgresRenewSql = """
+        UPDATE deliveries SET lease_until = @leaseUntil
+        WHERE id IN (SELECT id FROM deliveries WHERE id = ANY(@ids) AND status = 'sending' ORDER BY id FOR UPDATE)
+        """;
 
     // An issue older than MaxAge is news no more: its unsent deliveries expire instead of going out late.
     private const string ExpireStaleSql = """
@@ -83,14 +124,14 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         """;
 
     /// <summary>Claims up to <paramref name="limit"/> due deliveries with ids above <paramref name="after"/>, in id order.</summary>
-    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(long after, int limit, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(long after, int limit, TimeSpan lease, string owner, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var ids = (await connection.QueryAsync<long>(ClaimSql,
-            new { after, now = DbTime.ToDb(now), leaseUntil = DbTime.ToDb(now + lease), limit }, transaction)).ToArray();
-        var claimed = ids.Length == 0 ? [] : (await connection.QueryAsync<ClaimedDelivery>(ClaimedSql, new { ids }, transaction)).ToList();
+        var ids = (await connection.QueryAsync<long>(database.Sql(SqliteClaimSql, PostgresClaimSql),
+            new { after, now = DbTime.ToDb(now), leaseUntil = DbTime.ToDb(now + lease), limit, owner }, transaction)).ToArray();
+        var claimed = ids.Length == 0 ? [] : (await connection.QueryAsync<ClaimedDelivery>(database.InList(ClaimedSql), new { ids }, transaction)).ToList();
         await transaction.CommitAsync(cancellationToken);
         return claimed;
     }
@@ -103,7 +144,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var result in results)
+        foreach (var result in results.OrderBy(r => r.DeliveryId))
         {
             await connection.ExecuteAsync(FinishSql, new
             {
@@ -125,7 +166,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         if (ids.Count == 0)
             return;
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(ReleaseSql, new { ids });
+        await connection.ExecuteAsync(database.InList(ReleaseSql), new { ids = ids.ToArray() });
     }
 
     public async Task RenewLeasesAsync(IReadOnlyCollection<long> ids, TimeSpan lease, CancellationToken cancellationToken)
@@ -134,8 +175,44 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
             return;
         await using var connection = await database.OpenAsync(cancellationToken);
         // Chunks keep each statement well under SQLite's parameter limit.
-        foreach (var chunk in ids.Chunk(500))
-            await connection.ExecuteAsync(RenewSql, new { ids = chunk, leaseUntil = DbTime.ToDb(time.GetUtcNow() + lease) });
+        foreach (var chunk in ids.Order().Chunk(500))
+            await connection.ExecuteAsync(database.Sql(RenewSql, PostgresRenewSql), new { ids = chunk, leaseUntil = DbTime.ToDb(time.GetUtcNow() + lease) });
+    }
+
+    /// <summary>Registers (or re-registers) a run as the owner of the claims it makes.</summary>
+    public async Task RegisterOwnerAsync(RunOwner owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(RegisterOwnerSql, new { owner.Id, owner.Host, owner.Pid, owner.StartedAt, now = DbTime.ToDb(time.GetUtcNow()) });
+    }
+
+    public async Task HeartbeatAsync(string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(HeartbeatSql, new { id = owner, now = DbTime.ToDb(time.GetUtcNow()) });
+    }
+
+    public async Task RemoveOwnerAsync(string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(RemoveOwnerSql, new { id = owner });
+    }
+
+    public async Task<IReadOnlyList<StoredRunOwner>> OwnersAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<StoredRunOwner>(OwnersSql)).ToList();
+    }
+
+    /// <summary>Returns a dead owner's claims to the queue and forgets the owner; how many claims it held.</summary>
+    public async Task<int> TakeOverAsync(string owner, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var taken = await connection.ExecuteAsync(TakeOverSql, new { id = owner }, transaction);
+        await connection.ExecuteAsync(RemoveOwnerSql, new { id = owner }, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return taken;
     }
 
     /// <summary>Marks the unsent deliveries of issues composed more than <paramref name="maxAge"/> ago as expired.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using Newsletter.Configuration;
@@ -44,10 +45,14 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
 
     private static TextPart Part(string subtype, byte[] utf8)
     {
+        utf8 = WithoutControls(utf8);
         var part = new WrappedTextPart(subtype)
         {
             Content = new MimeContent(new MemoryStream(utf8, writable: false)),
-            ContentTransferEncoding = ContentEncoding.EightBit,
+            // RFC 5322 allows 998 octets per line. The renderer wraps at spaces, but a token
+            // without one (a URL with a long query) or wide UTF-8 characters can pass that: such
+            // a part goes quoted-printable, whose soft breaks keep the text intact.
+            ContentTransferEncoding = LongestLine(utf8) > MaxLineOctets ? ContentEncoding.QuotedPrintable : ContentEncoding.EightBit,
         };
         part.ContentType.Charset = "utf-8";
         return part;
@@ -81,6 +86,45 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
         {
             if (constraint == EncodingConstraint.SevenBit)
                 base.Prepare(constraint, maxLineLength);
+        }
+    }
+
+    /// <summary>RFC 5322's limit on a line, without its CRLF.</summary>
+    public const int MaxLineOctets = 998;
+
+    // C0 controls other than tab, LF and CR, and DEL: a strict relay refuses a NUL outright.
+    private static readonly SearchValues<byte> Controls = SearchValues.Create(
+        [.. Enumerable.Range(0, 32).Where(b => b is not ('\t' or '\n' or '\r')).Select(b => (byte)b), (byte)0x7F]);
+
+    /// <summary>The body with any stray control byte (e.g. a NUL from a feed) made a space; the same array when there is none.</summary>
+    public static byte[] WithoutControls(byte[] utf8)
+    {
+        var first = utf8.AsSpan().IndexOfAny(Controls);
+        if (first < 0)
+            return utf8;
+        var copy = (byte[])utf8.Clone();
+        var rest = copy.AsSpan(first);
+        for (var at = 0; at >= 0; at = rest.IndexOfAny(Controls))
+        {
+            rest[at] = (byte)' ';
+            rest = rest[at..];
+        }
+        return copy;
+    }
+
+    /// <summary>The longest line in octets, not counting CR or LF (a vectorised scan, cheap next to sending).</summary>
+    public static int LongestLine(ReadOnlySpan<byte> utf8)
+    {
+        var longest = 0;
+        while (true)
+        {
+            var end = utf8.IndexOf((byte)'\n');
+            var line = end < 0 ? utf8 : utf8[..end];
+            var length = line.Length > 0 && line[^1] == '\r' ? line.Length - 1 : line.Length;
+            longest = Math.Max(longest, length);
+            if (end < 0)
+                return longest;
+            utf8 = utf8[(end + 1)..];
         }
     }
 

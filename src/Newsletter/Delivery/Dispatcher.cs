@@ -5,6 +5,7 @@ using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Newsletter.Issues;
 using Newsletter.Rendering;
+using Newsletter.Storage;
 using Newsletter.Subscriptions;
 
 namespace Newsletter.Delivery;
@@ -13,8 +14,18 @@ public sealed record DispatchSummary(int Sent, int Deferred, int Bounced, int Ex
 {
     public int Total => Sent + Deferred + Bounced + Expired + Skipped;
 
+    /// <summary>Stopped by SIGTERM/SIGINT (the host stopping) before the queue was empty.</summary>
+    public bool Interrupted { get; init; }
+
+    /// <summary>Claimed but not sent when the run stopped: returned to the queue for the next run.</summary>
+    public int Released { get; init; }
+
+    /// <summary>Of <see cref="Released"/>, cut off mid-send at the shutdown deadline: the relay may have them, so they may arrive twice.</summary>
+    public int CutOff { get; init; }
+
     public override string ToString() =>
         $"sent {Sent}, deferred {Deferred}, bounced {Bounced}, expired {Expired}, skipped {Skipped}"
+        + (Interrupted ? $"; interrupted, {Released} returned to the queue{(CutOff > 0 ? $" ({CutOff} cut off mid-send)" : "")}" : "")
         + (RunFailure is null ? "" : $"; stopped: {RunFailure}");
 }
 
@@ -29,22 +40,38 @@ public sealed class Dispatcher(
     IssueStore issues,
     DigestRenderer renderer,
     DigestMessageBuilder messages,
-    MailLinks links,
+    IRecipientLinks links,
     TransportFactory transports,
     IOptions<DeliveryOptions> deliveryOptions,
     IOptions<SmtpOptions> smtpOptions,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<Dispatcher> logger)
 {
+    // The subscriber status the ledger join reports for a reader who still wants mail.
+    private const string ActiveSubscriber = "active";
+
+    /// <summary>Marks a message-level refusal in the ledger's last_error (and tells it apart from a transient failure).</summary>
+    public const string MessageRefusedPrefix = "message refused: ";
+
     // One dispatch at a time per process; claims already make concurrent processes safe.
     private readonly SemaphoreSlim _running = new(1, 1);
 
     public async Task<DispatchSummary> DispatchAsync(Action<DispatchSummary>? progress, CancellationToken cancellationToken)
     {
-        await _running.WaitAsync(cancellationToken);
+        // Stopping the host (SIGTERM/SIGINT) stops a run gracefully, whoever started it.
+        using var shutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         try
         {
-            return await RunAsync(progress, cancellationToken);
+            await _running.WaitAsync(shutdown.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return new DispatchSummary(0, 0, 0, 0, 0, null) { Interrupted = true };
+        }
+        try
+        {
+            return await RunAsync(progress, shutdown.Token);
         }
         finally
         {
@@ -52,12 +79,25 @@ public sealed class Dispatcher(
         }
     }
 
-    private async Task<DispatchSummary> RunAsync(Action<DispatchSummary>? progress, CancellationToken cancellationToken)
+    /// <param name="shutdown">Cancelled to stop: no new claims or sends; in-flight messages finish within <c>Delivery:ShutdownTimeout</c>.</param>
+    private async Task<DispatchSummary> RunAsync(Action<DispatchSummary>? progress, CancellationToken shutdown)
     {
         var options = deliveryOptions.Value;
         var transport = transports.Create();
         var run = new Run();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var owner = RunOwner.ForThisRun();
+        // stop: no new work (a run-level failure or shutdown). abort: the messages in flight too,
+        // at the shutdown deadline, keeping back a moment to record and release.
+        using var stop = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        using var beatStop = new CancellationTokenSource();
+        var deadlineMargin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(2).Ticks, options.ShutdownTimeout.Ticks / 4));
+        using var onShutdown = shutdown.Register(() =>
+        {
+            run.Interrupted = true;
+            abort.CancelAfter(options.ShutdownTimeout - deadlineMargin);
+            stop.Cancel();
+        });
         using var rateLimiter = CreateRateLimiter(smtpOptions.Value.MessagesPerSecond, transports.Mode);
         var batchSize = options.BatchSize;
         var queue = Channel.CreateBounded<ClaimedDelivery>(new BoundedChannelOptions(batchSize) { SingleWriter = true });
@@ -71,17 +111,48 @@ public sealed class Dispatcher(
             stop.Cancel();
         }
 
+        // A run that died (kill -9, power cut) left its claims under its name: take them now
+        // rather than after Delivery:LeaseDuration. Returns how many claims came back.
+        async Task<int> TakeOverDeadOwnersAsync()
+        {
+            var taken = 0;
+            var staleBefore = DbTime.ToDb(time.GetUtcNow() - HeartbeatTick(options) * 3);
+            foreach (var other in await deliveries.OwnersAsync(stop.Token))
+            {
+                if (other.Id == owner.Id)
+                    continue;
+                var gone = RunOwner.IsGoneFromThisHost(other.Host, other.Pid, other.StartedAt);
+                if (!gone && other.HeartbeatAt >= staleBefore)
+                    continue;
+                var count = await deliveries.TakeOverAsync(other.Id, stop.Token);
+                taken += count;
+                logger.LogWarning("Took over {Count} deliveries claimed by a run that is gone ({Owner}, {Why})", count, other.Id,
+                    gone ? "its process has exited" : $"no heartbeat since {DbTime.FromDb(other.HeartbeatAt):u}");
+            }
+            return taken;
+        }
+
         async Task ClaimAsync()
         {
             try
             {
+                await deliveries.RegisterOwnerAsync(owner, stop.Token);
                 run.Expired += await deliveries.ExpireStaleAsync(options.MaxAge, stop.Token);
+                await TakeOverDeadOwnersAsync();
                 var after = 0L;
                 while (!stop.IsCancellationRequested)
                 {
-                    var batch = await deliveries.ClaimAsync(after, batchSize, options.LeaseDuration, stop.Token);
+                    var batch = await deliveries.ClaimAsync(after, batchSize, options.LeaseDuration, owner.Id, stop.Token);
                     if (batch.Count == 0)
+                    {
+                        // Claims taken over from a run that died meanwhile may lie behind us: one more pass.
+                        if (await TakeOverDeadOwnersAsync() > 0)
+                        {
+                            after = 0;
+                            continue;
+                        }
                         break;
+                    }
                     after = batch[^1].Id;
                     // The whole batch is ours from now on (its leases are renewed), even the part
                     // still waiting for room in the queue.
@@ -102,20 +173,33 @@ public sealed class Dispatcher(
             }
         }
 
-        // Claimed deliveries still queued or in flight keep their lease: only a dead process loses it.
-        async Task RenewLeasesAsync()
+        // The owner's heartbeat, and the leases of claims still queued or in flight: only a dead
+        // process loses them. Runs until everything is recorded, shutdown included.
+        async Task BeatAsync()
         {
-            using var timer = new PeriodicTimer(options.LeaseDuration / 3, time);
+            var tick = HeartbeatTick(options);
+            using var timer = new PeriodicTimer(tick, time);
+            var lastRenewal = time.GetTimestamp();
             try
             {
-                while (await timer.WaitForNextTickAsync(stop.Token))
-                    await deliveries.RenewLeasesAsync(run.Unfinished.Keys.ToArray(), options.LeaseDuration, stop.Token);
+                while (await timer.WaitForNextTickAsync(beatStop.Token))
+                {
+                    try
+                    {
+                        await deliveries.HeartbeatAsync(owner.Id, beatStop.Token);
+                        if (time.GetElapsedTime(lastRenewal) >= options.LeaseDuration / 3 - tick / 2)
+                        {
+                            await deliveries.RenewLeasesAsync(run.Unfinished.Keys.ToArray(), options.LeaseDuration, beatStop.Token);
+                            lastRenewal = time.GetTimestamp();
+                        }
+                    }
+                    catch (Exception exception) when (exception is DbException)
+                    {
+                        logger.LogWarning("Renewing delivery leases failed: {Reason}", exception.Message);
+                    }
+                }
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
-            catch (Exception exception) when (exception is DbException)
-            {
-                logger.LogWarning("Renewing delivery leases failed: {Reason}", exception.Message);
-            }
+            catch (OperationCanceledException) when (beatStop.IsCancellationRequested) { }
         }
 
         async Task WorkAsync()
@@ -125,8 +209,10 @@ public sealed class Dispatcher(
             {
                 await foreach (var delivery in queue.Reader.ReadAllAsync(stop.Token))
                 {
+                    if (stop.IsCancellationRequested)
+                        break;
                     DeliveryResult result;
-                    if (delivery.SubscriberStatus != SubscriberStatus.Active)
+                    if (delivery.SubscriberStatus != ActiveSubscriber)
                     {
                         result = Result(delivery, DeliveryStatus.Skipped, $"subscriber is {delivery.SubscriberStatus}");
                     }
@@ -136,18 +222,38 @@ public sealed class Dispatcher(
                         if (rateLimiter is not null)
                             using (await rateLimiter.AcquireAsync(1, stop.Token)) { }
                         sender ??= await transport.ConnectAsync(stop.Token);
+                        stop.Token.ThrowIfCancellationRequested();
                         try
                         {
-                            await sender.SendAsync(message, stop.Token);
+                            // Once begun, a send finishes (and is recorded) even when the run is
+                            // stopping: only the shutdown deadline cuts it off.
+                            run.InFlight.TryAdd(delivery.Id, 0);
+                            await sender.SendAsync(message, abort.Token);
                             result = Result(delivery, DeliveryStatus.Sent, null);
                         }
                         catch (DeliveryException failure) when (failure.Kind != FailureKind.RunLevel)
                         {
-                            result = failure.Kind == FailureKind.Permanent
-                                ? Result(delivery, DeliveryStatus.Bounced, failure.Message)
-                                : Retry(delivery, failure.Message, options);
+                            result = failure.Kind switch
+                            {
+                                FailureKind.Permanent => Result(delivery, DeliveryStatus.Bounced, failure.Message),
+                                FailureKind.MessageRefused => Retry(delivery, MessageRefusedPrefix + failure.Message, options),
+                                _ => Retry(delivery, failure.Message, options),
+                            };
                             logger.LogWarning("Delivery to {Email} {Outcome}: {Reason}", delivery.Email,
-                                result.Status == DeliveryStatus.Pending ? "deferred" : result.Status, failure.Message);
+                                failure.Kind == FailureKind.MessageRefused ? "refused (message, not reader)"
+                                : result.Status == DeliveryStatus.Pending ? "deferred" : result.Status, failure.Message);
+                        }
+                        // A relay that refuses message after message (content, reputation, policy)
+                        // would refuse the rest too: stop and tell the operator rather than march on.
+                        if (result.Error?.StartsWith(MessageRefusedPrefix, StringComparison.Ordinal) == true)
+                        {
+                            if (Interlocked.Increment(ref run.ConsecutiveRefusals) is var refusals && refusals >= options.MaxConsecutiveRefusals)
+                                Fail($"the relay refused {refusals} messages in a row ({result.Error[MessageRefusedPrefix.Length..]}); "
+                                    + "the message or the sender is refused, not the readers: nobody was suspended, the rest stay queued. Check the relay's log and the digest's content, then run send-now again");
+                        }
+                        else if (result.Status == DeliveryStatus.Sent)
+                        {
+                            Interlocked.Exchange(ref run.ConsecutiveRefusals, 0);
                         }
                         if (!sender.IsUsable)
                         {
@@ -160,6 +266,7 @@ public sealed class Dispatcher(
                     var outcome = new Outcome(delivery, result);
                     results.Writer.TryWrite(outcome);
                     await outcome.Persisted.Task;
+                    run.InFlight.TryRemove(delivery.Id, out _);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
@@ -226,7 +333,7 @@ public sealed class Dispatcher(
 
         logger.LogInformation("Delivering due digests through {Transport}", transport.Describe());
         var recorder = RecordAsync();
-        var renewer = RenewLeasesAsync();
+        var beat = BeatAsync();
         var claimer = ClaimAsync();
         var workers = Enumerable.Range(0, transport.MaxSenders).Select(_ => Task.Run(WorkAsync, CancellationToken.None)).ToArray();
         try
@@ -239,22 +346,34 @@ public sealed class Dispatcher(
             results.Writer.TryComplete();
             await recorder;
             stop.Cancel();
-            await renewer;
-            // Claimed but never attempted (the run stopped early): back to the queue at once.
+            // Claimed but never attempted (the run stopped early), or cut off at the shutdown
+            // deadline: back to the queue at once.
+            run.Released = run.Unfinished.Count;
+            run.CutOff = run.InFlight.Count;
             try
             {
                 await deliveries.ReleaseAsync(run.Unfinished.Keys.ToArray(), CancellationToken.None);
+                await deliveries.RemoveOwnerAsync(owner.Id, CancellationToken.None);
             }
             catch (Exception exception) when (exception is DbException)
             {
-                logger.LogWarning("Releasing unsent deliveries failed; they are retried when their lease expires: {Reason}", exception.Message);
+                logger.LogWarning("Releasing unsent deliveries failed; the next run takes them over: {Reason}", exception.Message);
             }
+            beatStop.Cancel();
+            await beat;
         }
 
         var summary = run.Summary();
-        logger.LogInformation("Delivery run finished: {Summary}", summary);
+        if (run.Interrupted)
+            logger.LogWarning("Delivery run stopped for shutdown: {Summary}", summary);
+        else
+            logger.LogInformation("Delivery run finished: {Summary}", summary);
         return summary;
     }
+
+    /// <summary>How often the owner beats: <c>Delivery:HeartbeatInterval</c>, but often enough to renew leases in time.</summary>
+    private static TimeSpan HeartbeatTick(DeliveryOptions options) =>
+        TimeSpan.FromTicks(Math.Min(options.HeartbeatInterval.Ticks, options.LeaseDuration.Ticks / 3));
 
     /// <summary>One attempt's result on its way to the ledger; the worker waits for <see cref="Persisted"/>.</summary>
     private sealed record Outcome(ClaimedDelivery Delivery, DeliveryResult Result)
@@ -309,8 +428,12 @@ public sealed class Dispatcher(
     private sealed class Run
     {
         public readonly ConcurrentDictionary<long, byte> Unfinished = new();
+        public readonly ConcurrentDictionary<long, byte> InFlight = new();
         public string? Failure;
+        public bool Interrupted;
+        public int Released, CutOff;
         public int Expired;
+        public int ConsecutiveRefusals;
         private int _sent, _deferred, _bounced, _expired, _skipped;
 
         public void Count(string status)
@@ -325,6 +448,11 @@ public sealed class Dispatcher(
             }
         }
 
-        public DispatchSummary Summary() => new(_sent, _deferred, _bounced, _expired + Expired, _skipped, Failure);
+        public DispatchSummary Summary() => new(_sent, _deferred, _bounced, _expired + Expired, _skipped, Failure)
+        {
+            Interrupted = Interrupted,
+            Released = Released,
+            CutOff = CutOff,
+        };
     }
 }

@@ -81,8 +81,10 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
         {
             SmtpCommandException { ErrorCode: SmtpErrorCode.SenderNotAccepted } command when (int)command.StatusCode >= 500 =>
                 new DeliveryException(FailureKind.RunLevel, $"the relay refused the sender address: {Reply(command)}", exception),
-            SmtpCommandException command when (int)command.StatusCode >= 500 && command.ErrorCode is SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted =>
-                new DeliveryException(FailureKind.Permanent, Reply(command), exception),
+            SmtpCommandException { ErrorCode: SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted } command when (int)command.StatusCode >= 500 =>
+                new DeliveryException(SmtpRefusal.Classify(
+                    command.ErrorCode == SmtpErrorCode.RecipientNotAccepted ? SmtpStage.Recipient : SmtpStage.Data,
+                    (int)command.StatusCode, command.Message), Reply(command), exception),
             SmtpCommandException { StatusCode: SmtpStatusCode.AuthenticationRequired or SmtpStatusCode.AuthenticationChallenge } command =>
                 new DeliveryException(FailureKind.RunLevel, $"the relay requires authentication: {Reply(command)}", exception),
             SmtpCommandException command => new DeliveryException(FailureKind.Transient, Reply(command), exception),
@@ -96,10 +98,12 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
         {
             try
             {
+                // A stuck relay must not hold up a shutdown for a whole Smtp:Timeout over a QUIT.
+                using var quitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 if (client.IsConnected)
-                    await client.DisconnectAsync(quit: true, CancellationToken.None);
+                    await client.DisconnectAsync(quit: true, quitTimeout.Token);
             }
-            catch (Exception exception) when (exception is IOException or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException)
+            catch (Exception exception) when (exception is IOException or SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException or OperationCanceledException)
             {
                 logger.LogDebug("Closing an SMTP connection failed: {Reason}", exception.Message);
             }

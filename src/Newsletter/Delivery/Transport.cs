@@ -28,8 +28,14 @@ public enum FailureKind
     /// <summary>Try this message again later (4xx, network trouble).</summary>
     Transient,
 
-    /// <summary>This recipient is refused for good (5xx to RCPT or after DATA).</summary>
+    /// <summary>This recipient is refused for good (5xx to RCPT with an addressing status, RFC 3463 5.1.x).</summary>
     Permanent,
+
+    /// <summary>
+    /// This message is refused (5xx after DATA, or a content/policy status 5.6.x/5.7.x at any
+    /// stage): nothing is known against the reader, so it is deferred and the reader untouched.
+    /// </summary>
+    MessageRefused,
 
     /// <summary>Nothing can be sent in this run (authentication refused, relay unreachable, sender refused).</summary>
     RunLevel,

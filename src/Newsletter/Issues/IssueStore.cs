@@ -53,14 +53,28 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
           AND NOT EXISTS (SELECT 1 FROM issue_entries ie WHERE ie.entry_id = e.id)
         """;
 
+    /// <summary>
+    /// Up to which first-seen time aged-out papers have been counted: each is counted once, by the first
+    /// compose (issue or not) after it aged out, not again on a later run or at the next issue.
+    /// </summary>
+    private const string LeftOutCountedKey = "issues.left_out_counted_until";
+
+    private const string LeftOutCountedSql = "SELECT value FROM settings WHERE key = '" + LeftOutCountedKey + "'";
+
+    private const string SaveLeftOutCountedSql = "INSERT INTO settings (key, value) VALUES ('" + LeftOutCountedKey + "', @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
     private const string InsertIssueSql = "INSERT INTO issues (issue_date, composed_at) VALUES (@date, @now) RETURNING id";
 
     private const string InsertIssueEntrySql = "INSERT INTO issue_entries (issue_id, position, entry_id, compact) VALUES (@issueId, @position, @entryId, @compact)";
 
-    // The Message-ID is fixed here, before any attempt, so every resend carries the same one.
-    private const string FanOutSql = """
+    // The Message-ID is fixed here, before any attempt, so every resend carries the same one. It
+    // is random (no subscriber or issue id in it: those would tell anyone the list's size).
+    // SQLite's randomblob; a PostgreSQL port uses md5(random()::text || clock_timestamp()::text).
+    private const string RandomHexSql = "lower(hex(randomblob(12)))";
+
+    private const string FanOutSql = $"""
         INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at)
-        SELECT @issueId, id, '<digest.' || @compactDate || '.' || @issueId || '.' || id || '@' || @domain || '>', 'pending', @now, @now
+        SELECT @issueId, id, '<digest.' || @compactDate || '.' || {RandomHexSql} || '@' || @domain || '>', 'pending', @now, @now
         FROM subscribers WHERE status = 'active' AND paused = 0
         """;
 
@@ -84,8 +98,10 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
     {
         var dateText = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         await using var connection = await database.OpenAsync(cancellationToken);
-        // An immediate (write) transaction: two composers racing for one date serialise here.
+        // Two composers racing for one date (send-now beside the job, or instances starting at
+        // once) serialise here: an IMMEDIATE transaction on SQLite, an advisory lock on PostgreSQL.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await database.SerializeAsync(connection, transaction, "compose issue");
         if (await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = dateText }, transaction) is { } existing)
             return new ComposeResult(ComposeOutcome.AlreadyComposed, date, existing, 0, 0);
 
@@ -93,9 +109,17 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         var window = Window(now, await connection.ExecuteScalarAsync<long?>(PreviousComposedAtSql, transaction: transaction));
         var entryIds = (await connection.QueryAsync<long>(RankEntriesSql, new { window.windowStart, limit = Capacity }, transaction)).ToList();
         var waiting = await connection.ExecuteScalarAsync<long>(CountWaitingSql, new { window.windowStart }, transaction);
-        var leftOut = await connection.ExecuteScalarAsync<long>(CountLeftOutSql, new { window.windowStart, window.previousWindowStart }, transaction);
+        var countedUntil = await connection.ExecuteScalarAsync<string?>(LeftOutCountedSql, transaction: transaction) is { } stored
+            ? Math.Max(long.Parse(stored, CultureInfo.InvariantCulture), window.previousWindowStart) : window.previousWindowStart;
+        var leftOut = countedUntil >= window.windowStart ? 0
+            : await connection.ExecuteScalarAsync<long>(CountLeftOutSql, new { window.windowStart, previousWindowStart = countedUntil }, transaction);
+        if (window.windowStart > countedUntil)
+            await connection.ExecuteAsync(SaveLeftOutCountedSql, new { value = window.windowStart.ToString(CultureInfo.InvariantCulture) }, transaction);
         if (entryIds.Count == 0)
+        {
+            await transaction.CommitAsync(cancellationToken);
             return new ComposeResult(ComposeOutcome.NoEntries, date, null, 0, 0, LeftOut: (int)leftOut);
+        }
 
         var nowDb = DbTime.ToDb(now);
         var issueId = await connection.ExecuteScalarAsync<long>(InsertIssueSql, new { date = dateText, now = nowDb }, transaction);

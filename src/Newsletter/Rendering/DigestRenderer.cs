@@ -265,14 +265,14 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private static ScriptObject EntryModel(IssueEntry entry) => new()
     {
         ["position"] = entry.Position,
-        ["title"] = entry.Title,
-        ["summary"] = entry.Summary,
-        ["authors"] = new ScriptArray(entry.Authors),
-        ["authors_text"] = string.Join(", ", entry.Authors),
+        ["title"] = Printable(entry.Title),
+        ["summary"] = Printable(entry.Summary),
+        ["authors"] = new ScriptArray(entry.Authors.Select(Printable)),
+        ["authors_text"] = Printable(string.Join(", ", entry.Authors)),
         ["url"] = SafeLink(entry.Url),
         ["score"] = entry.Score,
         ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
-        ["source"] = entry.Source,
+        ["source"] = Printable(entry.Source),
     };
 
     /// <summary>What every template knows about the newsletter itself.</summary>
@@ -281,6 +281,22 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         ["name"] = options.From.Name,
         ["home_url"] = options.PublicBaseUrl.TrimEnd('/') + "/",
     };
+
+    // C0 and C1 controls and DEL: feed text is single-line, so none of them belongs in it (a NUL makes relays refuse the mail).
+    private static readonly SearchValues<char> ControlChars = SearchValues.Create(
+        new string([.. Enumerable.Range(0, 32).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c)]));
+
+    /// <summary>Feed text with every control character made a space.</summary>
+    public static string Printable(string text)
+    {
+        if (!text.AsSpan().ContainsAny(ControlChars))
+            return text;
+        return string.Create(text.Length, text, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+                span[i] = ControlChars.Contains(source[i]) ? ' ' : source[i];
+        });
+    }
 
     /// <summary>Only http(s) links from feeds become links; anything else (javascript:, data:) is dropped.</summary>
     private static string SafeLink(string url) =>

@@ -1,5 +1,6 @@
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Sources;
 using Quartz;
 
@@ -48,6 +49,7 @@ internal sealed class RetryJob(Dispatcher dispatcher, DeliveryStore deliveries) 
 [DisallowConcurrentExecution]
 internal sealed class PurgeUnconfirmedJob(
     Subscriptions.SubscriberStore subscribers,
+    Storage.RateLimitStore rateLimits,
     Microsoft.Extensions.Options.IOptions<Subscriptions.SubscriptionOptions> options,
     TimeProvider time,
     ILogger<PurgeUnconfirmedJob> logger) : IJob
@@ -55,6 +57,8 @@ internal sealed class PurgeUnconfirmedJob(
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var purged = await subscribers.PurgeUnconfirmedAsync(time.GetUtcNow() - options.Value.ConfirmationLifetime, cancellationToken);
+        // Shared rate-limit windows (PostgreSQL) long over.
+        await rateLimits.PurgeAsync(time.GetUtcNow() - TimeSpan.FromDays(1), cancellationToken);
         if (purged > 0)
             logger.LogInformation("Purged {Count} subscribers who did not confirm within {Lifetime}", purged, options.Value.ConfirmationLifetime);
     }

@@ -20,6 +20,9 @@ public sealed class ScheduleOptions
     /// <summary>How often due retries are looked for between digests.</summary>
     public TimeSpan RetryPoll { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>PostgreSQL only: how often each instance looks for deliveries to send alongside the others.</summary>
+    public TimeSpan SharedSendPoll { get; set; } = TimeSpan.FromSeconds(5);
+
     public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
 }
 
@@ -32,6 +35,7 @@ internal sealed class ScheduleOptionsValidator : IValidateOptions<ScheduleOption
         check.Require(CronExpression.TryParse(options.Digest, out _), "Digest", $"is not a valid Quartz cron expression: '{options.Digest}'.");
         check.Require(TimeZoneInfo.TryFindSystemTimeZoneById(options.TimeZone, out _), "TimeZone", $"is not a known IANA time zone: '{options.TimeZone}'.");
         check.Require(options.RetryPoll >= TimeSpan.FromSeconds(1), "RetryPoll", "must be at least one second.");
+        check.Require(options.SharedSendPoll >= TimeSpan.FromMilliseconds(100), "SharedSendPoll", "must be at least 100 milliseconds.");
         return check.Result();
     }
 }

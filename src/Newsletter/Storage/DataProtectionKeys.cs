@@ -10,7 +10,8 @@ namespace Newsletter.Storage;
 /// forms): a folder beside the SQLite file (<c>data/newsletter-keys/</c> for
 /// <c>data/newsletter.db</c>), so forms keep working across restarts and deployments, backups of
 /// the data folder carry them, and every instance on one database shares them. The one place
-/// this is wired: a database provider with its own store replaces <see cref="KeyFolder"/> here.
+/// this is wired. On PostgreSQL the keys live in the database instead (<see cref="DatabaseXmlRepository"/>),
+/// so a form served by one instance posts to another behind a load balancer.
 /// </summary>
 public static class DataProtectionKeys
 {
@@ -18,9 +19,11 @@ public static class DataProtectionKeys
     {
         // One application name, so the keys do not depend on the folder the binary runs from.
         builder.Services.AddDataProtection().SetApplicationName("Newsletter");
-        builder.Services.AddOptions<KeyManagementOptions>().Configure<Database, ILoggerFactory>((options, database, logs) =>
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<Database, DatabaseXmlRepository, ILoggerFactory>((options, database, shared, logs) =>
         {
-            if (KeyFolder(database) is { } folder)
+            if (database.IsPostgres)
+                options.XmlRepository = shared;
+            else if (KeyFolder(database) is { } folder)
                 options.XmlRepository = new FileSystemXmlRepository(CreatePrivate(folder), logs);
         });
         // The keys sit unencrypted beside the database, which holds the link secret unencrypted
@@ -33,7 +36,7 @@ public static class DataProtectionKeys
         ? Directory.CreateDirectory(folder)
         : Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-    /// <summary>The folder beside the database file; none for an in-memory database (keys then live in memory).</summary>
+    /// <summary>The folder beside the database file; none for an in-memory database (keys then live in memory) or PostgreSQL.</summary>
     public static string? KeyFolder(Database database) =>
-        Path.IsPathRooted(database.DataSource) ? Path.ChangeExtension(database.DataSource, null) + "-keys" : null;
+        !database.IsPostgres && Path.IsPathRooted(database.DataSource) ? Path.ChangeExtension(database.DataSource, null) + "-keys" : null;
 }

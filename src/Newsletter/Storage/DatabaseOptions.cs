@@ -14,6 +14,9 @@ public sealed class DatabaseOptions
 
     /// <summary>How long a statement waits for another writer before giving up with "database is locked".</summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the service checks the database file for damage (SQLite quick_check); zero turns it off.</summary>
+    public TimeSpan IntegrityCheckInterval { get; set; } = TimeSpan.FromHours(1);
 }
 
 internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
@@ -25,10 +28,10 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         check.Require(options.Provider != DatabaseProvider.Sqlite || string.IsNullOrWhiteSpace(options.ConnectionString) || SqliteProblem(options.ConnectionString) is null,
             "ConnectionString", $"is not a valid SQLite connection string ({SqliteProblem(options.ConnectionString)}); e.g. 'Data Source=data/newsletter.db'.");
         check.Require(options.BusyTimeout >= TimeSpan.Zero, "BusyTimeout", "must not be negative.");
-        // The SQL is kept portable, but only the SQLite schema ships in this version: say so
-        // instead of failing later with a driver error.
-        check.Require(options.Provider == DatabaseProvider.Sqlite, "Provider",
-            "'Postgres' is not available in this version yet; use 'Sqlite'.");
+        check.Require(options.IntegrityCheckInterval >= TimeSpan.Zero, "IntegrityCheckInterval", "must not be negative.");
+        if (options.Provider == DatabaseProvider.Postgres && !string.IsNullOrWhiteSpace(options.ConnectionString))
+            check.Require(PostgresConnectionProblem(options.ConnectionString) is null, "ConnectionString",
+                PostgresConnectionProblem(options.ConnectionString) ?? "");
         return check.Result();
     }
 
@@ -42,6 +45,24 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         catch (Exception exception) when (exception is ArgumentException or FormatException)
         {
             return exception.Message.TrimEnd('.');
+        }
+    }
+
+    /// <summary>Why an Npgsql connection string cannot work, before any connection is tried; null when it may.</summary>
+    internal static string? PostgresConnectionProblem(string connectionString)
+    {
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            if (string.IsNullOrWhiteSpace(builder.Host))
+                return "names no Host (an Npgsql connection string: Host=...;Port=...;Database=...;Username=...;Password=...).";
+            if (string.IsNullOrWhiteSpace(builder.Database))
+                return "names no Database (an Npgsql connection string: Host=...;Port=...;Database=...;Username=...;Password=...).";
+            return null;
+        }
+        catch (ArgumentException exception)
+        {
+            return $"is not an Npgsql connection string ({exception.Message}); expected Host=...;Port=...;Database=...;Username=...;Password=....";
         }
     }
 }

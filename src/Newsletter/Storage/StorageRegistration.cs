@@ -1,6 +1,4 @@
-using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
-using Newsletter.Subscriptions;
 
 namespace Newsletter.Storage;
 
@@ -12,28 +10,13 @@ public static class StorageRegistration
         builder.Services.AddSingleton<Database>();
         builder.Services.AddSingleton<Migrations>();
         builder.Services.AddSingleton<SettingsStore>();
-        builder.Services.AddSingleton<StartupTasks>();
-        // Runs before the other hosted services (Quartz, Kestrel) so they find a ready database.
-        builder.Services.AddHostedService(services => services.GetRequiredService<StartupTasks>());
+        builder.Services.AddSingleton<RateLimitStore>();
+        builder.Services.AddSingleton<DatabaseXmlRepository>();
         builder.AddDataProtectionKeys();
+        // The service on SQLite takes the file for itself (first hosted service: before migrations,
+        // Quartz and Kestrel); the verbs never start hosted services and so keep working beside it.
+        builder.Services.AddSingleton<SingleServiceGuard>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SingleServiceGuard>());
         return builder;
     }
-}
-
-/// <summary>What must happen before anything touches the database: migrations and the link-signing key.</summary>
-public sealed class StartupTasks(Migrations migrations, SettingsStore settings, SigningKeys keys, IOptions<NewsletterOptions> options) : IHostedService
-{
-    private const string SecretKey = "link_secret";
-
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        await migrations.ApplyAsync(cancellationToken);
-        var secret = options.Value.Secret
-            ?? await settings.GetOrAddAsync(SecretKey, () => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), cancellationToken);
-        keys.Load(secret, options.Value.PreviousSecrets);
-    }
-
-    Task IHostedService.StartAsync(CancellationToken cancellationToken) => RunAsync(cancellationToken);
-
-    Task IHostedService.StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

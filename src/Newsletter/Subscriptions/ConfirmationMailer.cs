@@ -83,7 +83,7 @@ public sealed class ConfirmationMailer(
         {
             ["newsletter"] = DigestRenderer.NewsletterModel(newsletter.Value),
             ["subscriber"] = new ScriptObject { ["email"] = subscriber.Email },
-            ["confirm_url"] = links.Confirm(subscriber.Id, time.GetUtcNow() + options.Value.ConfirmationLifetime),
+            ["confirm_url"] = links.Confirm(subscriber.Id, time.GetUtcNow() + options.Value.ConfirmationLifetime, subscriber.PendingSince ?? 0),
             ["expires_in_days"] = (int)Math.Ceiling(options.Value.ConfirmationLifetime.TotalDays),
         };
         var message = messages.Build(
@@ -91,7 +91,8 @@ public sealed class ConfirmationMailer(
             MailHtml.Finish(templates.Render(HtmlTemplate, model)),
             LineWrapper.Wrap(templates.Render(TextTemplate, model), 76),
             subscriber.Email,
-            $"<confirm.{subscriber.Id}.{Guid.NewGuid():N}@{newsletter.Value.From.Address[(newsletter.Value.From.Address.LastIndexOf('@') + 1)..]}>",
+            // Random only: a subscriber id here would tell anyone how large the list is.
+            $"<confirm.{Guid.NewGuid():N}@{newsletter.Value.From.Address[(newsletter.Value.From.Address.LastIndexOf('@') + 1)..]}>",
             time.GetUtcNow());
         var transport = transports.Create();
         await using var sender = await transport.ConnectAsync(cancellationToken);

@@ -5,7 +5,9 @@ namespace Newsletter.Subscriptions;
 
 /// <summary>
 /// A validated subscriber address: the local part as given, the domain lower-cased and in punycode.
-/// <see cref="Key"/> is what duplicates are detected on; today it equals the address.
+/// <see cref="Key"/> is what duplicates and throttling go by: the whole address case-folded, as
+/// every large mail provider treats local parts (so Ada@, ADA@ and ada@ are one reader, and 64
+/// spellings of one mailbox are not 64 confirmation mails).
 /// </summary>
 public sealed record EmailAddress(string Address, string Key)
 {
@@ -40,7 +42,7 @@ public sealed record EmailAddress(string Address, string Key)
         var normalised = local + "@" + asciiDomain;
         if (normalised.Length > 254) { error = "The address is longer than 254 characters."; return false; }
 
-        address = new EmailAddress(normalised, normalised);
+        address = new EmailAddress(normalised, local.ToLowerInvariant() + "@" + asciiDomain);
         error = "";
         return true;
     }

@@ -4,14 +4,15 @@ using Newsletter.Configuration;
 namespace Newsletter.Subscriptions;
 
 /// <summary>The signed links a mail carries, all under <c>PublicBaseUrl</c>.</summary>
-public sealed class MailLinks(LinkTokens tokens, IOptions<NewsletterOptions> options)
+public sealed class MailLinks(LinkTokens tokens, IOptions<NewsletterOptions> options) : Delivery.IRecipientLinks
 {
     private string BaseUrl => options.Value.PublicBaseUrl.TrimEnd('/');
 
     public string Home => BaseUrl + "/";
 
-    public string Confirm(long subscriberId, DateTimeOffset expires) =>
-        $"{BaseUrl}/confirm?token={tokens.Create(TokenPurpose.Confirm, subscriberId, expires)}";
+    /// <param name="episode">The subscriber's pending episode (<c>pending_since</c>): the link dies with it.</param>
+    public string Confirm(long subscriberId, DateTimeOffset expires, long episode) =>
+        $"{BaseUrl}/confirm?token={tokens.Create(TokenPurpose.Confirm, subscriberId, expires, episode)}";
 
     public string Unsubscribe(long subscriberId) =>
         $"{BaseUrl}/unsubscribe?token={tokens.Create(TokenPurpose.Unsubscribe, subscriberId)}";

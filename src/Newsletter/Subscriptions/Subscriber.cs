@@ -9,6 +9,7 @@ public static class SubscriberStatus
     public const string Bounced = "bounced";
 }
 
+/// <param name="PendingSince">When the current pending episode began (null unless pending): confirmation links are bound to it.</param>
 public sealed record Subscriber(
     long Id,
     string Email,
@@ -17,7 +18,8 @@ public sealed record Subscriber(
     string? StatusReason,
     long CreatedAt,
     long? ConfirmedAt,
-    long Paused)
+    long Paused,
+    long? PendingSince)
 {
     public bool IsPaused => Paused != 0;
 

@@ -8,7 +8,7 @@ public enum AddOutcome { Added, AlreadyPresent, Activated }
 /// <summary>Subscriber rows: administration and the reads the dispatcher needs.</summary>
 public sealed class SubscriberStore(Database database, TimeProvider time)
 {
-    private const string Columns = "id AS Id, email AS Email, status AS Status, topics AS Topics, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt, paused AS Paused";
+    private const string Columns = "id AS Id, email AS Email, status AS Status, topics AS Topics, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt, paused AS Paused, pending_since AS PendingSince";
 
     private const string SelectByKeySql = $"SELECT {Columns} FROM subscribers WHERE email_key = @key";
     private const string SelectByIdSql = $"SELECT {Columns} FROM subscribers WHERE id = @id";
@@ -32,10 +32,17 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
 
     private const string MarkConfirmationSentSql = "UPDATE subscribers SET confirmation_sent_at = @now WHERE id = @id";
 
+    private const string TouchSql = "UPDATE subscribers SET confirmation_sent_at = confirmation_sent_at WHERE id = @id AND @now IS NOT NULL";
+
+    // Only the episode the link was minted for: after an unsubscribe and a stranger's new
+    // subscribe request, an old confirmation link must not activate anyone.
     private const string ConfirmSql = """
         UPDATE subscribers SET status = 'active', confirmed_at = @now, pending_since = NULL
-        WHERE id = @id AND status = 'pending'
+        WHERE id = @id AND status = 'pending' AND pending_since = @episode
         """;
+
+    // A second click on the same link: already active since that episode, nothing to do.
+    private const string ConfirmedSinceSql = "SELECT COUNT(*) FROM subscribers WHERE id = @id AND status = 'active' AND confirmed_at >= @episode";
 
     private const string UnsubscribeSql = """
         UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, status_reason = 'unsubscribed by the reader'
@@ -69,6 +76,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await database.SerializeAsync(connection, transaction, "subscriber " + address.Key);
         var now = DbTime.ToDb(time.GetUtcNow());
         var existing = await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByKeySql, new { key = address.Key }, transaction);
         AddOutcome outcome;
@@ -125,6 +133,8 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two requests for one address at once (a double click, two instances) must not both insert.
+        await database.SerializeAsync(connection, transaction, "subscriber " + address.Key);
         var existing = await connection.QuerySingleOrDefaultAsync<(long Id, string Status, long? ConfirmationSentAt)>(
             "SELECT id, status, confirmation_sent_at FROM subscribers WHERE email_key = @key", new { key = address.Key }, transaction);
         long id;
@@ -152,18 +162,20 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
                     break;
             }
         }
-        if (send)
-            await connection.ExecuteAsync(MarkConfirmationSentSql, new { id, now }, transaction);
+        // A known address gets a write too: new and known addresses then cost the same (one
+        // committed write), so the answer's timing does not tell whether an address is on the list.
+        await connection.ExecuteAsync(send ? MarkConfirmationSentSql : TouchSql, new { id, now }, transaction);
         await transaction.CommitAsync(cancellationToken);
         return (id, send);
     }
 
     /// <summary>Pending becomes active; an already active subscriber stays so. False otherwise.</summary>
-    public async Task<bool> ConfirmAsync(long id, CancellationToken cancellationToken)
+    public async Task<bool> ConfirmAsync(long id, long episode, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(ConfirmSql, new { id, now = DbTime.ToDb(time.GetUtcNow()) });
-        return await connection.ExecuteScalarAsync<string?>("SELECT status FROM subscribers WHERE id = @id", new { id }) == SubscriberStatus.Active;
+        if (await connection.ExecuteAsync(ConfirmSql, new { id, episode, now = DbTime.ToDb(time.GetUtcNow()) }) == 1)
+            return true;
+        return await connection.ExecuteScalarAsync<long>(ConfirmedSinceSql, new { id, episode }) == 1;
     }
 
     /// <summary>Stops all mail to the subscriber; idempotent. False for an unknown id.</summary>

@@ -13,6 +13,7 @@ namespace Newsletter.Subscriptions;
 public static class SubscriptionEndpoints
 {
     internal const string SubscribeRateLimit = "subscribe";
+    internal const string LinkRateLimit = "links";
     private const string HoneypotField = "website";
     private const int MaxTopics = 20;
 
@@ -22,11 +23,11 @@ public static class SubscriptionEndpoints
         app.MapGet("/", (HttpContext http, PageRenderer pages) => SubscribePage(http, pages, null, "", StatusCodes.Status200OK));
         app.MapPost("/subscribe", SubscribeAsync).RequireRateLimiting(SubscribeRateLimit).DisableAntiforgery();
         app.MapGet("/confirm", ConfirmPageAsync);
-        app.MapPost("/confirm", ConfirmAsync).DisableAntiforgery();
+        app.MapPost("/confirm", ConfirmAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
         app.MapGet("/unsubscribe", UnsubscribePageAsync);
-        app.MapPost("/unsubscribe", UnsubscribeAsync).DisableAntiforgery();
+        app.MapPost("/unsubscribe", UnsubscribeAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
         app.MapGet("/preferences", PreferencesPageAsync);
-        app.MapPost("/preferences", SavePreferencesAsync).DisableAntiforgery();
+        app.MapPost("/preferences", SavePreferencesAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
         return app;
     }
 
@@ -41,7 +42,7 @@ public static class SubscriptionEndpoints
     /// whether the address is new, pending, active or unsubscribed.
     /// </summary>
     private static async Task<IResult> SubscribeAsync(HttpContext http, PageRenderer pages, SubscriberStore subscribers,
-        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, ILoggerFactory loggers, CancellationToken cancellationToken)
+        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, AddressLimiter addressLimiter, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var json = http.Request.HasJsonContentType();
         string? email, honeypot = null;
@@ -72,8 +73,15 @@ public static class SubscriptionEndpoints
                 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["email"] = [problem] }, title: "Invalid email address")
                 : SubscribePage(http, pages, problem, email ?? "", StatusCodes.Status400BadRequest);
 
-        // A filled honeypot is a bot: answer as usual, store nothing.
-        if (string.IsNullOrEmpty(honeypot))
+        var logger = loggers.CreateLogger(typeof(SubscriptionEndpoints));
+        var started = time.GetTimestamp();
+        // A filled honeypot is a bot, and one mailbox asked for too often is a victim of
+        // subscription bombing: answer as usual (the answer never tells), store and send nothing.
+        if (!addressLimiter.TryAcquire(address!.Key))
+        {
+            logger.LogInformation("Rate limit: subscribe requests for one address (from {Client}) over Subscriptions:AddressRateLimitPermits; ignored", ClientNetwork.Of(http));
+        }
+        else if (string.IsNullOrEmpty(honeypot))
         {
             var (id, send) = await subscribers.RequestSubscriptionAsync(address!, NormaliseTopics(topics), options.Value.ConfirmationResendInterval, cancellationToken);
             if (send)
@@ -81,8 +89,12 @@ public static class SubscriptionEndpoints
         }
         else
         {
-            loggers.CreateLogger(typeof(SubscriptionEndpoints)).LogInformation("Honeypot filled in a subscribe request; ignored");
+            logger.LogInformation("Honeypot filled in a subscribe request; ignored");
         }
+        // New and known addresses differ in work (an insert and three index updates, or one row
+        // update): answering no sooner than Subscriptions:MinimumSubscribeTime hides which it was.
+        if (options.Value.MinimumSubscribeTime - time.GetElapsedTime(started) is { Ticks: > 0 } rest)
+            await Task.Delay(rest, time, cancellationToken);
         return json
             ? TypedResults.Json(new { status = "pending", message = "If this address can subscribe, a confirmation link is on its way." }, statusCode: StatusCodes.Status202Accepted)
             : pages.Render(http, "check-inbox", "Check your inbox");
@@ -90,7 +102,8 @@ public static class SubscriptionEndpoints
 
     private static async Task<IResult> ConfirmPageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
-        if (!tokens.TryRead(token, TokenPurpose.Confirm, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+        if (!tokens.TryRead(token, TokenPurpose.Confirm, out var id, out var episode) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber
+            || !(subscriber.PendingSince == episode || (subscriber.Status == SubscriberStatus.Active && subscriber.ConfirmedAt >= episode)))
             return InvalidLink(http, pages);
         return pages.Render(http, "confirm", "Confirm your subscription",
             new ScriptObject { ["token"] = token, ["email"] = subscriber.Email }, hasForm: true);
@@ -116,7 +129,7 @@ public static class SubscriptionEndpoints
                 new ScriptObject { ["token"] = link, ["email"] = pending.Email, ["notice"] = FormExpired }, StatusCodes.Status400BadRequest, hasForm: true);
         }
         var form = await http.Request.ReadFormAsync(cancellationToken);
-        if (!tokens.TryRead(form["token"], TokenPurpose.Confirm, out var id) || !await subscribers.ConfirmAsync(id, cancellationToken))
+        if (!tokens.TryRead(form["token"], TokenPurpose.Confirm, out var id, out var episode) || !await subscribers.ConfirmAsync(id, episode, cancellationToken))
             return InvalidLink(http, pages);
         return pages.Render(http, "confirmed", "Subscription confirmed");
     }
@@ -140,8 +153,9 @@ public static class SubscriptionEndpoints
     /// </summary>
     private static async Task<IResult> UnsubscribeAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
     {
-        if (token is null && http.Request.HasFormContentType)
-            token = (await http.Request.ReadFormAsync(cancellationToken))["token"];
+        // The form is read even when the query has the token: an oversized body then gets its 413.
+        if (http.Request.HasFormContentType && (await http.Request.ReadFormAsync(cancellationToken))["token"] is { Count: > 0 } posted)
+            token ??= posted;
         if (!tokens.TryRead(token, TokenPurpose.Unsubscribe, out var id))
             return InvalidLink(http, pages);
         await subscribers.UnsubscribeAsync(id, cancellationToken);

@@ -13,10 +13,24 @@ public sealed class SubscriptionOptions
     /// <summary>Subscribing again while pending re-sends the confirmation at most this often.</summary>
     public TimeSpan ConfirmationResendInterval { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Subscribe requests allowed per client IP per <see cref="RateLimitWindow"/>.</summary>
+    /// <summary>Subscribe requests allowed per client network (an IPv4 address, an IPv6 /64) per <see cref="RateLimitWindow"/>.</summary>
     public int RateLimitPermits { get; set; } = 10;
 
     public TimeSpan RateLimitWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Confirm, unsubscribe and preferences posts per client network per <see cref="RateLimitWindow"/>:
+    /// generous, since a mail provider's one-click unsubscribes arrive from few addresses.
+    /// </summary>
+    public int LinkRateLimitPermits { get; set; } = 60;
+
+    /// <summary>Subscribe requests for one mailbox (case-folded) per <see cref="AddressRateLimitWindow"/>, from anywhere.</summary>
+    public int AddressRateLimitPermits { get; set; } = 3;
+
+    public TimeSpan AddressRateLimitWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>A subscribe request is answered no sooner than this, so its timing does not tell a new address from a known one.</summary>
+    public TimeSpan MinimumSubscribeTime { get; set; } = TimeSpan.FromMilliseconds(25);
 
     /// <summary>Accept addresses with non-ASCII characters before '@' (needs an SMTPUTF8 relay).</summary>
     public bool AllowUnicodeLocalPart { get; set; }
@@ -31,6 +45,10 @@ internal sealed class SubscriptionOptionsValidator : IValidateOptions<Subscripti
         check.Require(options.ConfirmationResendInterval >= TimeSpan.Zero, "ConfirmationResendInterval", "must not be negative.");
         check.Require(options.RateLimitPermits >= 1, "RateLimitPermits", "must be at least 1.");
         check.Require(options.RateLimitWindow >= TimeSpan.FromSeconds(1), "RateLimitWindow", "must be at least one second.");
+        check.Require(options.MinimumSubscribeTime >= TimeSpan.Zero && options.MinimumSubscribeTime <= TimeSpan.FromSeconds(2), "MinimumSubscribeTime", "must be between 0 and 2 seconds.");
+        check.Require(options.LinkRateLimitPermits >= 1, "LinkRateLimitPermits", "must be at least 1.");
+        check.Require(options.AddressRateLimitPermits >= 1, "AddressRateLimitPermits", "must be at least 1.");
+        check.Require(options.AddressRateLimitWindow >= TimeSpan.FromSeconds(1), "AddressRateLimitWindow", "must be at least one second.");
         return check.Result();
     }
 }

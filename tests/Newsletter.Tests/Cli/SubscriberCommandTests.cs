@@ -107,6 +107,35 @@ public sealed class SubscriberCommandTests : IAsyncLifetime
         Assert.Equal(1, (await _host.RunAsync("subscribers", "remove", "ada@example.org")).Exit);
         Assert.Equal("", (await _host.RunAsync("subscribers", "list")).Output);
     }
+
+    [Fact]
+    public async Task ExportNeutralisesSpreadsheetFormulas()
+    {
+        await using var host = new TestHost();
+        await host.RunAsync("subscribers", "add", "=1+1@example.org", "--confirmed");
+        await host.ExecuteAsync("UPDATE subscribers SET status_reason = '=cmd|'' /C calc''!A0'");
+
+        var export = await host.RunAsync("subscribers", "export");
+
+        Assert.Contains("'=1+1@example.org", export.Output);
+        Assert.Contains("'=cmd|", export.Output);
+        Assert.DoesNotContain(",=", export.Output);
+        Assert.DoesNotContain("\n=", export.Output);
+    }
+
+    [Theory]
+    [InlineData("https://papers.example.org/?ref=mail")]
+    [InlineData("https://papers.example.org/#top")]
+    [InlineData("https://user:pw@papers.example.org/")]
+    public async Task APublicBaseUrlWithAQueryFragmentOrCredentialsIsRefused(string url)
+    {
+        await using var host = new TestHost(new() { ["Newsletter:PublicBaseUrl"] = url });
+
+        var result = await host.RunAsync("subscribers", "list");
+
+        Assert.Equal(2, result.Exit);
+        Assert.Contains("Newsletter:PublicBaseUrl", result.Error);
+    }
 }
 
 public sealed class SubscriberConfirmationCommandTests : IAsyncLifetime

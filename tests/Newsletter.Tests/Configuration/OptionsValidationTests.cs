@@ -13,7 +13,6 @@ public sealed class OptionsValidationTests
     [InlineData("Newsletter:PublicBaseUrl", "not a url", "Newsletter:PublicBaseUrl")]
     [InlineData("Newsletter:From:Address", "nobody", "Newsletter:From:Address")]
     [InlineData("Newsletter:Sources:0:Url", "ftp://example.org/feed", "Newsletter:Sources:0:Url")]
-    [InlineData("Newsletter:Database:Provider", "Postgres", "Newsletter:Database:Provider")]
     [InlineData("Newsletter:Delivery:Mode", "Smtp", "Newsletter:Smtp:Host")]
     [InlineData("Newsletter:MaxMoreEntriesPerIssue", "-1", "Newsletter:MaxMoreEntriesPerIssue")]
     [InlineData("Newsletter:CarryOverMaxAge", "00:00:00", "Newsletter:CarryOverMaxAge")]
@@ -26,6 +25,27 @@ public sealed class OptionsValidationTests
         Assert.Equal(2, result.Exit);
         Assert.Contains("Invalid configuration", result.Error);
         Assert.Contains(named, result.Error);
+    }
+
+    [Theory]
+    [InlineData("Data Source=data/newsletter.db", "is not an Npgsql connection string")]
+    [InlineData("Port=5432;Database=newsletter", "names no Host")]
+    [InlineData("Host=127.0.0.1;Username=newsletter", "names no Database")]
+    [InlineData("Hots=127.0.0.1;Database=newsletter", "is not an Npgsql connection string")]
+    public async Task APostgresProviderWithoutAPostgresConnectionStringSaysWhatIsMissing(string connectionString, string problem)
+    {
+        await using var host = new TestHost(new()
+        {
+            ["Newsletter:Database:Provider"] = "Postgres",
+            ["Newsletter:Database:ConnectionString"] = connectionString,
+        });
+
+        var result = await host.RunAsync("send-now");
+
+        Assert.Equal(2, result.Exit);
+        Assert.Contains("Invalid configuration", result.Error);
+        Assert.Contains("Newsletter:Database:ConnectionString", result.Error);
+        Assert.Contains(problem, result.Error);
     }
 
     [Fact]

@@ -10,6 +10,8 @@ public sealed class BusyDatabaseTests
     {
         await using var smtp = new SmtpSink();
         await using var host = new TestHost(new() { ["Newsletter:Database:BusyTimeout"] = "00:00:00.300" });
+        // A file lock held by another process is SQLite's own failure mode.
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite);
         host.UseSmtp(smtp.Port);
         host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
         await host.RunAsync("collect");

@@ -86,7 +86,7 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A554AfterDataBouncesThatMessageOnly()
+    public async Task A554AfterDataDefersThatMessageAndSuspendsNobody()
     {
         await using var smtp = new SmtpSink(new SinkFaults
         {
@@ -97,8 +97,33 @@ public sealed class FaultInjectionTests : IAsyncLifetime
 
         var result = await _host.RunAsync("send-now", "--date", "2025-09-08");
 
-        Assert.Contains("2 sent, 0 deferred, 1 failed (1 bounced", result.Output);
-        Assert.StartsWith("554", await _host.QueryScalarAsync<string>("SELECT last_error FROM deliveries WHERE status = 'bounced'"));
+        Assert.Contains("2 sent, 1 deferred, 0 failed (0 bounced", result.Output);
+        Assert.StartsWith("message refused: 554", await _host.QueryScalarAsync<string>("SELECT last_error FROM deliveries WHERE status = 'pending'"));
+        Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM subscribers WHERE status <> 'active' OR hard_bounces <> 0"));
+    }
+
+    [Theory]
+    [InlineData(550, "5.1.1 user unknown", "bounced")]
+    [InlineData(550, "no such user", "bounced")]
+    [InlineData(550, "5.2.1 mailbox disabled", "bounced")]
+    [InlineData(552, "5.2.2 mailbox full", "pending")]
+    [InlineData(554, "5.7.1 relay access denied", "pending")]
+    [InlineData(550, "5.7.1 sender IP on a block list", "pending")]
+    [InlineData(554, "5.6.0 content refused", "pending")]
+    public async Task ARecipientRefusalIsJudgedByItsEnhancedStatusCode(int code, string text, string expected)
+    {
+        await using var smtp = new SmtpSink(new SinkFaults
+        {
+            Recipient = address => address == "reader1@example.org" ? Reply(code, text) : null,
+        });
+        _host.UseSmtp(smtp.Port, maxConnections: 1);
+        await AddSubscribersAsync(2);
+
+        await _host.RunAsync("send-now", "--date", "2025-09-08");
+
+        Assert.Equal(expected, await _host.QueryScalarAsync<string>("SELECT d.status FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'reader1@example.org'"));
+        Assert.Equal(expected == "bounced" ? "bounced" : "active", await _host.QueryScalarAsync<string>("SELECT status FROM subscribers WHERE email = 'reader1@example.org'"));
+        Assert.Equal("sent", await _host.QueryScalarAsync<string>("SELECT d.status FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'reader2@example.org'"));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class WireFaultTests : IAsyncLifetime
 
         Assert.Equal(0, result.Exit);
         Assert.Contains("Delivered: 0 sent, 6 deferred", result.Output);
-        Assert.Equal(6L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND attempts = 1 AND next_attempt_at > CAST(strftime('%s','now') AS INTEGER) * 1000"));
+        Assert.Equal(6L, await _host.QueryScalarAsync<long>($"SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND attempts = 1 AND next_attempt_at > {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}"));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Newsletter.Issues;
+using Newsletter.Orchestration;
 using Newsletter.Sources;
 using Newsletter.Tests.Support;
 using Quartz;
@@ -41,7 +42,7 @@ public sealed class DigestScheduleTests : IAsyncLifetime
         _time.SetUtcNow(now);
         _host.Set("Newsletter:Schedule:Digest", cron);
         var app = _host.Build(["run"], _time);
-        await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
         return app.Services.GetRequiredService<DailyDigest>();
     }
 

@@ -15,7 +15,7 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var app = _host.Build(["collect"], _time);
-        await app.Services.GetRequiredService<Newsletter.Storage.StartupTasks>().RunAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
         _store = app.Services.GetRequiredService<SubscriberStore>();
     }
 
@@ -41,7 +41,7 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     public async Task ActiveSubscribersAreLeftAlone()
     {
         var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
-        await _store.ConfirmAsync(id, CancellationToken.None);
+        await ConfirmAsync(id);
 
         var again = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "cs.AI", Resend, CancellationToken.None);
 
@@ -54,14 +54,14 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     public async Task ResubscribingAfterUnsubscribingNeedsConfirmationAgain()
     {
         var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
-        await _store.ConfirmAsync(id, CancellationToken.None);
+        await ConfirmAsync(id);
         await _store.UnsubscribeAsync(id, CancellationToken.None);
 
         var again = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
 
         Assert.True(again.SendConfirmation);
         Assert.Equal(SubscriberStatus.Pending, (await _store.FindAsync(id, CancellationToken.None))!.Status);
-        Assert.True(await _store.ConfirmAsync(id, CancellationToken.None));
+        Assert.True(await ConfirmAsync(id));
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
         _time.Advance(TimeSpan.FromDays(6));
         var (fresh, _) = await _store.RequestSubscriptionAsync(Address("fresh@example.org"), "", Resend, CancellationToken.None);
         var (active, _) = await _store.RequestSubscriptionAsync(Address("active@example.org"), "", Resend, CancellationToken.None);
-        await _store.ConfirmAsync(active, CancellationToken.None);
+        await ConfirmAsync(active);
         _time.Advance(TimeSpan.FromDays(1.5));
 
         var purged = await _store.PurgeUnconfirmedAsync(_time.GetUtcNow() - TimeSpan.FromDays(7), CancellationToken.None);
@@ -80,5 +80,25 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
         Assert.Null(await _store.FindAsync(stale, CancellationToken.None));
         Assert.NotNull(await _store.FindAsync(fresh, CancellationToken.None));
         Assert.NotNull(await _store.FindAsync(active, CancellationToken.None));
+    }
+
+    /// <summary>Confirms with the current episode, as the link in the latest confirmation mail would.</summary>
+    private async Task<bool> ConfirmAsync(long id) =>
+        await _store.ConfirmAsync(id, (await _store.FindAsync(id, CancellationToken.None))!.PendingSince ?? 0, CancellationToken.None);
+
+    [Fact]
+    public async Task AConfirmationFromAnEarlierEpisodeCannotActivateAReSubscribedReader()
+    {
+        var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
+        var firstEpisode = (await _store.FindAsync(id, CancellationToken.None))!.PendingSince!.Value;
+        Assert.True(await _store.ConfirmAsync(id, firstEpisode, CancellationToken.None));
+        Assert.True(await _store.ConfirmAsync(id, firstEpisode, CancellationToken.None)); // a second click: still fine
+        await _store.UnsubscribeAsync(id, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None); // a stranger
+
+        Assert.False(await _store.ConfirmAsync(id, firstEpisode, CancellationToken.None));
+        Assert.Equal(SubscriberStatus.Pending, (await _store.FindAsync(id, CancellationToken.None))!.Status);
     }
 }

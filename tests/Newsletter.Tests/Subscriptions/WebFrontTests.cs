@@ -31,8 +31,8 @@ public sealed class WebFrontTests : IAsyncLifetime
     private async Task<long> IdOfAsync(string email) =>
         await _host.QueryScalarAsync<long>($"SELECT id FROM subscribers WHERE email = '{email}'");
 
-    private string Token(TokenPurpose purpose, long id, DateTimeOffset? expires = null) =>
-        _host.Service<LinkTokens>().Create(purpose, id, expires);
+    private string Token(TokenPurpose purpose, long id, DateTimeOffset? expires = null, long episode = 0) =>
+        _host.Service<LinkTokens>().Create(purpose, id, expires, episode);
 
     private async Task<MimeKit.MimeMessage> SubscribeByFormAsync(string email)
     {
@@ -206,7 +206,8 @@ public sealed class WebFrontTests : IAsyncLifetime
     {
         await _host.RunAsync("subscribers", "add", "ada@example.org");
         var id = await IdOfAsync("ada@example.org");
-        var good = Token(TokenPurpose.Confirm, id, DateTimeOffset.UtcNow.AddDays(1));
+        var episode = await _host.QueryScalarAsync<long>($"SELECT pending_since FROM subscribers WHERE id = {id}");
+        var good = _host.Service<LinkTokens>().Create(TokenPurpose.Confirm, id, DateTimeOffset.UtcNow.AddDays(1), episode);
         string[] links =
         [
             "/confirm?token=" + good[..^3] + (good[^3] == 'x' ? "y" : "x") + good[^2..],           // tampered
@@ -275,7 +276,9 @@ public sealed class WebFrontTests : IAsyncLifetime
     public async Task AConfirmFormWithoutItsCookieIsOfferedAgainNotCalledAnInvalidLink()
     {
         await _host.RunAsync("subscribers", "add", "ada@example.org");
-        var confirm = "/confirm?token=" + Token(TokenPurpose.Confirm, await IdOfAsync("ada@example.org"), DateTimeOffset.UtcNow.AddDays(1));
+        var id = await IdOfAsync("ada@example.org");
+        var episode = await _host.QueryScalarAsync<long>($"SELECT pending_since FROM subscribers WHERE id = {id}");
+        var confirm = "/confirm?token=" + Token(TokenPurpose.Confirm, id, DateTimeOffset.UtcNow.AddDays(1), episode);
         using var withCookies = new FormClient(_baseUrl);
         var (_, page) = await withCookies.GetAsync(confirm);
         var fields = System.Text.RegularExpressions.Regex.Matches(page, "<input type=\"hidden\" name=\"(?<name>[^\"]+)\" value=\"(?<value>[^\"]*)\"")

@@ -1,5 +1,4 @@
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace Newsletter.Tests.Support;
 
@@ -7,7 +6,7 @@ public static class EntryQueries
 {
     public static async Task<List<(string CanonicalId, string Title, string Summary, string Authors, string Url, long Score)>> AllAsync(TestHost host)
     {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(host.Directory, "newsletter.db")}");
+        await using var connection = await host.OpenAsync();
         return (await connection.QueryAsync<(string, string, string, string, string, long)>(
             "SELECT canonical_id, title, summary, authors, url, score FROM entries ORDER BY canonical_id")).ToList();
     }

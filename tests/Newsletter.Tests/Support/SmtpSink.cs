@@ -53,10 +53,11 @@ public sealed class SmtpSink : IAsyncDisposable
             })
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
-        services.Add(new Store(Messages, faults));
+        services.Add(new Store(Messages, Raw, faults));
         services.Add(new Filter(faults));
         if (faults.Credentials is { } credentials)
             services.Add(new Authenticator(credentials.User, credentials.Password));
+        services.Add(new NoDelayListenerFactory());
         _running = new SmtpServer.SmtpServer(options, services).StartAsync(_stop.Token);
         if (!WaitUntilListening(Port))
             throw new InvalidOperationException($"SMTP sink did not start on port {Port}");
@@ -65,6 +66,9 @@ public sealed class SmtpSink : IAsyncDisposable
     public int Port { get; }
 
     public ConcurrentQueue<MimeMessage> Messages { get; } = new();
+
+    /// <summary>Each accepted message exactly as it came over the wire (after DATA's dot-unstuffing).</summary>
+    public ConcurrentQueue<byte[]> Raw { get; } = new();
 
     public IReadOnlyList<MimeMessage> To(string address) =>
         Messages.Where(m => m.To.Mailboxes.Any(b => string.Equals(b.Address, address, StringComparison.OrdinalIgnoreCase))).ToList();
@@ -102,7 +106,7 @@ public sealed class SmtpSink : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed class Store(ConcurrentQueue<MimeMessage> messages, SinkFaults faults) : MessageStore
+    private sealed class Store(ConcurrentQueue<MimeMessage> messages, ConcurrentQueue<byte[]> raw, SinkFaults faults) : MessageStore
     {
         public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
@@ -110,6 +114,7 @@ public sealed class SmtpSink : IAsyncDisposable
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
             if (faults.AfterData?.Invoke(message) is { } refusal)
                 return refusal;
+            raw.Enqueue(buffer.ToArray());
             messages.Enqueue(message);
             if (faults.DelayPerMessage > TimeSpan.Zero)
                 await Task.Delay(faults.DelayPerMessage, cancellationToken);
@@ -144,5 +149,51 @@ public sealed class SmtpSink : IAsyncDisposable
     {
         public override Task<bool> AuthenticateAsync(ISessionContext context, string userName, string pass, CancellationToken cancellationToken) =>
             Task.FromResult(userName == user && pass == password);
+    }
+}
+
+/// <summary>
+/// Accepts connections with Nagle off: the package's own listener
+/// leaves it on, and its multi-segment replies then wait for the client's delayed ACK, ~40 ms per
+/// message, which made every test server a slow one.
+/// </summary>
+internal sealed class NoDelayListenerFactory : SmtpServer.Net.IEndpointListenerFactory
+{
+    public SmtpServer.Net.IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
+    {
+        var listener = new TcpListener(endpointDefinition.Endpoint);
+        listener.Start();
+        return new Listener(listener);
+    }
+
+    private sealed class Listener(TcpListener listener) : SmtpServer.Net.IEndpointListener
+    {
+        public async Task<SmtpServer.IO.ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
+        {
+            var client = await listener.AcceptTcpClientAsync(cancellationToken);
+            client.NoDelay = true;
+            context.Properties[SmtpServer.Net.EndpointListener.LocalEndPointKey] = client.Client.LocalEndPoint;
+            context.Properties[SmtpServer.Net.EndpointListener.RemoteEndPointKey] = client.Client.RemoteEndPoint;
+            return new Pipe(client);
+        }
+
+        public void Dispose() => listener.Stop();
+    }
+
+    /// <summary>A plain-text pipe over the socket (the tests' sinks never offer STARTTLS).</summary>
+    private sealed class Pipe(TcpClient client) : SmtpServer.IO.ISecurableDuplexPipe
+    {
+        public System.IO.Pipelines.PipeReader Input { get; } = System.IO.Pipelines.PipeReader.Create(client.GetStream());
+
+        public System.IO.Pipelines.PipeWriter Output { get; } = System.IO.Pipelines.PipeWriter.Create(client.GetStream());
+
+        public bool IsSecure => false;
+
+        public System.Security.Authentication.SslProtocols SslProtocol => System.Security.Authentication.SslProtocols.None;
+
+        public Task UpgradeAsync(System.Security.Cryptography.X509Certificates.X509Certificate certificate, System.Security.Authentication.SslProtocols protocols, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("the test sink offers no TLS");
+
+        public void Dispose() => client.Dispose();
     }
 }

@@ -22,6 +22,13 @@ public static class SystemPrograms
 
     public static string SmtpSink => Locate("/usr/sbin", "smtp-sink");
 
+    /// <summary>The folder holding Debian's PostgreSQL server binaries (initdb, pg_ctl), or null when there is none.</summary>
+    public static string? PostgresBinaries =>
+        (Environment.GetEnvironmentVariable(ProgramsFolderVariable) is { Length: > 0 } overridden
+            ? [overridden]
+            : new[] { "/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin" })
+        .FirstOrDefault(folder => File.Exists(Path.Combine(folder, "pg_ctl")) && File.Exists(Path.Combine(folder, "initdb")));
+
     private static string Locate(string folder, string name) =>
         Path.Combine(Environment.GetEnvironmentVariable(ProgramsFolderVariable) is { Length: > 0 } overridden ? overridden : folder, name);
 

@@ -18,14 +18,29 @@ public sealed class TestHost : IAsyncDisposable
 {
     private readonly Dictionary<string, string?> _settings;
     private readonly List<WebApplication> _apps = [];
+    private Database? _database;
+    private readonly bool _ownsDatabase;
 
-    public TestHost(Dictionary<string, string?>? settings = null)
+    /// <param name="provider">
+    /// The database behind the host; by default SQLite, or PostgreSQL for the whole suite when
+    /// <c>NEWSLETTER_TEST_PROVIDER=Postgres</c> (each host then gets a fresh database of its own).
+    /// </param>
+    public TestHost(Dictionary<string, string?>? settings = null, DatabaseProvider? provider = null)
     {
         Directory = Path.Combine(Path.GetTempPath(), "newsletter-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
+        Provider = provider ?? (TestPostgres.SuiteOnPostgres ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite);
+        // A connection string in the settings shares another host's database (a second instance).
+        _ownsDatabase = settings?.ContainsKey("Newsletter:Database:ConnectionString") != true;
+        ConnectionString = !_ownsDatabase
+            ? settings!["Newsletter:Database:ConnectionString"]!
+            : Provider == DatabaseProvider.Postgres
+                ? TestPostgres.CreateDatabase()
+                : $"Data Source={Path.Combine(Directory, "newsletter.db")}";
         _settings = new Dictionary<string, string?>
         {
-            ["Newsletter:Database:ConnectionString"] = $"Data Source={Path.Combine(Directory, "newsletter.db")}",
+            ["Newsletter:Database:Provider"] = Provider.ToString(),
+            ["Newsletter:Database:ConnectionString"] = ConnectionString,
             ["Newsletter:TemplatesPath"] = Path.Combine(AppContext.BaseDirectory, "templates"),
             ["Newsletter:Delivery:PickupDirectory"] = Path.Combine(Directory, "outbox"),
             ["Newsletter:PublicBaseUrl"] = "https://papers.example.org",
@@ -40,6 +55,18 @@ public sealed class TestHost : IAsyncDisposable
     }
 
     public string Directory { get; }
+
+    public DatabaseProvider Provider { get; }
+
+    /// <summary>The host's own database (a file in <see cref="Directory"/>, or a PostgreSQL database of its own).</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>For the few tests about one engine's own behaviour (a locked SQLite file, say).</summary>
+    public void RequireProvider(DatabaseProvider provider)
+    {
+        if (Provider != provider)
+            Assert.Skip($"this test is about {provider} only; the suite runs on {Provider} now");
+    }
 
     /// <summary>Every log line at Information or above, as "Category: message", from every host built here.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Logs { get; } = new();
@@ -97,10 +124,11 @@ public sealed class TestHost : IAsyncDisposable
     /// Starts the whole service (Kestrel on a free 127.0.0.1 port, scheduler, background mailers)
     /// with <c>PublicBaseUrl</c> pointing at it, so links in mail lead back to it.
     /// </summary>
-    public async Task<string> StartServiceAsync(TimeProvider? time = null)
+    /// <param name="publicBaseUrl">Links in mail point here instead (e.g. an https site behind a proxy).</param>
+    public async Task<string> StartServiceAsync(TimeProvider? time = null, string? publicBaseUrl = null)
     {
         var baseUrl = $"http://127.0.0.1:{SmtpSink.FreePort()}";
-        Set("Newsletter:PublicBaseUrl", baseUrl);
+        Set("Newsletter:PublicBaseUrl", publicBaseUrl ?? baseUrl);
         // Scheduled collecting and digests stay out of the way of web tests.
         Set("Newsletter:Schedule:Collect", "0 0 0 1 1 ? 2099");
         Set("Newsletter:Schedule:Digest", "0 0 0 1 1 ? 2099");
@@ -139,15 +167,22 @@ public sealed class TestHost : IAsyncDisposable
         return app.Services.GetRequiredService<T>();
     }
 
+    /// <summary>A connection to the host's database, whichever the provider (SQL in tests is kept portable).</summary>
+    public async Task<System.Data.Common.DbConnection> OpenAsync()
+    {
+        _database ??= new Database(Provider, ConnectionString, TimeSpan.FromSeconds(10));
+        return await _database.OpenAsync(CancellationToken.None);
+    }
+
     public async Task<T> QueryScalarAsync<T>(string sql)
     {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Directory, "newsletter.db")}");
+        await using var connection = await OpenAsync();
         return await connection.ExecuteScalarAsync<T>(sql) ?? throw new InvalidOperationException("no value");
     }
 
     public async Task ExecuteAsync(string sql)
     {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Directory, "newsletter.db")}");
+        await using var connection = await OpenAsync();
         await connection.ExecuteAsync(sql);
     }
 
@@ -158,7 +193,10 @@ public sealed class TestHost : IAsyncDisposable
             try { await app.StopAsync(); } catch (InvalidOperationException) { } // never started
             await app.DisposeAsync();
         }
+        _database?.Dispose();
         SqliteConnection.ClearAllPools();
+        if (Provider == DatabaseProvider.Postgres && _ownsDatabase)
+            TestPostgres.DropDatabase(ConnectionString);
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
 }

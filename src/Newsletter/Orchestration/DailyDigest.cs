@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
+using Newsletter.Issues;
 using Newsletter.Scheduling;
 using Quartz;
 
-namespace Newsletter.Issues;
+namespace Newsletter.Orchestration;
 
 /// <summary>The daily loop's second half: compose the issue of a local date, then deliver what is due.</summary>
 public sealed class DailyDigest(

@@ -1,0 +1,15 @@
+namespace Newsletter.Orchestration;
+
+public static class OrchestrationRegistration
+{
+    /// <summary>What spans the features: start-up (migrate, load the link key) and the daily loop.</summary>
+    public static WebApplicationBuilder AddOrchestration(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<StartupTasks>();
+        // Runs before the other hosted services (Quartz, Kestrel, mailers) so they find a ready database.
+        builder.Services.AddHostedService(services => services.GetRequiredService<StartupTasks>());
+        builder.Services.AddSingleton<DailyDigest>();
+        builder.Services.AddSingleton<DigestPreviews>();
+        return builder;
+    }
+}
