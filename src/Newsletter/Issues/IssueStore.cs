@@ -69,12 +69,14 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
 
     // The Message-ID is fixed here, before any attempt, so every resend carries the same one. It
     // is random (no subscriber or issue id in it: those would tell anyone the list's size).
-    // SQLite's randomblob; a PostgreSQL port uses md5(random()::text || clock_timestamp()::text).
-    private const string RandomHexSql = "lower(hex(randomblob(12)))";
+    // 24 random hex digits per row: SQLite's randomblob; on PostgreSQL gen_random_uuid (core since
+    // 13, a strong random source), whose hex digits are taken the same length.
+    private const string SqliteRandomHexSql = "lower(hex(randomblob(12)))";
+    private const string PostgresRandomHexSql = "substr(replace(gen_random_uuid()::text, '-', ''), 1, 24)";
 
-    private const string FanOutSql = $"""
+    private const string FanOutSql = """
         INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at)
-        SELECT @issueId, id, '<digest.' || @compactDate || '.' || {RandomHexSql} || '@' || @domain || '>', 'pending', @now, @now
+        SELECT @issueId, id, '<digest.' || @compactDate || '.' || {0} || '@' || @domain || '>', 'pending', @now, @now
         FROM subscribers WHERE status = 'active' AND paused = 0
         """;
 
@@ -127,7 +129,7 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         await connection.ExecuteAsync(InsertIssueEntrySql,
             entryIds.Select((entryId, index) => new { issueId, position = index + 1, entryId, compact = index >= inFull ? 1 : 0 }), transaction);
         var domain = options.Value.From.Address[(options.Value.From.Address.LastIndexOf('@') + 1)..];
-        var deliveries = await connection.ExecuteAsync(FanOutSql,
+        var deliveries = await connection.ExecuteAsync(string.Format(CultureInfo.InvariantCulture, FanOutSql, database.Sql(SqliteRandomHexSql, PostgresRandomHexSql)),
             new { issueId, compactDate = date.ToString("yyyyMMdd", CultureInfo.InvariantCulture), domain, now = nowDb }, transaction);
         await transaction.CommitAsync(cancellationToken);
         return new ComposeResult(ComposeOutcome.Composed, date, issueId, entryIds.Count, deliveries,

@@ -39,6 +39,10 @@ public sealed class EntryStore(Database database, TimeProvider time)
 
     internal const char AuthorSeparator = '\n';
 
+    // PostgreSQL's text cannot hold NUL; rendering turns control characters into spaces anyway,
+    // so a feed's NUL becomes that space here, on both providers alike.
+    private static string NoNul(string text) => text.Contains('\0') ? text.Replace('\0', ' ') : text;
+
     public async Task<UpsertCounts> UpsertAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken)
     {
         var clock = time.GetUtcNow();
@@ -58,10 +62,10 @@ public sealed class EntryStore(Database database, TimeProvider time)
             await connection.ExecuteAsync(UpsertSql, new
             {
                 entry.CanonicalId,
-                entry.Title,
-                entry.Summary,
-                Authors = string.Join(AuthorSeparator, entry.Authors),
-                entry.Url,
+                Title = NoNul(entry.Title),
+                Summary = NoNul(entry.Summary),
+                Authors = NoNul(string.Join(AuthorSeparator, entry.Authors)),
+                Url = NoNul(entry.Url),
                 PublishedAt = entry.PublishedAt is { } published ? DbTime.ToDb(published > latestPlausible ? clock : published) : (long?)null,
                 entry.Score,
                 entry.Source,

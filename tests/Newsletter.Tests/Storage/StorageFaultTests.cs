@@ -17,6 +17,7 @@ public sealed class StorageFaultTests
     public async Task ADatabaseDeletedUnderTheRunningServiceMakesHealthUnhealthyAndSubscribesFailInsteadOfVanishing()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         var baseUrl = await host.StartServiceAsync();
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
@@ -38,6 +39,7 @@ public sealed class StorageFaultTests
     public async Task ADatabaseReplacedUnderTheRunningServiceIsUnhealthy()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         var baseUrl = await host.StartServiceAsync();
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
         await using (var other = new TestHost())
@@ -57,6 +59,7 @@ public sealed class StorageFaultTests
     public async Task AFileThatIsNotADatabaseGivesOneSentenceAndExitOne()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         await File.WriteAllTextAsync(DbPath(host), new string('x', 10_000));
 
         var result = await host.RunAsync("subscribers", "list");
@@ -72,6 +75,7 @@ public sealed class StorageFaultTests
     public async Task CorruptPagesGiveOneSentenceNotHalfAListAndFailTheIntegrityCheck()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         await host.RunAsync("subscribers", "list");
         await host.ExecuteAsync("""
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
@@ -104,6 +108,7 @@ public sealed class StorageFaultTests
     public async Task AReadOnlyDatabaseGivesOneSentenceAndExitOne()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         await host.RunAsync("subscribers", "add", "ada@example.org");
         host.Set("Newsletter:Database:ConnectionString", $"Data Source={DbPath(host)};Mode=ReadOnly");
 
