@@ -54,6 +54,27 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task ADatabaseMovedOverByACopyOfItselfIsUnhealthyAndTakesNoWrites()
+    {
+        await using var host = new TestHost();
+        var baseUrl = await host.StartServiceAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
+        // A backup restore: the same bytes (same database_id) under a new inode.
+        var db = DbPath(host);
+        File.Copy(db, db + ".new");
+        File.Move(db + ".new", db, overwrite: true);
+
+        var health = await http.GetAsync("/health");
+        var subscribe = await http.PostAsJsonAsync("/subscribe", new { email = "ada@example.org" });
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("was replaced", await health.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, subscribe.StatusCode);
+        Assert.DoesNotContain("   at ", await subscribe.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task AFileThatIsNotADatabaseGivesOneSentenceAndExitOne()
     {
         await using var host = new TestHost();
