@@ -157,6 +157,13 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         command.SetAction(async (_, ct) =>
         {
             if (!await PrepareAsync(ct)) return ExitCodes.InvalidConfiguration;
+            // Entries may land on pages that are sound while others are broken: writing into a
+            // damaged file only makes it worse, so collect checks it first (list/export fail on reading it).
+            if (await Get<Database>().IntegrityProblemAsync(ct) is { } damaged)
+            {
+                await error.WriteLineAsync(char.ToUpperInvariant(damaged[0]) + damaged[1..] + "; nothing was collected.");
+                return ExitCodes.Failed;
+            }
             var reports = await Get<Collector>().CollectAsync(ct);
             // Each outcome once: failures on stderr (the collector's own log lines are muted for verbs).
             foreach (var report in reports)

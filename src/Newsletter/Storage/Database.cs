@@ -223,7 +223,8 @@ public sealed partial class Database
         {
             await using var connection = await OpenAsync(cancellationToken);
             var result = await connection.ExecuteScalarAsync<string>(new CommandDefinition("PRAGMA quick_check(1)", cancellationToken: cancellationToken));
-            return result == "ok" ? null : $"the database {DataSource} is damaged (integrity check: {result}); restore it from a backup";
+            return result == "ok" ? null
+                : $"the database {DataSource} is damaged (integrity check: {string.Join(" ", (result ?? "").Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))}); restore it from a backup";
         }
         catch (DbException exception)
         {

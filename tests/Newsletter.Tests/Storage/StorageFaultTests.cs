@@ -122,6 +122,34 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task CollectOnACorruptFileGivesOneSentenceAndExitOne()
+    {
+        await using var host = new TestHost();
+        host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
+        await host.RunAsync("subscribers", "list");
+        await host.ExecuteAsync("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+            INSERT INTO subscribers (email, email_key, status, created_at) SELECT 'reader' || i || '@example.org', 'reader' || i || '@example.org', 'active', 0 FROM n;
+            PRAGMA wal_checkpoint(TRUNCATE);
+            """);
+        SqliteConnection.ClearAllPools();
+        // 40 KB of random bytes in the middle of the file.
+        await using (var file = new FileStream(DbPath(host), FileMode.Open, FileAccess.Write))
+        {
+            file.Position = file.Length / 2;
+            file.Write(System.Security.Cryptography.RandomNumberGenerator.GetBytes(40 * 1024));
+        }
+
+        var collect = await host.RunAsync("collect");
+
+        Assert.Equal(1, collect.Exit);
+        Assert.DoesNotContain("new entries", collect.Output);
+        Assert.Contains("is damaged", collect.Error);
+        Assert.DoesNotContain("   at ", collect.Error);
+        Assert.Single(collect.Error.Trim().Split('\n'));
+    }
+
+    [Fact]
     public async Task AReadOnlyDatabaseGivesOneSentenceAndExitOne()
     {
         await using var host = new TestHost();
