@@ -429,6 +429,26 @@ public sealed class Dispatcher(
         return summary;
     }
 
+    /// <summary>
+    /// Deliveries claimed by other runs right now: by a live one (its heartbeat fresh and, on this
+    /// host, its process there), which records them itself, or by one that is gone, whose claims
+    /// the next run takes over (or, when the ledger names no owner, wait for their lease).
+    /// </summary>
+    public async Task<(long Live, long Dead)> HeldElsewhereAsync(CancellationToken cancellationToken)
+    {
+        var options = deliveryOptions.Value;
+        var staleBefore = DbTime.ToDb(time.GetUtcNow() - HeartbeatTick(options) * 3);
+        var owners = (await deliveries.OwnersAsync(cancellationToken)).ToDictionary(o => o.Id);
+        long live = 0, dead = 0;
+        foreach (var (owner, count) in await deliveries.HeldByOwnerAsync(cancellationToken))
+        {
+            var alive = owner is not null && owners.TryGetValue(owner, out var o)
+                && o.HeartbeatAt >= staleBefore && !RunOwner.IsGoneFromThisHost(o.Host, o.Pid, o.StartedAt);
+            if (alive) live += count; else dead += count;
+        }
+        return (live, dead);
+    }
+
     /// <summary>How often the owner beats: <c>Delivery:HeartbeatInterval</c>, but often enough to renew leases in time.</summary>
     private static TimeSpan HeartbeatTick(DeliveryOptions options) =>
         TimeSpan.FromTicks(Math.Min(options.HeartbeatInterval.Ticks, options.LeaseDuration.Ticks / 3));
