@@ -21,6 +21,9 @@ public static class NewsletterApp
     /// <param name="configure">Last-word configuration, for tests.</param>
     public static WebApplication Build(string[] args, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
     {
+        // Feeds declare windows-1252, ISO-8859-2, Shift_JIS, ...: .NET ships only the Unicode and Latin-1
+        // encodings until the code-page provider is registered (idempotent, process-wide).
+        System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
         // The verb comes first; a command line that starts with an option (--urls ...) runs the service.
         var (overrides, rest) = Cli.ConfigurationArguments.Split(args);
         var verb = rest.Length > 0 && !rest[0].StartsWith('-') ? rest[0] : null;
@@ -39,6 +42,16 @@ public static class NewsletterApp
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
             // collect prints each source's outcome itself: its log lines would say every failure twice.
             builder.Logging.AddFilter(Collector.FailureCategory, LogLevel.None);
+            // templates check prints each template error itself, once, in the file:line:col form.
+            if (verb == "templates")
+                builder.Logging.AddFilter(typeof(TemplateStore).FullName, LogLevel.None);
+        }
+        else
+        {
+            // The CLI says in one sentence why the service could not start (a busy port, a bad
+            // address); the host's "Hosting failed to start" error would repeat it as a trace.
+            // A background service that stops the host is still logged (at Critical).
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         }
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, builder.Configuration["urls"] ?? "http://localhost:5080");
 

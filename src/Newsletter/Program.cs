@@ -1,7 +1,17 @@
 using Newsletter;
 using Newsletter.Cli;
 
-var app = NewsletterApp.Build(args);
+WebApplication app;
+try
+{
+    app = NewsletterApp.Build(args);
+}
+catch (InvalidDataException exception) when (exception.InnerException is not null)
+{
+    // The host reads appsettings.json before any check of ours runs: one sentence, not a trace.
+    Console.Error.WriteLine(ConfigurationFileError.Describe(exception));
+    return ExitCodes.InvalidConfiguration;
+}
 return await new NewsletterCli(app, Console.Out, Console.Error).InvokeAsync(args);
 
 /// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>

@@ -15,6 +15,14 @@ internal static class CommandLineErrors
     {
         var command = parse.CommandResult.Command;
         var path = CommandPath(parse);
+        // After "--" every token is an argument, and no verb takes free arguments: "--date" there
+        // is not an unknown option (suggesting '--date' for it would be absurd).
+        if (parse.Tokens.Any(t => t.Value == "--") && parse.UnmatchedTokens.Count > 0)
+        {
+            await error.WriteLineAsync($"'{path}' takes no arguments after '--'; give its options directly (e.g. '{path} {string.Join(' ', parse.UnmatchedTokens)}').");
+            await error.WriteLineAsync($"Run '{path} --help' for usage.");
+            return UsageExitCode;
+        }
         // The first stray token is the mistake; the ones after it are usually its value.
         foreach (var token in parse.UnmatchedTokens.Take(1))
         {
@@ -22,7 +30,9 @@ internal static class CommandLineErrors
             var candidates = isOption
                 ? command.Options.Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name))
                 : command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
-            var nearest = Suggestions.Nearest(isOption ? token.TrimStart('-') : token, isOption ? candidates.Select(c => c.TrimStart('-')) : candidates);
+            var bare = isOption ? token.TrimStart('-') : token;
+            // Never the token itself as its own suggestion.
+            var nearest = Suggestions.Nearest(bare, (isOption ? candidates.Select(c => c.TrimStart('-')) : candidates).Where(c => !c.Equals(bare, StringComparison.Ordinal)));
             var suggestion = nearest is null ? "" : $"; did you mean '{(isOption ? candidates.First(c => c.TrimStart('-') == nearest) : nearest)}'?";
             var what = isOption ? "option" : command.Subcommands.Count > 0 ? "command" : "argument";
             await error.WriteLineAsync($"Unknown {what} '{token}' for '{path}'{suggestion}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
@@ -38,7 +39,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(SubscriberCommands.Create(this));
         root.Subcommands.Add(DatabaseCommands.Create(this));
         // --Newsletter:Key=value overrides were read by the host's configuration already.
-        var parse = root.Parse(ConfigurationArguments.Split(args).Others);
+        var tokens = ConfigurationArguments.Split(args).Others;
+        // "help" and "help VERB" act as --help, as operators type them.
+        if (tokens is ["help", .. var verbPath])
+            tokens = [.. verbPath, "--help"];
+        var parse = root.Parse(tokens);
         if (parse.Errors.Count > 0)
             return await CommandLineErrors.ReportAsync(parse, error);
         // Signals are ours: send-now stops gracefully (ShutdownSignals), the service through its
@@ -106,9 +111,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     }
 
     /// <summary>Every configuration mistake at once, one sentence each, before anything starts.</summary>
-    private async Task<bool> CheckConfigurationAsync()
+    private async Task<bool> CheckConfigurationAsync(Func<IStartupRequirement, bool>? skip = null)
     {
-        var report = Get<ConfigurationCheck>().Run();
+        var report = Get<ConfigurationCheck>().Run(skip);
         foreach (var warning in report.Warnings)
             await error.WriteLineAsync($"Warning: {warning}");
         foreach (var problem in report.Problems)
@@ -134,6 +139,16 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     {
         if (!await CheckConfigurationAsync())
             return ExitCodes.InvalidConfiguration;
+        // A bad --urls is found before the database is created or migrated.
+        var urls = Get<IConfiguration>()["urls"] ?? "http://localhost:5080";
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (UrlProblem(url) is { } problem)
+            {
+                await error.WriteLineAsync($"Invalid configuration: --urls (or ASPNETCORE_URLS) {problem}");
+                return ExitCodes.InvalidConfiguration;
+            }
+        if (!await PrepareAsync(cancellationToken))
+            return ExitCodes.InvalidConfiguration;
         try
         {
             await app.RunAsync();
@@ -150,7 +165,36 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: {failure}");
             return ExitCodes.InvalidConfiguration;
         }
+        catch (IOException exception) when (exception.InnerException is AddressInUseException || exception.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            // Kestrel says "Failed to bind to address http://127.0.0.1:5991: address already in use."
+            var address = System.Text.RegularExpressions.Regex.Match(exception.Message, @"address (\S+?):? address already in use", System.Text.RegularExpressions.RegexOptions.IgnoreCase) is { Success: true } m ? m.Groups[1].Value : urls;
+            await error.WriteLineAsync($"Cannot listen on {address}: address already in use; another instance may be running, or choose another address with --urls.");
+            return ExitCodes.Failed;
+        }
+        catch (IOException exception)
+        {
+            await error.WriteLineAsync($"Cannot start: {exception.Message}");
+            return ExitCodes.Failed;
+        }
     }
+
+    /// <summary>What Kestrel would refuse in one --urls entry, as a sentence; null when it is fine.</summary>
+    private static string? UrlProblem(string url)
+    {
+        try
+        {
+            var address = Microsoft.AspNetCore.Http.BindingAddress.Parse(url);
+            return address.Scheme is "http" or "https" || address.IsUnixPipe || address.IsNamedPipe
+                ? null
+                : $"must use http or https; got '{url}'.";
+        }
+        catch (FormatException)
+        {
+            return $"must be addresses such as http://0.0.0.0:5080 (several separated by ';'); got '{url}'.";
+        }
+    }
+
     private Command CollectCommand()
     {
         var command = new Command("collect", "Fetch every source once and store new entries.");
@@ -221,14 +265,14 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         {
             ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)",
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
-            _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed",
+            _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed ({composed.LeftOut} left out)",
         });
         var due = (await Get<DeliveryStore>().CountsAsync(ct)).Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
         var progress = new SendProgress(output, Get<TimeProvider>(), due);
         var summary = await progress.RunAsync(report => Get<Dispatcher>().DispatchAsync(report, ct));
         await output.WriteLineAsync($"Delivered: {summary.Sent} sent, {summary.Deferred} deferred, {summary.Bounced + summary.Expired} failed ({summary.Bounced} bounced, {summary.Expired} expired), {summary.Skipped} skipped");
         var ledger = await Get<DeliveryStore>().CountsAsync(ct);
-        await output.WriteLineAsync("Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
+        await output.WriteLineAsync(ledger.Count == 0 ? "Ledger: no deliveries yet" : "Ledger: " + string.Join(", ", ledger.Select(c => $"{c.Count} {c.Status}")));
         if (summary.Interrupted)
         {
             var left = ledger.Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
@@ -296,6 +340,12 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Cannot render: {exception.Message}");
                 return 1;
             }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // --out names a file, or a folder that cannot be created or written.
+                await error.WriteLineAsync($"Cannot write the preview to {directory}: {exception.Message}");
+                return ExitCodes.Failed;
+            }
         });
         return command;
     }
@@ -305,6 +355,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var check = new Command("check", "Parse and test-render every template; prints file:line:col: message per error.");
         check.SetAction(async (_, ct) =>
         {
+            // Every other configuration mistake is reported as for any verb; the templates
+            // themselves (missing ones included) are this verb's own report.
+            if (!await CheckConfigurationAsync(skip: requirement => requirement is TemplatesFolderValidator))
+                return ExitCodes.InvalidConfiguration;
             var problems = Get<TemplateChecker>().Check();
             foreach (var problem in problems)
                 await error.WriteLineAsync(problem);

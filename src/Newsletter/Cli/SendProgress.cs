@@ -25,7 +25,9 @@ internal sealed class SendProgress(TextWriter output, TimeProvider time, long to
             return await dispatch(ReportPlain);
         return await AnsiConsole.Progress()
             .AutoClear(false)
-            .Columns(new ProgressBarColumn(), new PercentageColumn(), new TaskDescriptionColumn { Alignment = Justify.Left })
+            // The description already carries the percentage; the bar takes what the line leaves
+            // of the terminal's width, so an 80-column terminal gets one line, not a wrapped one.
+            .Columns(new ProgressBarColumn { Width = BarWidth() }, new TaskDescriptionColumn { Alignment = Justify.Left })
             .StartAsync(async context =>
             {
                 var task = context.AddTask(Describe(0, total), maxValue: Math.Max(total, 1));
@@ -43,6 +45,9 @@ internal sealed class SendProgress(TextWriter output, TimeProvider time, long to
             });
     }
 
+    /// <summary>A description is about 60-75 characters; the bar gets the rest, 5 to 40 columns.</summary>
+    private static int BarWidth() => Math.Clamp(AnsiConsole.Profile.Width - 77, 5, 40);
+
     internal void ReportPlain(DispatchSummary progress)
     {
         if (time.GetElapsedTime(_lastPlain) < PlainInterval)
@@ -51,8 +56,14 @@ internal sealed class SendProgress(TextWriter output, TimeProvider time, long to
         output.WriteLine($"  {Describe(progress.Total, Math.Max(total, progress.Total))} ({progress})");
     }
 
-    private string Line(DispatchSummary progress, long of) =>
-        $"{Describe(progress.Total, of)}; {progress.Sent} sent, {progress.Deferred} deferred, {progress.Bounced + progress.Expired} failed";
+    /// <summary>One terminal line: counts that are zero are left out so it fits beside the bar.</summary>
+    private string Line(DispatchSummary progress, long of)
+    {
+        var failed = progress.Bounced + progress.Expired;
+        return $"{Describe(progress.Total, of)}; {progress.Sent} sent"
+            + (progress.Deferred > 0 ? $", {progress.Deferred} deferred" : "")
+            + (failed > 0 ? $", {failed} failed" : "");
+    }
 
     /// <summary>"934/10000 (9%), 512 msg/s, ETA 0:00:17".</summary>
     internal string Describe(long done, long of)

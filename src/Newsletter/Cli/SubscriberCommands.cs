@@ -57,18 +57,21 @@ internal static class SubscriberCommands
 
     /// <summary>
     /// A pending address gets the same double opt-in mail as one that subscribed on the web;
-    /// without it, it would sit pending until it is purged. <c>add</c> of one address always
-    /// sends (the operator asked); <c>import</c> re-sends to an address still pending no more often
-    /// than Subscriptions:ConfirmationResendInterval, so importing a list twice mails nobody twice.
+    /// without it, it would sit pending until it is purged. A pending address gets it again no
+    /// more often than Subscriptions:ConfirmationResendInterval, for <c>add</c> as for <c>import</c>
+    /// and the web form, so adding or importing an address twice mails nobody twice.
     /// </summary>
-    private static async Task<Confirmation> SendConfirmationAsync(NewsletterCli cli, EmailAddress email, Subscriber subscriber, CancellationToken ct, bool bulk = false)
+    private static async Task<Confirmation> SendConfirmationAsync(NewsletterCli cli, EmailAddress email, Subscriber subscriber, CancellationToken ct)
     {
         if (subscriber.Status != SubscriberStatus.Pending)
             return new Confirmation(false, null, null);
-        var interval = bulk ? cli.Get<Microsoft.Extensions.Options.IOptions<SubscriptionOptions>>().Value.ConfirmationResendInterval : TimeSpan.Zero;
-        var (id, send) = await cli.Get<SubscriberStore>().RequestSubscriptionAsync(email, subscriber.Topics, interval, ct);
+        var interval = cli.Get<Microsoft.Extensions.Options.IOptions<SubscriptionOptions>>().Value.ConfirmationResendInterval;
+        var store = cli.Get<SubscriberStore>();
+        var (id, send) = await store.RequestSubscriptionAsync(email, subscriber.Topics, interval, ct);
         if (!send)
-            return new Confirmation(false, $"a confirmation mail was sent less than {interval} ago (Subscriptions:ConfirmationResendInterval)", null);
+            return new Confirmation(false, await store.ConfirmationSentAtAsync(id, ct) is { } sent
+                ? $"confirmation mail already sent at {sent:yyyy-MM-dd HH:mm:ss} UTC; not sent again before {sent + interval:yyyy-MM-dd HH:mm:ss} UTC (Subscriptions:ConfirmationResendInterval)"
+                : $"a confirmation mail was sent less than {interval} ago (Subscriptions:ConfirmationResendInterval)", null);
         try
         {
             await cli.Get<ConfirmationMailer>().SendAsync(id, ct);
@@ -76,6 +79,8 @@ internal static class SubscriberCommands
         }
         catch (Exception exception) when (exception is Delivery.DeliveryException or Rendering.TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException or IOException)
         {
+            // Nothing went out: running the command again must send it, not wait out the interval.
+            await store.ForgetConfirmationSentAsync(id, CancellationToken.None);
             return new Confirmation(false, null, exception.Message);
         }
     }
@@ -166,7 +171,7 @@ internal static class SubscriberCommands
                 }
                 var (outcome, subscriber) = await store.AddAsync(email!, parse.GetValue(confirmed), ct);
                 _ = outcome switch { AddOutcome.Added => added++, AddOutcome.Activated => activated++, _ => present++ };
-                var confirmation = await SendConfirmationAsync(cli, email!, subscriber, ct, bulk: true);
+                var confirmation = await SendConfirmationAsync(cli, email!, subscriber, ct);
                 if (confirmation.Sent) mailed++;
                 if (confirmation.Failure is { } failure)
                 {

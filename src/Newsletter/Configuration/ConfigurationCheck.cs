@@ -34,7 +34,8 @@ public sealed class ConfigurationCheck(IConfiguration configuration, IServicePro
 {
     private readonly CheckedSection[] _sections = sections.ToArray();
 
-    public ConfigurationReport Run()
+    /// <param name="skip">Requirements a caller checks itself (<c>templates check</c> lists missing templates its own way).</param>
+    public ConfigurationReport Run(Func<IStartupRequirement, bool>? skip = null)
     {
         var problems = new List<string>();
         var badKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -58,7 +59,7 @@ public sealed class ConfigurationCheck(IConfiguration configuration, IServicePro
                 .MakeGenericMethod(section.OptionsType);
             problems.AddRange((IEnumerable<string>)validate.Invoke(this, [sanitized.GetSection(section.Section)])!);
         }
-        foreach (var requirement in services.GetServices<IStartupRequirement>())
+        foreach (var requirement in services.GetServices<IStartupRequirement>().Where(r => skip?.Invoke(r) != true))
             problems.AddRange(requirement.Problems(sanitized));
 
         var warnings = new List<string>();

@@ -32,6 +32,10 @@ public sealed class NewsletterOptions
     /// </summary>
     public int MaxMoreEntriesPerIssue { get; set; } = 250;
 
+    /// <summary>Upper bounds of the two caps: an issue of real papers stays inside the template output limit.</summary>
+    public const int MaxEntriesPerIssueLimit = 100;
+    public const int MaxMoreEntriesPerIssueLimit = 1000;
+
     /// <summary>
     /// A paper still waiting for room this long after it was first seen is left out (and counted in
     /// the compose log line): the carry-over cannot grow without bound when every day brings more

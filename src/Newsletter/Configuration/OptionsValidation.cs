@@ -64,10 +64,12 @@ internal sealed class NewsletterOptionsValidator : IValidateOptions<NewsletterOp
         check.Require(options.Secret is null || options.Secret.Length >= 16,
             "Secret", "must be at least 16 characters (or left out to have one generated).");
         check.Require(options.RenderTimeout > TimeSpan.Zero, "RenderTimeout", "must be positive.");
-        check.Require(options.MaxEntriesPerIssue is > 0 and <= 1000,
-            "MaxEntriesPerIssue", $"must be between 1 and 1000; got {options.MaxEntriesPerIssue}.");
-        check.Require(options.MaxMoreEntriesPerIssue is >= 0 and <= 5000,
-            "MaxMoreEntriesPerIssue", $"must be between 0 and 5000; got {options.MaxMoreEntriesPerIssue}.");
+        // Bounded so that an issue of real papers (fields capped at parse time, see Entry) stays well
+        // inside the template output limit: 100 in full (~2.5k characters each) and 1,000 listed (~0.5k).
+        check.Require(options.MaxEntriesPerIssue is > 0 and <= NewsletterOptions.MaxEntriesPerIssueLimit,
+            "MaxEntriesPerIssue", $"must be between 1 and {NewsletterOptions.MaxEntriesPerIssueLimit}; got {options.MaxEntriesPerIssue}.");
+        check.Require(options.MaxMoreEntriesPerIssue is >= 0 and <= NewsletterOptions.MaxMoreEntriesPerIssueLimit,
+            "MaxMoreEntriesPerIssue", $"must be between 0 and {NewsletterOptions.MaxMoreEntriesPerIssueLimit}; got {options.MaxMoreEntriesPerIssue}.");
         check.Require(options.CarryOverMaxAge >= TimeSpan.FromHours(1),
             "CarryOverMaxAge", $"must be at least one hour (papers wait this long for room in an issue); got {options.CarryOverMaxAge}.");
         return check.Result();

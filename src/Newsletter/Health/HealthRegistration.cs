@@ -107,17 +107,52 @@ internal sealed class IntegrityMonitor(Database database, IOptions<DatabaseOptio
     }
 }
 
-/// <summary>A broken template edit degrades health: mail still goes out with the last good version.</summary>
-internal sealed class TemplatesHealthCheck(TemplateStore templates) : IHealthCheck
+/// <summary>
+/// A broken template edit degrades health: mail still goes out with the last good version. A
+/// required template with no usable version at all (deleted, or broken since start-up) is
+/// unhealthy: every mail or page it serves fails. Required templates are test-rendered against
+/// sample data as <c>templates check</c> does, so a runtime error (every confirmation mail failing
+/// while /subscribe answers 202) counts too; the result is cached per template version.
+/// </summary>
+internal sealed class TemplatesHealthCheck(TemplateStore templates, TemplateChecker checker) : IHealthCheck
 {
+    private (long Version, HealthCheckResult Result)? _cached;
+    private readonly Lock _gate = new();
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var errors = templates.Errors;
-        var missing = DigestRenderer.Required.Where(name => !templates.Exists(name)).ToArray();
-        if (missing.Length > 0)
-            return Task.FromResult(HealthCheckResult.Unhealthy($"missing templates: {string.Join(", ", missing)}"));
-        return Task.FromResult(errors.Count == 0
+        lock (_gate)
+        {
+            var version = templates.Version;
+            if (_cached is { } cached && cached.Version == version)
+                return Task.FromResult(cached.Result);
+            var result = Evaluate();
+            _cached = (version, result);
+            return Task.FromResult(result);
+        }
+    }
+
+    private HealthCheckResult Evaluate()
+    {
+        var unusable = TemplatesFolderValidator.Required.Where(name => !Usable(name)).ToArray();
+        if (unusable.Length > 0)
+            return HealthCheckResult.Unhealthy($"required templates with no usable version: {string.Join(", ", unusable.Select(templates.Display))}");
+        var problems = templates.Errors.Select(e => e.ToString()).Concat(checker.Check()).Distinct().ToArray();
+        return problems.Length == 0
             ? HealthCheckResult.Healthy("all templates valid")
-            : HealthCheckResult.Degraded(string.Join("; ", errors)));
+            : HealthCheckResult.Degraded(string.Join("; ", problems));
+    }
+
+    private bool Usable(string name)
+    {
+        try
+        {
+            templates.Get(name);
+            return true;
+        }
+        catch (TemplateUnavailableException)
+        {
+            return false;
+        }
     }
 }

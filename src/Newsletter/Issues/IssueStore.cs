@@ -53,6 +53,16 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
           AND NOT EXISTS (SELECT 1 FROM issue_entries ie WHERE ie.entry_id = e.id)
         """;
 
+    /// <summary>
+    /// Up to which first-seen time aged-out papers have been counted: each is counted once, by the first
+    /// compose (issue or not) after it aged out, not again on a later run or at the next issue.
+    /// </summary>
+    private const string LeftOutCountedKey = "issues.left_out_counted_until";
+
+    private const string LeftOutCountedSql = "SELECT value FROM settings WHERE key = '" + LeftOutCountedKey + "'";
+
+    private const string SaveLeftOutCountedSql = "INSERT INTO settings (key, value) VALUES ('" + LeftOutCountedKey + "', @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
     private const string InsertIssueSql = "INSERT INTO issues (issue_date, composed_at) VALUES (@date, @now) RETURNING id";
 
     private const string InsertIssueEntrySql = "INSERT INTO issue_entries (issue_id, position, entry_id, compact) VALUES (@issueId, @position, @entryId, @compact)";
@@ -99,9 +109,17 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         var window = Window(now, await connection.ExecuteScalarAsync<long?>(PreviousComposedAtSql, transaction: transaction));
         var entryIds = (await connection.QueryAsync<long>(RankEntriesSql, new { window.windowStart, limit = Capacity }, transaction)).ToList();
         var waiting = await connection.ExecuteScalarAsync<long>(CountWaitingSql, new { window.windowStart }, transaction);
-        var leftOut = await connection.ExecuteScalarAsync<long>(CountLeftOutSql, new { window.windowStart, window.previousWindowStart }, transaction);
+        var countedUntil = await connection.ExecuteScalarAsync<string?>(LeftOutCountedSql, transaction: transaction) is { } stored
+            ? Math.Max(long.Parse(stored, CultureInfo.InvariantCulture), window.previousWindowStart) : window.previousWindowStart;
+        var leftOut = countedUntil >= window.windowStart ? 0
+            : await connection.ExecuteScalarAsync<long>(CountLeftOutSql, new { window.windowStart, previousWindowStart = countedUntil }, transaction);
+        if (window.windowStart > countedUntil)
+            await connection.ExecuteAsync(SaveLeftOutCountedSql, new { value = window.windowStart.ToString(CultureInfo.InvariantCulture) }, transaction);
         if (entryIds.Count == 0)
+        {
+            await transaction.CommitAsync(cancellationToken);
             return new ComposeResult(ComposeOutcome.NoEntries, date, null, 0, 0, LeftOut: (int)leftOut);
+        }
 
         var nowDb = DbTime.ToDb(now);
         var issueId = await connection.ExecuteScalarAsync<long>(InsertIssueSql, new { date = dateText, now = nowDb }, transaction);

@@ -46,14 +46,12 @@ public sealed class DigestPreviews(
     /// <summary>Today's issue if composed, else what composing now would produce, else the latest issue.</summary>
     public async Task<Issue> CurrentIssueAsync(CancellationToken cancellationToken)
     {
+        // Today in Schedule:TimeZone, looked up by date: a later date composed ahead (send-now --date)
+        // must not hide today's issue.
         var today = daily.Today();
+        if (await issues.FindAsync(today, cancellationToken) is { } todayId)
+            return await issues.GetAsync(todayId, cancellationToken);
         var latest = await issues.LatestIssueIdAsync(cancellationToken);
-        if (latest is { } latestId)
-        {
-            var issue = await issues.GetAsync(latestId, cancellationToken);
-            if (issue.Date == today)
-                return issue;
-        }
         var draft = await issues.DraftAsync(today, cancellationToken);
         if (draft.PaperCount > 0 || latest is null)
             return draft;

@@ -27,6 +27,11 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
         context.LoopLimit = LoopLimit;
         context.RecursiveLimit = RecursiveLimit;
         context.LimitToString = LimitToString;
+        // Past the limit Scriban would cut the output and carry on: a digest without its last papers and
+        // its unsubscribe link would be sent. A render that does not fit is an error instead.
+        context.OutputLimit = LimitToString;
+        context.OnOutputLimit = ScriptLimitBehavior.Throw;
+        context.OnStringLimit = ScriptLimitBehavior.Throw;
         context.TemplateLoader = templates;
         context.CancellationToken = timeout.Token;
         context.PushGlobal(model);
@@ -34,7 +39,14 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
         {
             return template.Render(context);
         }
-        catch (Scriban.Syntax.ScriptRuntimeException exception) when (exception is not TemplateRenderException)
+        catch (Scriban.Syntax.ScriptRuntimeException exception) when (exception is not TemplateRenderException
+                                                                     && exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
+                                                                     && !exception.Message.Contains("loop", StringComparison.OrdinalIgnoreCase)
+                                                                     && !exception.Message.Contains("recursi", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new OutputTooLargeException(name, exception);
+        }
+        catch (Scriban.Syntax.ScriptRuntimeException exception) when (exception is not TemplateRenderException and not OutputTooLargeException)
         {
             throw new TemplateRenderException(templates.ErrorOf(exception), exception);
         }
@@ -46,3 +58,8 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
             .Select(word => new string(word.Where(c => !char.IsControl(c)).ToArray()))
             .Where(word => word.Length > 0));
 }
+
+/// <summary>A render went past <see cref="TemplateRenderer.LimitToString"/>; nothing cut short is ever sent.</summary>
+public sealed class OutputTooLargeException(string template, Exception inner)
+    : Scriban.Syntax.ScriptRuntimeException(default, $"{template} renders more than {TemplateRenderer.LimitToString:N0} characters (the output limit); nothing was sent. Lower MaxEntriesPerIssue or MaxMoreEntriesPerIssue, or shorten the template ({inner.Message})", inner);
+

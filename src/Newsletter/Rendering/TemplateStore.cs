@@ -67,6 +67,11 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
 
     public string Root { get; }
 
+    /// <summary>Goes up on every (re)load or deletion, so results derived from the templates can be cached.</summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    private long _version;
+
     /// <summary>Templates whose current file does not parse (the last good version is still served).</summary>
     public IReadOnlyList<TemplateError> Errors => _broken.Values.SelectMany(e => e).ToArray();
 
@@ -113,6 +118,7 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
 
     private void Load(string path)
     {
+        Interlocked.Increment(ref _version);
         var name = NameOf(path);
         string text;
         try
@@ -177,6 +183,9 @@ public sealed class TemplateStore : ITemplateLoader, IDisposable
         var full = Path.GetFullPath(Path.Combine(Root, templateName));
         if (!full.StartsWith(Path.GetFullPath(Root) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new ScriptRuntimeException(callerSpan, $"include '{templateName}' is outside the templates folder");
+        // Scriban would report a missing file as "Unexpected exception while creating template from path '/abs/...'".
+        if (!File.Exists(full))
+            throw new ScriptRuntimeException(callerSpan, $"include '{templateName}' not found ({Display(full)})");
         return full;
     }
 

@@ -20,10 +20,22 @@ public static partial class CanonicalId
 {
     // New-style ids (2307.01234, 0704.0001) and old-style ones (hep-th/9901001; math.AP/0601001 is the
     // same paper as math/0601001: the subject class is not part of the id).
-    private const string ArxivIdPattern = @"(?<id>\d{4}\.\d{4,5}|(?<archive>[a-z]+(?:-[a-z]+)?)(?:\.[a-z]{2})?/(?<number>\d{7}))(?:v\d+)?";
+    private const string ArxivIdPattern = @"(?<id>\d{4}\.\d{4,5}|(?<archive>[a-z]+(?:-[a-z]+)?)(?:\.[a-z]+(?:-[a-z]+)?)?/(?<number>\d{7}))(?:v\d+)?";
 
-    [GeneratedRegex(@"^(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format|ps)/|oai:arxiv\.org:|arxiv:\s*)?" + ArxivIdPattern + @"(?:\.pdf)?/?(?:[?#].*)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:(?<prefix>(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format|ps)/|oai:arxiv\.org:|arxiv:\s*))?" + ArxivIdPattern + @"(?:\.pdf)?/?(?:[?#].*)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ArxivPattern();
+
+    /// <summary>
+    /// arXiv's archives, current and retired: only these make "name/NNNNNNN" an old-style id, so a
+    /// blog's <c>story/1234567</c> guid stays the blog's.
+    /// </summary>
+    private static readonly HashSet<string> ArxivArchives = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "hep-th", "hep-ph", "hep-lat", "hep-ex", "math", "math-ph", "cond-mat", "astro-ph", "gr-qc", "nucl-th", "nucl-ex",
+        "quant-ph", "physics", "nlin", "cs", "q-bio", "q-fin", "stat", "eess", "econ",
+        "alg-geom", "chao-dyn", "cmp-lg", "comp-gas", "dg-ga", "funct-an", "mtrl-th", "patt-sol", "q-alg", "solv-int",
+        "supr-con", "adap-org", "ao-sci", "atom-ph", "bayes-an", "chem-ph", "plasm-ph", "acc-phys",
+    };
 
     [GeneratedRegex(@"^(?:https?://)?(?:www\.)?huggingface\.co/papers/(?<id>\d{4}\.\d{4,5})(?:v\d+)?/?(?:[?#].*)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex HuggingFacePattern();
@@ -34,7 +46,12 @@ public static partial class CanonicalId
     [GeneratedRegex(@"^10\.48550/arxiv\.(?<id>.+)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ArxivDoiPattern();
 
-    public static string? TryArxiv(string? value)
+    /// <summary>
+    /// <c>arxiv:ID</c>, or null. A bare new-style id (<c>2026.12345</c>) counts only in an arXiv-shaped
+    /// context (<paramref name="arxivContext"/>: an arXiv or Hugging Face source); a number of that shape is
+    /// otherwise just some site's id. With a prefix (<c>arXiv:</c>, <c>oai:arXiv.org:</c>, an arXiv URL) it always counts.
+    /// </summary>
+    public static string? TryArxiv(string? value, bool arxivContext = false)
     {
         if (string.IsNullOrWhiteSpace(value))
             return null;
@@ -44,10 +61,11 @@ public static partial class CanonicalId
         var match = ArxivPattern().Match(trimmed);
         if (!match.Success)
             return null;
-        var id = match.Groups["number"].Success
-            ? match.Groups["archive"].Value + "/" + match.Groups["number"].Value
-            : match.Groups["id"].Value;
-        return "arxiv:" + id.ToLowerInvariant();
+        if (match.Groups["number"].Success)
+            return ArxivArchives.Contains(match.Groups["archive"].Value)
+                ? "arxiv:" + (match.Groups["archive"].Value + "/" + match.Groups["number"].Value).ToLowerInvariant()
+                : null;
+        return match.Groups["prefix"].Success || arxivContext ? "arxiv:" + match.Groups["id"].Value : null;
     }
 
     /// <summary><c>doi:10.x/y</c> in lower case, or null; arXiv's DOIs are left to <see cref="TryArxiv"/>.</summary>
@@ -73,11 +91,11 @@ public static partial class CanonicalId
     /// feed's order): arXiv, then DOI, then a link, then the source's own id; failing all, title and
     /// date. Null only when the item has nothing at all to be known by.
     /// </summary>
-    public static string? For(string sourceName, IEnumerable<string?> candidates, string? title = null, DateTimeOffset? date = null)
+    public static string? For(string sourceName, IEnumerable<string?> candidates, string? title = null, DateTimeOffset? date = null, bool arxivContext = false)
     {
         var values = candidates.Where(c => !string.IsNullOrWhiteSpace(c)).Select(c => c!.Trim()).ToList();
         foreach (var value in values)
-            if ((TryArxiv(value) ?? ArxivFromDoi(value)) is { } arxiv)
+            if ((TryArxiv(value, arxivContext) ?? ArxivFromDoi(value)) is { } arxiv)
                 return arxiv;
         foreach (var value in values)
             if (TryDoi(value) is { } doi)
@@ -106,7 +124,7 @@ public static partial class CanonicalId
 
     private static string? ArxivFromDoi(string value) =>
         TryDoi(value) is { } doi && ArxivDoiPattern().Match(doi["doi:".Length..]) is { Success: true } match
-            ? TryArxiv(match.Groups["id"].Value) : null;
+            ? TryArxiv(match.Groups["id"].Value, arxivContext: true) : null;
 
     private static string Normalise(Uri url)
     {

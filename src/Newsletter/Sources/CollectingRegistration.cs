@@ -5,6 +5,9 @@ namespace Newsletter.Sources;
 
 public static class CollectingRegistration
 {
+    /// <summary>Redirects followed per fetch; past them the source fails with "too many redirects".</summary>
+    public const int MaxRedirects = 5;
+
     public static WebApplicationBuilder AddCollecting(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<SourcesOptions, SourcesOptionsValidator>(SourcesOptions.Section);
@@ -18,7 +21,7 @@ public static class CollectingRegistration
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 AutomaticDecompression = System.Net.DecompressionMethods.All,
-                MaxAutomaticRedirections = 5,
+                MaxAutomaticRedirections = MaxRedirects,
             });
         builder.Services.AddSingleton<FeedFetcher>();
         builder.Services.AddSingleton<EntryStore>();

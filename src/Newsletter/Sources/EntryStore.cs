@@ -10,13 +10,21 @@ public sealed class EntryStore(Database database, TimeProvider time)
 {
     /// <summary>
     /// A later sighting never replaces what is known with less: the score only grows (HF upvotes
-    /// beat an RSS 0), and empty summaries or author lists are filled in.
+    /// beat an RSS 0), and empty summaries or author lists are filled in. A title that was only the
+    /// start of the summary (a title-less first sighting) gives way to a real title from a later source.
     /// </summary>
     private const string UpsertSql = """
         INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at)
         VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now)
         ON CONFLICT (canonical_id) DO UPDATE SET
             score        = CASE WHEN excluded.score > entries.score THEN excluded.score ELSE entries.score END,
+            title        = CASE WHEN (entries.title = substr(entries.summary, 1, length(entries.title))
+                                      OR (substr(entries.title, -1) = '…' AND length(entries.title) > 1
+                                          AND substr(entries.title, 1, length(entries.title) - 1) = substr(entries.summary, 1, length(entries.title) - 1)))
+                                    AND excluded.title <> ''
+                                    AND excluded.title <> substr(excluded.summary, 1, length(excluded.title))
+                                    AND NOT (substr(excluded.title, -1) = '…' AND substr(excluded.title, 1, length(excluded.title) - 1) = substr(excluded.summary, 1, length(excluded.title) - 1))
+                                THEN excluded.title ELSE entries.title END,
             summary      = CASE WHEN entries.summary = '' THEN excluded.summary ELSE entries.summary END,
             authors      = CASE WHEN entries.authors = '' THEN excluded.authors ELSE entries.authors END,
             published_at = COALESCE(entries.published_at, excluded.published_at),
@@ -33,7 +41,10 @@ public sealed class EntryStore(Database database, TimeProvider time)
 
     public async Task<UpsertCounts> UpsertAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken)
     {
-        var now = DbTime.ToDb(time.GetUtcNow());
+        var clock = time.GetUtcNow();
+        var now = DbTime.ToDb(clock);
+        // Ranking uses the date: a feed dating its items in the future would rank itself first every day.
+        var latestPlausible = clock.AddDays(1);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // Sources are stored in parallel: a paper two sources bring at once must count as new once.
@@ -51,7 +62,7 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 entry.Summary,
                 Authors = string.Join(AuthorSeparator, entry.Authors),
                 entry.Url,
-                PublishedAt = entry.PublishedAt is { } published ? DbTime.ToDb(published) : (long?)null,
+                PublishedAt = entry.PublishedAt is { } published ? DbTime.ToDb(published > latestPlausible ? clock : published) : (long?)null,
                 entry.Score,
                 entry.Source,
                 Now = now,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace Newsletter.Sources;
@@ -59,6 +60,9 @@ public sealed class FeedFetcher(IHttpClientFactory httpClientFactory, IOptions<S
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotModified)
             return new FetchResult(true, default, previous);
+        // HttpClient answers the last 3xx once MaxAutomaticRedirections is used up (a loop, or a long chain).
+        if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is not null)
+            throw new SourceException($"too many redirects (still redirected to {response.Headers.Location} after the limit of {CollectingRegistration.MaxRedirects})");
         if (!response.IsSuccessStatusCode)
             throw new SourceException($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
         if (response.Content.Headers.ContentLength > options.Value.MaxSourceBytes)
@@ -68,7 +72,39 @@ public sealed class FeedFetcher(IHttpClientFactory httpClientFactory, IOptions<S
             response.Headers.ETag?.ToString(),
             response.Content.Headers.LastModified?.ToString("R", CultureInfo.InvariantCulture));
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        return new FetchResult(false, await ReadCappedAsync(stream, cancellationToken), state);
+        var content = await ReadCappedAsync(stream, cancellationToken);
+        return new FetchResult(false, WithHeaderCharset(content, response.Content.Headers.ContentType?.CharSet), state);
+    }
+
+    /// <summary>
+    /// RFC 7303: an XML body whose prolog names no encoding (and has no BOM) is in the charset of the
+    /// Content-Type header. The XML reader knows only the bytes, so such a body is re-encoded as UTF-8,
+    /// which is what a prolog without encoding means. file:// sources have no header and are left alone.
+    /// </summary>
+    internal static ReadOnlyMemory<byte> WithHeaderCharset(ReadOnlyMemory<byte> content, string? charset)
+    {
+        if (string.IsNullOrWhiteSpace(charset))
+            return content;
+        var span = content.Span;
+        if (span.StartsWith("\uFEFF"u8) || span.StartsWith(new byte[] { 0xFF, 0xFE }) || span.StartsWith(new byte[] { 0xFE, 0xFF }))
+            return content;
+        var start = span.IndexOfAnyExcept(" \t\r\n"u8);
+        if (start < 0 || span[start] != (byte)'<')
+            return content; // JSON is UTF-8 by definition (RFC 8259)
+        if (span[start..].StartsWith("<?xml"u8))
+        {
+            var prolog = span[start..];
+            var end = prolog.IndexOf("?>"u8);
+            var declaration = Encoding.ASCII.GetString(end > 0 ? prolog[..end] : prolog[..Math.Min(prolog.Length, 200)]);
+            if (declaration.Contains("encoding", StringComparison.OrdinalIgnoreCase))
+                return content;
+        }
+        Encoding encoding;
+        try { encoding = Encoding.GetEncoding(charset.Trim('"', '\'', ' ')); }
+        catch (ArgumentException) { throw new SourceException($"the Content-Type names an unknown charset '{charset}'"); }
+        if (encoding.CodePage == Encoding.UTF8.CodePage)
+            return content;
+        return Encoding.UTF8.GetBytes(encoding.GetString(span));
     }
 
     private async Task<ReadOnlyMemory<byte>> ReadCappedAsync(Stream stream, CancellationToken cancellationToken)

@@ -18,7 +18,7 @@ internal sealed class ParsedFeedBuilder
         try
         {
             if (read() is { } entry)
-                _entries.Add(entry);
+                _entries.Add(entry.WithinLimits());
             else
                 _skipped.Add($"item {index + 1} has no id, link or title");
         }
@@ -40,14 +40,21 @@ public static class FeedParsers
         var resolved = kind == SourceKind.Auto ? Detect(content) : kind;
         return resolved switch
         {
-            SourceKind.HuggingFaceDaily => HuggingFaceDailyParser.Parse(content, sourceName),
-            SourceKind.JsonFeed => JsonFeedParser.Parse(content, sourceName),
+            SourceKind.HuggingFaceDaily => HuggingFaceDailyParser.Parse(WithoutBom(content), sourceName),
+            SourceKind.JsonFeed => JsonFeedParser.Parse(WithoutBom(content), sourceName),
             // One XML reader for every dialect: an "Rss" source that turns out to serve Atom (or RDF) is still read.
             SourceKind.Rss or SourceKind.Atom => XmlFeedParser.Parse(content, sourceName, arxivApi: false),
             SourceKind.ArxivApi => XmlFeedParser.Parse(content, sourceName, arxivApi: true),
             _ => throw new SourceException($"unknown source kind {kind}"),
         };
     }
+
+    /// <summary>
+    /// System.Text.Json refuses a UTF-8 byte order mark (RFC 8259 says a parser may ignore it; many servers
+    /// send one). The XML reader handles its own.
+    /// </summary>
+    private static ReadOnlyMemory<byte> WithoutBom(ReadOnlyMemory<byte> content) =>
+        content.Span.StartsWith("\uFEFF"u8) ? content[3..] : content;
 
     public static SourceKind Detect(ReadOnlyMemory<byte> content)
     {

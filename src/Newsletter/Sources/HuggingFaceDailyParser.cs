@@ -32,7 +32,7 @@ public static class HuggingFaceDailyParser
                 .Where(a => !(a.TryGetProperty("hidden", out var hidden) && hidden.ValueKind == JsonValueKind.True))
                 .Select(a => Text.Clean(String(a, "name"))).Where(n => n.Length > 0).ToArray()
             : [];
-        var canonical = CanonicalId.For(sourceName, [id])!;
+        var canonical = CanonicalId.For(sourceName, [id], arxivContext: true)!;
         return new Entry(
             canonical,
             Text.Clean(String(paper, "title") ?? String(item, "title")),

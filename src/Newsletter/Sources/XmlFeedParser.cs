@@ -58,6 +58,7 @@ public static partial class XmlFeedParser
 
     public static ParsedFeed Parse(ReadOnlyMemory<byte> content, string sourceName, bool arxivApi)
     {
+        content = NetscapeEntities.Resolve(content);
         var root = Load(content).Root ?? throw new SourceException("the XML document is empty");
         var dialect = Dialect(root);
         var feed = new ParsedFeedBuilder();
@@ -66,10 +67,11 @@ public static partial class XmlFeedParser
         var feedAuthors = dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? AtomAuthors(root) : [];
         foreach (var item in items.Where(i => dialect is XmlDialect.Atom10 && IsArxivApiError(i)))
             throw new SourceException($"arXiv API error: {Text.Clean(item.Element(Atom10 + "summary")?.Value)}");
+        var context = new ItemContext(sourceName, arxivApi || IsArxivFeed(root, dialect), FeedBase(root, dialect));
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
-            feed.Add(i, () => dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? FromAtom(item, feedAuthors, sourceName) : FromRss(item, sourceName));
+            feed.Add(i, () => dialect is XmlDialect.Atom03 or XmlDialect.Atom10 ? FromAtom(item, feedAuthors, context) : FromRss(item, context));
         }
         if (arxivApi && items.Count == 0 && (dialect != XmlDialect.Atom10
             || root.Element(Atom10 + "id")?.Value.Contains("arxiv.org/api", StringComparison.OrdinalIgnoreCase) != true))
@@ -80,6 +82,7 @@ public static partial class XmlFeedParser
     /// <summary>The dialect from the root element alone, for <see cref="SourceKind.Auto"/>.</summary>
     internal static XmlDialect DetectDialect(ReadOnlyMemory<byte> content)
     {
+        content = NetscapeEntities.Resolve(content);
         using var reader = CreateReader(content);
         reader.MoveToContent();
         return (reader.LocalName, reader.NamespaceURI) switch
@@ -117,6 +120,49 @@ public static partial class XmlFeedParser
     private static SourceException Unrecognised(string root) =>
         new($"unrecognised XML document <{root}>; expected RSS 0.90, 0.91, 0.92, 1.0 (RDF) or 2.0, or Atom 0.3 or 1.0");
 
+    /// <summary>Who the items come from: an arXiv or Hugging Face feed may write bare new-style arXiv ids.</summary>
+    private sealed record ItemContext(string SourceName, bool ArxivFeed, Uri? Base);
+
+    /// <summary>The channel's (or Atom feed's) own http(s) link, against which relative item links resolve.</summary>
+    private static Uri? FeedBase(XElement root, XmlDialect dialect)
+    {
+        var channel = root.Elements().FirstOrDefault(e => e.Name.LocalName == "channel");
+        var link = dialect is XmlDialect.Atom03 or XmlDialect.Atom10
+            ? root.Elements(root.Name.Namespace + "link").Select(l => (string?)l.Attribute("href")).FirstOrDefault()
+            : Value(channel?.Elements().FirstOrDefault(e => e.Name.LocalName == "link"));
+        return HttpUrl(link);
+    }
+
+    /// <summary>
+    /// Only an absolute http(s) URL counts as a link: on Linux "/articles/123" parses as an absolute file: URI.
+    /// </summary>
+    private static Uri? HttpUrl(string? value) =>
+        Uri.TryCreate(value?.Trim(), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && !value!.TrimStart().StartsWith('/') ? url : null;
+
+    /// <summary>An item's link as an absolute http(s) URL: relative ones resolved against the channel's link.</summary>
+    private static string? Resolve(string? link, Uri? feedBase)
+    {
+        if (link is null)
+            return null;
+        if (HttpUrl(link) is { } absolute)
+            return absolute.OriginalString.Trim();
+        if (feedBase is not null && !link.Contains(':', StringComparison.Ordinal) && Uri.TryCreate(feedBase, link.Trim(), out var resolved))
+            return resolved.AbsoluteUri;
+        return link;
+    }
+
+    /// <summary>The feed's own link (RSS/RDF channel link, Atom link or id) is on arxiv.org or huggingface.co.</summary>
+    private static bool IsArxivFeed(XElement root, XmlDialect dialect)
+    {
+        var channel = root.Elements().FirstOrDefault(e => e.Name.LocalName == "channel");
+        IEnumerable<string?> links = dialect is XmlDialect.Atom03 or XmlDialect.Atom10
+            ? [.. root.Elements(root.Name.Namespace + "link").Select(l => (string?)l.Attribute("href")), Value(root.Element(root.Name.Namespace + "id"))]
+            : [Value(channel?.Elements().FirstOrDefault(e => e.Name.LocalName == "link")), (string?)channel?.Attribute(Rdf + "about")];
+        return links.Any(l => Uri.TryCreate(l, UriKind.Absolute, out var url)
+            && (url.Host.Equals("arxiv.org", StringComparison.OrdinalIgnoreCase) || url.Host.EndsWith(".arxiv.org", StringComparison.OrdinalIgnoreCase)
+                || url.Host.Equals("huggingface.co", StringComparison.OrdinalIgnoreCase)));
+    }
+
     private static IEnumerable<XElement> Items(XElement root, XmlDialect dialect) => dialect switch
     {
         XmlDialect.Rss => root.Elements().Where(e => e.Name.LocalName == "channel").Elements().Where(e => e.Name.LocalName == "item"),
@@ -131,22 +177,26 @@ public static partial class XmlFeedParser
         || (entry.Element(Atom10 + "title")?.Value == "Error"
             && entry.Elements(Atom10 + "author").Any(a => a.Element(Atom10 + "name")?.Value == "arXiv api core"));
 
-    private static Entry? FromRss(XElement item, string sourceName)
+    private static Entry? FromRss(XElement item, ItemContext context)
     {
         // RSS 2.0 elements have no namespace; RSS 0.90/1.0 ones share the item's namespace.
         var ns = item.Name.Namespace;
-        var link = Value(item.Element(ns + "link")) ?? Value(item.Element(DublinCoreTerms + "source"));
+        var guidElement = item.Element(ns + "guid");
+        // RSS 2.0: a guid is a permalink unless isPermaLink="false"; with no <link> it is the item's URL.
+        var permalink = guidElement is not null && !string.Equals(((string?)guidElement.Attribute("isPermaLink"))?.Trim(), "false", StringComparison.OrdinalIgnoreCase)
+            ? HttpUrl(Value(guidElement))?.OriginalString.Trim() : null;
+        var link = Resolve(Value(item.Element(ns + "link")) ?? Value(item.Element(DublinCoreTerms + "source")), context.Base) ?? permalink;
         var description = Value(item.Element(ns + "description"))
                           ?? Value(item.Element(ContentModule + "encoded"))
                           ?? Value(item.Element(DublinCore + "description"))
                           ?? Value(item.Element(DublinCoreTerms + "abstract"));
         var (summary, arxivId) = Summary(description, typedHtml: false);
 
-        var authors = item.Elements(DublinCore + "creator").SelectMany(c => Text.SplitAuthors(c.Value)).ToList();
+        var authors = item.Elements(DublinCore + "creator").SelectMany(c => SurnameInitials(Text.SplitAuthors(c.Value))).ToList();
         if (authors.Count == 0)
             authors.AddRange(item.Elements(ns + "author").Select(a => RssAuthor(a.Value)).Where(a => a.Length > 0));
 
-        var ids = new List<string?> { Value(item.Element(ns + "guid")), (string?)item.Attribute(Rdf + "about"), link, arxivId };
+        var ids = new List<string?> { Value(item.Element(ns + "guid")), (string?)item.Attribute(Rdf + "about"), link, arxivId is null ? null : "arXiv:" + arxivId };
         ids.AddRange(item.Elements(DublinCore + "identifier").Select(Value));
         ids.AddRange(Prism(item, "doi").Select(Value));
         ids.AddRange(Prism(item, "url").Select(Value));
@@ -154,8 +204,32 @@ public static partial class XmlFeedParser
         var published = FirstDate(
             [item.Element(ns + "pubDate"), item.Element(DublinCore + "date"), ..Prism(item, "publicationDate"),
              ..Prism(item, "coverDate"), item.Element(DublinCoreTerms + "issued"), item.Element(DublinCoreTerms + "modified")]);
-        var title = Text.Clean(Value(item.Element(ns + "title")) ?? Value(item.Element(DublinCore + "title")));
-        return Build(sourceName, ids, title, summary, authors, link, published);
+        // RSS titles are plain text by the letter of the spec, but many feeds put escaped HTML there
+        // (<i>, &amp;amp;); read those as Atom type="html" titles are, so no markup reaches readers.
+        var rawTitle = Value(item.Element(ns + "title")) ?? Value(item.Element(DublinCore + "title"));
+        var title = TitleLooksLikeHtml(rawTitle) ? Text.FromHtml(rawTitle) : Text.Clean(rawTitle);
+        return Build(context, ids, title, summary, authors, link, published);
+    }
+
+    [GeneratedRegex(@"^(?:\p{Lu}\.(?:\s*-?\s*\p{Lu}\.)*|\p{Lu}{1,3})$")]
+    private static partial Regex Initials();
+
+    /// <summary>
+    /// bioRxiv/medRxiv write "Smith, A., Jones, B. C.": a part that is only initials belongs to the surname
+    /// before it ("Smith, A." is one person), so people are not split into "Smith", "A.", ...
+    /// </summary>
+    private static IEnumerable<string> SurnameInitials(IReadOnlyList<string> parts)
+    {
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (i + 1 < parts.Count && !Initials().IsMatch(parts[i]) && Initials().IsMatch(parts[i + 1]))
+            {
+                yield return parts[i] + ", " + parts[i + 1];
+                i++;
+            }
+            else
+                yield return parts[i];
+        }
     }
 
     private static List<string> AtomAuthors(XElement element)
@@ -166,7 +240,7 @@ public static partial class XmlFeedParser
             .Where(a => a.Length > 0).ToList();
     }
 
-    private static Entry? FromAtom(XElement entry, IReadOnlyList<string> feedAuthors, string sourceName)
+    private static Entry? FromAtom(XElement entry, IReadOnlyList<string> feedAuthors, ItemContext context)
     {
         var ns = entry.Name.Namespace;
         var links = entry.Elements(ns + "link").Where(l => l.Attribute("href") is not null).ToList();
@@ -189,19 +263,23 @@ public static partial class XmlFeedParser
              ..Prism(entry, "publicationDate"), entry.Element(ns + "updated"), entry.Element(ns + "modified")]);
         var titleText = TextConstruct(entry.Element(ns + "title"), out var titleHtml);
         var title = titleHtml ? Text.FromHtml(titleText) : Text.Clean(titleText);
-        return Build(sourceName, ids, title, summary, authors, link, published);
+        return Build(context, ids, title, summary, authors, link, published);
     }
 
-    private static Entry? Build(string sourceName, List<string?> ids, string title, string summary, IReadOnlyList<string> authors, string? link, DateTimeOffset? published)
+    private static Entry? Build(ItemContext context, List<string?> ids, string title, string summary, IReadOnlyList<string> authors, string? link, DateTimeOffset? published)
     {
+        var sourceName = context.SourceName;
         // A title-less item (RSS 0.92 allows one) is shown, and known, by the start of its text.
         if (title.Length == 0)
             title = Text.Truncate(summary, 100);
-        if (CanonicalId.For(sourceName, ids, title, published) is not { } canonical)
+        if (CanonicalId.For(sourceName, ids, title, published, context.ArxivFeed) is not { } canonical)
             return null;
-        var url = canonical.StartsWith("arxiv:", StringComparison.Ordinal)
-            ? CanonicalId.ArxivAbsUrl(canonical)
-            : link is not null && Uri.TryCreate(link, UriKind.Absolute, out _) ? link : CanonicalId.PageUrl(canonical) ?? "";
+        // The item's own page is its URL; only an arXiv or HF page is replaced by the clean abs page of the same paper.
+        var ownLink = HttpUrl(link) is not null && CanonicalId.TryArxiv(link) is null ? link : null;
+        var url = ownLink
+                  ?? (canonical.StartsWith("arxiv:", StringComparison.Ordinal) ? CanonicalId.ArxivAbsUrl(canonical) : null)
+                  ?? (HttpUrl(link) is not null ? link : null)
+                  ?? CanonicalId.PageUrl(canonical) ?? "";
         return new Entry(canonical, title, summary, authors, url, published, 0, sourceName);
     }
 
@@ -258,6 +336,13 @@ public static partial class XmlFeedParser
                 return date;
         return null;
     }
+
+    [GeneratedRegex(@"</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>|&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex HtmlTagOrEntity();
+
+    /// <summary>A tag (<c>&lt;i&gt;</c>, <c>&lt;/sub&gt;</c>) or a character reference left after XML decoding; "a &lt; b" or "AT&amp;T" are text.</summary>
+    private static bool TitleLooksLikeHtml(string? text) =>
+        text is not null && HtmlTagOrEntity().IsMatch(text);
 
     private static bool LooksLikeHtml(string? text) =>
         text is not null && text.Contains('<') && text.Contains('>');
@@ -323,3 +408,41 @@ public static partial class FeedDates
         return zone[0] == '-' ? -offset : offset;
     }
 }
+
+/// <summary>
+/// The Netscape RSS 0.91 DTD declares the HTML 4 entities (Latin-1, symbols, special: <c>&amp;eacute;</c>,
+/// <c>&amp;nbsp;</c>, <c>&amp;mdash;</c>, ...) and feeds written against it use them. DTDs are skipped, never
+/// read, so for a document that names that DTD by its public id those references are rewritten as
+/// numeric character references from a built-in table (the HTML 4 set .NET's HTML decoder knows), before
+/// parsing. Nothing else changes: any other name stays undeclared, so XXE and entity bombs still fail.
+/// </summary>
+internal static partial class NetscapeEntities
+{
+    private static readonly byte[] PublicId = "-//Netscape Communications//DTD RSS 0.91//EN"u8.ToArray();
+
+    private static readonly HashSet<string> XmlOwn = ["amp", "lt", "gt", "quot", "apos"];
+
+    // Entity names are ASCII, and so are their bytes in UTF-8, Latin-1 and windows-1252 alike.
+    [GeneratedRegex(@"&([A-Za-z][A-Za-z0-9]{1,7});")]
+    private static partial Regex Reference();
+
+    public static ReadOnlyMemory<byte> Resolve(ReadOnlyMemory<byte> content)
+    {
+        var head = content.Span[..Math.Min(content.Length, 4096)];
+        var doctype = head.IndexOf("<!DOCTYPE"u8);
+        if (doctype < 0 || head[doctype..].IndexOf(PublicId) < 0 || content.Span.IndexOf((byte)'&') < 0)
+            return content;
+        // Latin-1 maps bytes to chars one to one, so the bytes outside the references come back unchanged.
+        var text = System.Text.Encoding.Latin1.GetString(content.Span);
+        var replaced = Reference().Replace(text, match =>
+        {
+            var name = match.Groups[1].Value;
+            if (XmlOwn.Contains(name))
+                return match.Value;
+            var decoded = System.Net.WebUtility.HtmlDecode(match.Value);
+            return decoded == match.Value ? match.Value : string.Concat(decoded.EnumerateRunes().Select(r => $"&#{r.Value};"));
+        });
+        return ReferenceEquals(replaced, text) ? content : System.Text.Encoding.Latin1.GetBytes(replaced);
+    }
+}
+

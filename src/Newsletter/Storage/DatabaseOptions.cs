@@ -25,12 +25,27 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
     {
         var check = new ValidationFailures(DatabaseOptions.Section);
         check.Require(!string.IsNullOrWhiteSpace(options.ConnectionString), "ConnectionString", "must not be empty.");
+        check.Require(options.Provider != DatabaseProvider.Sqlite || string.IsNullOrWhiteSpace(options.ConnectionString) || SqliteProblem(options.ConnectionString) is null,
+            "ConnectionString", $"is not a valid SQLite connection string ({SqliteProblem(options.ConnectionString)}); e.g. 'Data Source=data/newsletter.db'.");
         check.Require(options.BusyTimeout >= TimeSpan.Zero, "BusyTimeout", "must not be negative.");
         check.Require(options.IntegrityCheckInterval >= TimeSpan.Zero, "IntegrityCheckInterval", "must not be negative.");
         if (options.Provider == DatabaseProvider.Postgres && !string.IsNullOrWhiteSpace(options.ConnectionString))
             check.Require(PostgresConnectionProblem(options.ConnectionString) is null, "ConnectionString",
                 PostgresConnectionProblem(options.ConnectionString) ?? "");
         return check.Result();
+    }
+
+    private static string? SqliteProblem(string connectionString)
+    {
+        try
+        {
+            _ = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
+            return null;
+        }
+        catch (Exception exception) when (exception is ArgumentException or FormatException)
+        {
+            return exception.Message.TrimEnd('.');
+        }
     }
 
     /// <summary>Why an Npgsql connection string cannot work, before any connection is tried; null when it may.</summary>

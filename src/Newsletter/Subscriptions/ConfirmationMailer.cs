@@ -37,8 +37,15 @@ public sealed class ConfirmationMailer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var subscriberId in _queue.Reader.ReadAllAsync(stoppingToken))
-            _ = SendWithRetriesAsync(subscriberId, stoppingToken);
+        try
+        {
+            await foreach (var subscriberId in _queue.Reader.ReadAllAsync(stoppingToken))
+                _ = SendWithRetriesAsync(subscriberId, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping, also when start-up failed (a busy port): the host would call this a fault.
+        }
     }
 
     private async Task SendWithRetriesAsync(long subscriberId, CancellationToken cancellationToken)

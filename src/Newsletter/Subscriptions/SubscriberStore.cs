@@ -107,6 +107,21 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         return (outcome, subscriber);
     }
 
+    /// <summary>A confirmation mail that could not be sent does not count against the resend interval.</summary>
+    public async Task ForgetConfirmationSentAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("UPDATE subscribers SET confirmation_sent_at = NULL WHERE id = @id", new { id }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>When the last confirmation mail to a subscriber was sent, if ever.</summary>
+    public async Task<DateTimeOffset?> ConfirmationSentAtAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return DbTime.FromDb(await connection.ExecuteScalarAsync<long?>(
+            new CommandDefinition("SELECT confirmation_sent_at FROM subscribers WHERE id = @id", new { id }, cancellationToken: cancellationToken)));
+    }
+
     /// <summary>
     /// A visitor asks to subscribe. New, unsubscribed and bounced addresses become pending and get a
     /// confirmation; a pending one gets it again only once per <paramref name="resendInterval"/>;

@@ -31,6 +31,48 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("help")]
+    [InlineData("help", "collect")]
+    public async Task HelpAsAVerbActsAsDashDashHelp(params string[] args)
+    {
+        await using var host = new TestHost();
+
+        var result = await NewsletterProcess.RunAsync(host, args);
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.Contains("Usage:", result.Output);
+        if (args.Length > 1)
+            Assert.Contains("collect", result.Output);
+    }
+
+    [Fact]
+    public async Task SendNowWithNothingToDoPrintsNoEmptyLedgerLine()
+    {
+        await using var host = new TestHost();
+
+        var result = await NewsletterProcess.RunAsync(host, ["send-now"]);
+
+        Assert.True(result.Exit == 0, result.ToString());
+        Assert.DoesNotMatch(@"(?m)^Ledger: *\r?$", result.Output);
+        Assert.Contains("Ledger: no deliveries yet", result.Output);
+    }
+
+    [Theory]
+    [InlineData("send-now", "--", "--date", "2026-01-01")]
+    [InlineData("send-now", "--", "collect")]
+    public async Task ADoubleDashIsRefusedWithASentenceAndNeverSuggestsTheTokenItself(params string[] args)
+    {
+        await using var host = new TestHost();
+
+        var result = await NewsletterProcess.RunAsync(host, args);
+
+        Assert.True(result.Exit == 2, result.ToString());
+        Assert.Contains("'Newsletter send-now' takes no arguments after '--'", result.Error);
+        Assert.DoesNotContain("did you mean", result.Error);
+        Assert.False(File.Exists(Path.Combine(host.Directory, "newsletter.db")));
+    }
+
+    [Theory]
     [InlineData("run")]
     [InlineData("collect")]
     [InlineData("send-now")]

@@ -47,6 +47,23 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PreviewWithoutADateShowsTodaysIssueEvenWhenALaterDateWasComposed()
+    {
+        _host.Set("Newsletter:Schedule:TimeZone", "UTC");
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        Assert.Equal(0, (await _host.RunAsync("send-now", "--date", today.ToString("yyyy-MM-dd"))).Exit);
+        await _host.Service<Newsletter.Sources.EntryStore>().UpsertAsync(
+            [new("arxiv:2611.00001", "Tomorrow's paper", "s", [], "https://arxiv.org/abs/2611.00001", null, 0, "t")], CancellationToken.None);
+        Assert.Equal(0, (await _host.RunAsync("send-now", "--date", today.AddDays(1).ToString("yyyy-MM-dd"))).Exit);
+
+        var result = await _host.RunAsync("preview", "--out", Path.Combine(_host.Directory, "today"));
+
+        Assert.Equal(0, result.Exit);
+        Assert.DoesNotContain("not composed yet", result.Output);
+        Assert.Contains($"Issue {today:yyyy-MM-dd} (2 entries)", result.Output);
+    }
+
+    [Fact]
     public async Task PreviewWithADateShowsThatIssueOrWhatItWouldHold()
     {
         await _host.RunAsync("send-now", "--date", "2025-09-08");

@@ -187,6 +187,31 @@ public sealed class SubscriberConfirmationCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AddTwiceHonoursTheResendIntervalAndSaysWhen()
+    {
+        var first = await NewsletterProcess.RunAsync(_host, ["subscribers", "add", "grace@example.org"]);
+        var second = await NewsletterProcess.RunAsync(_host, ["subscribers", "add", "grace@example.org"]);
+
+        Assert.True(first.Exit == 0, first.ToString());
+        Assert.True(second.Exit == 0, second.ToString());
+        Assert.Contains("confirmation mail sent", first.Output);
+        Assert.Matches(@"grace@example\.org is already present \(pending\); confirmation mail already sent at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; not sent again before \d{4}-", second.Output);
+        Assert.Single(MailsTo("grace@example.org"));
+    }
+
+    [Fact]
+    public async Task AFailedConfirmationMailCanBeRetriedAtOnce()
+    {
+        _host.UseSmtp(SmtpSink.FreePort()); // nobody listens there
+        await _host.RunAsync("subscribers", "add", "grace@example.org");
+
+        var again = await _host.RunAsync("subscribers", "add", "grace@example.org");
+
+        Assert.Contains("The confirmation mail to grace@example.org was not sent", again.Error);
+        Assert.DoesNotContain("already sent", again.Output);
+    }
+
+    [Fact]
     public async Task AFailedConfirmationMailIsSaidAndTheAddressStaysPending()
     {
         _host.UseSmtp(SmtpSink.FreePort()); // nobody listens there

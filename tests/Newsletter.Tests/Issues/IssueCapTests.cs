@@ -111,4 +111,34 @@ public sealed partial class IssueCapTests(ITestOutputHelper output) : IAsyncLife
         Assert.Equal(7 * 6, days.Sum(d => d.Entries) + days[^1].Carried + days.Sum(d => d.LeftOut));
         Assert.Equal(days.Sum(d => d.Entries), (int)await _host.QueryScalarAsync<long>("SELECT COUNT(DISTINCT entry_id) FROM issue_entries"));
     }
+
+    [GeneratedRegex(@"no new entries since the previous issue, nothing composed \((?<left>\d+) left out\)")]
+    private static partial Regex NothingComposedLine();
+
+    [Fact]
+    public async Task AnAgedOutPaperIsCountedOnceAcrossDaysWithoutAnIssue()
+    {
+        _host.Set("Newsletter:MaxEntriesPerIssue", "2");
+        _host.Set("Newsletter:MaxMoreEntriesPerIssue", "0");
+        _host.Set("Newsletter:CarryOverMaxAge", "1.00:00:00");
+        await CollectAsync(Monday, 6);
+        Assert.Equal((2, 2, 0, 4, 0), await SendAsync(Monday));
+
+        // Tuesday 07:00: the 4 carried papers (first seen Monday 06:00) have aged out; nothing new.
+        var leftOut = new List<int>();
+        foreach (var (day, hour) in new[] { (1, 7), (1, 9), (2, 7), (3, 7) })
+        {
+            _clock.Now = At(Monday.AddDays(day), hour);
+            var run = await _host.RunAsync("send-now", "--date", Monday.AddDays(day).ToString("yyyy-MM-dd"));
+            var match = NothingComposedLine().Match(run.Output);
+            Assert.True(match.Success, run.Output);
+            leftOut.Add(int.Parse(match.Groups["left"].Value));
+        }
+        await CollectAsync(Monday.AddDays(4), 1);
+        var friday = await SendAsync(Monday.AddDays(4));
+
+        Assert.Equal([4, 0, 0, 0], leftOut);
+        Assert.Equal((1, 1, 0, 0, 0), friday);
+    }
 }
+

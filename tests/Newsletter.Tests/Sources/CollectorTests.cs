@@ -226,6 +226,43 @@ public sealed class CollectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnRss091FeedWithTheNetscapeDoctypeMayUseHtmlEntities()
+    {
+        _feeds.Files["/netscape"] = """
+            <?xml version="1.0" encoding="ISO-8859-1"?>
+            <!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">
+            <rss version="0.91"><channel><title>t</title><item><title>Caf&eacute;&nbsp;na&iuml;ve &mdash; &euro;5 &amp; more</title><link>https://example.org/a</link></item></channel></rss>
+            """u8.ToArray();
+        _host.UseSources(("netscape", "Rss", _feeds.Url("/netscape")));
+
+        var result = await _host.RunAsync("collect");
+
+        Assert.Contains("netscape: 1 entries, 1 new", result.Output);
+        Assert.Equal("Caf\u00e9 na\u00efve \u2014 \u20ac5 & more", Assert.Single(await EntriesAsync()).Title);
+    }
+
+    [Theory]
+    [InlineData("""<!ENTITY xxe SYSTEM "file:///etc/passwd">""", "&xxe;")]
+    [InlineData("""<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">""", "&lol3;")]
+    [InlineData("""<!ENTITY eacute SYSTEM "file:///etc/passwd">""", "&xxe;&eacute;")]
+    public async Task UnderTheNetscapeDoctypeXxeAndEntityBombsStillFail(string subset, string reference)
+    {
+        _feeds.Files["/netscape"] = System.Text.Encoding.UTF8.GetBytes($"""
+            <?xml version="1.0"?>
+            <!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd" [{subset}]>
+            <rss version="0.91"><channel><title>t</title><item><title>{reference}</title><link>https://example.org/a</link></item></channel></rss>
+            """);
+        _host.UseSources(("netscape", "Rss", _feeds.Url("/netscape")));
+
+        var result = await _host.RunAsync("collect");
+
+        Assert.Contains("netscape: FAILED: invalid XML", result.Error);
+        Assert.Contains("undeclared entity", result.Error);
+        Assert.DoesNotContain("root:", result.Output + result.Error);
+        Assert.Empty(await EntriesAsync());
+    }
+
+    [Fact]
     public async Task DeeplyNestedXmlIsRefused()
     {
         var depth = 10_000;

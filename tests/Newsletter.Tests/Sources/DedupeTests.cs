@@ -8,9 +8,6 @@ public sealed class DedupeTests
     /// <summary>Every form of one paper's identity that feeds were seen to write, and what it must become.</summary>
     [Theory]
     // arXiv ids, bare and prefixed
-    [InlineData("2307.01234", "arxiv:2307.01234")]
-    [InlineData("2307.01234v3", "arxiv:2307.01234")]
-    [InlineData("0704.0001", "arxiv:0704.0001")]
     [InlineData("arXiv:2307.01234", "arxiv:2307.01234")]
     [InlineData("arXiv:2307.01234v2", "arxiv:2307.01234")]
     [InlineData("arxiv: 2307.01234", "arxiv:2307.01234")]
@@ -69,8 +66,26 @@ public sealed class DedupeTests
     [InlineData("https://www.nature.com/articles/s41586-025-01234-5", "url:https://www.nature.com/articles/s41586-025-01234-5")]
     [InlineData("tag:example.org,2025:post-1", "id:src:tag:example.org,2025:post-1")]
     [InlineData("1234", "id:src:1234")]
+    // a slash and seven digits is an old-style arXiv id only under a real archive name
+    [InlineData("story/1234567", "id:src:story/1234567")]
+    [InlineData("https://news.example.org/story/1234567", "url:https://news.example.org/story/1234567")]
+    [InlineData("cond-mat.mes-hall/0102536", "arxiv:cond-mat/0102536")]
+    [InlineData("physics.acc-ph/0601001", "arxiv:physics/0601001")]
+    [InlineData("solv-int/9901001", "arxiv:solv-int/9901001")]
+    [InlineData("funct-an/9401001v1", "arxiv:funct-an/9401001")]
+    // a bare new-style id outside an arXiv context is just a number
+    [InlineData("2026.12345", "id:src:2026.12345")]
+    [InlineData("2307.01234", "id:src:2307.01234")]
     public void EveryFormOfAnIdentityBecomesOne(string value, string expected) =>
         Assert.Equal(expected, CanonicalId.For("src", [value]));
+
+    [Theory]
+    [InlineData("2307.01234", "arxiv:2307.01234")]
+    [InlineData("2307.01234v3", "arxiv:2307.01234")]
+    [InlineData("0704.0001", "arxiv:0704.0001")]
+    [InlineData("story/1234567", "id:src:story/1234567")]
+    public void InAnArxivContextABareNewStyleIdIsArxiv(string value, string expected) =>
+        Assert.Equal(expected, CanonicalId.For("src", [value], arxivContext: true));
 
     [Fact]
     public void ArxivBeatsDoiBeatsLinkBeatsTheFeedsOwnId()

@@ -22,6 +22,12 @@ public sealed class FixtureServer : IAsyncDisposable
     /// <summary>Per path: the body, or null for a 500.</summary>
     public ConcurrentDictionary<string, byte[]?> Files { get; } = new();
 
+    /// <summary>Content-Type header per path (none by default).</summary>
+    public ConcurrentDictionary<string, string> ContentTypes { get; } = new();
+
+    /// <summary>Paths answered with a redirect to the given location.</summary>
+    public ConcurrentDictionary<string, string> Redirects { get; } = new();
+
     public string BaseUrl { get; private set; } = "";
 
     public string Url(string path) => BaseUrl + path;
@@ -38,6 +44,14 @@ public sealed class FixtureServer : IAsyncDisposable
             var path = context.Request.Path.Value ?? "";
             var ifNoneMatch = context.Request.Headers.IfNoneMatch.ToString();
             server.Requests.Enqueue((path, ifNoneMatch.Length == 0 ? null : ifNoneMatch));
+            if (server.Redirects.TryGetValue(path, out var location))
+            {
+                context.Response.StatusCode = StatusCodes.Status302Found;
+                context.Response.Headers.Location = location;
+                return;
+            }
+            if (server.ContentTypes.TryGetValue(path, out var contentType))
+                context.Response.ContentType = contentType;
             if (!server.Files.TryGetValue(path, out var body))
             {
                 context.Response.StatusCode = 404;
