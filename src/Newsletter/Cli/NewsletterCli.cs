@@ -201,6 +201,13 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         command.SetAction(async (_, ct) =>
         {
             if (!await PrepareAsync(ct)) return ExitCodes.InvalidConfiguration;
+            // Entries may land on pages that are sound while others are broken: writing into a
+            // damaged file only makes it worse, so collect checks it first (list/export fail on reading it).
+            if (await Get<Database>().IntegrityProblemAsync(ct) is { } damaged)
+            {
+                await error.WriteLineAsync(char.ToUpperInvariant(damaged[0]) + damaged[1..] + "; nothing was collected.");
+                return ExitCodes.Failed;
+            }
             var reports = await Get<Collector>().CollectAsync(ct);
             // Each outcome once: failures on stderr (the collector's own log lines are muted for verbs).
             foreach (var report in reports)
@@ -278,8 +285,14 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 + $"; {left} deliveries left for the next run (send-now again, or the service).");
             return signals.Signal == 0 ? 1 : signals.ExitCode;
         }
-        if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count is > 0 and var held)
-            await output.WriteLineAsync($"{held} deliveries are held by another or an interrupted run; they are sent again when their lease (Delivery:LeaseDuration) runs out.");
+        if (ledger.FirstOrDefault(c => c.Status == DeliveryStatus.Sending).Count > 0)
+        {
+            var (live, dead) = await Get<Dispatcher>().HeldElsewhereAsync(ct);
+            if (live > 0)
+                await output.WriteLineAsync($"{live} deliveries are being sent by another run that is still working (its heartbeat is fresh); it records them itself.");
+            if (dead > 0)
+                await output.WriteLineAsync($"{dead} deliveries are held by a run that stopped without releasing them; they are sent again when their lease (Delivery:LeaseDuration) runs out, or at once by the next run once that run's heartbeat is stale.");
+        }
         if (summary.RunFailure is not null)
         {
             await error.WriteLineAsync($"Delivery stopped: {summary.RunFailure}");

@@ -231,6 +231,14 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         return (await connection.QueryAsync<(string Status, long Count)>(CountsSql)).ToList();
     }
 
+    /// <summary>Claimed deliveries per lease owner (null: an owner the ledger does not name).</summary>
+    public async Task<IReadOnlyList<(string? Owner, long Count)>> HeldByOwnerAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<(string? Owner, long Count)>(
+            new CommandDefinition("SELECT lease_owner, COUNT(*) FROM deliveries WHERE status = 'sending' GROUP BY lease_owner", cancellationToken: cancellationToken))).ToList();
+    }
+
     /// <summary>Whether a dispatch would find work: an index lookup, cheap enough to ask every minute.</summary>
     public async Task<bool> AnyDueAsync(CancellationToken cancellationToken)
     {

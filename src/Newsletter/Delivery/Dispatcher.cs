@@ -132,6 +132,44 @@ public sealed class Dispatcher(
             return taken;
         }
 
+        // Permanent RCPT refusals are held, not recorded, until the run shows they are about the
+        // readers: a relay refusing every recipient for a reason of its own (our sender's domain,
+        // a policy, a missing relay permission, often without an enhanced code) must not suspend
+        // the list. Held refusals are recorded as bounces once the relay accepts a recipient after
+        // them, or at the end of a run the breaker did not stop; the breaker stops the run, leaving
+        // them pending, at MaxConsecutiveRefusals held in a row when the relay has accepted nobody
+        // yet in this run or they all carry the same reply (addresses removed).
+        void FlushHeld()
+        {
+            foreach (var held in run.TakeHeld())
+                results.Writer.TryWrite(new Outcome(held.Delivery, held.Result));
+        }
+
+        // True when the refusal is held (the worker moves on without waiting for the ledger).
+        bool HoldBounce(ClaimedDelivery delivery, DeliveryResult result)
+        {
+            string? trip = null;
+            lock (run.Held)
+            {
+                run.Held.Add(new Outcome(delivery, result));
+                if (run.Held.Count >= options.MaxConsecutiveRefusals)
+                {
+                    var reply = SmtpRefusal.WithoutAddresses(result.Error ?? "");
+                    var same = run.Held.All(h => SmtpRefusal.WithoutAddresses(h.Result.Error ?? "") == reply);
+                    if (!run.AcceptedAny || same)
+                        run.Tripped = true;
+                    if (run.Tripped)
+                        trip = $"the relay refused {run.Held.Count} recipients in a row "
+                            + (run.AcceptedAny ? "with the same reply" : "before accepting any")
+                            + $" ({result.Error}); that points at our sender, the relay's policy or its configuration, not the readers: "
+                            + "nobody was suspended, the rest stay queued. Check the relay's log and Smtp:From, then run send-now again";
+                }
+            }
+            if (trip is not null)
+                Fail(trip);
+            return true;
+        }
+
         async Task ClaimAsync()
         {
             try
@@ -243,6 +281,22 @@ public sealed class Dispatcher(
                                 failure.Kind == FailureKind.MessageRefused ? "refused (message, not reader)"
                                 : result.Status == DeliveryStatus.Pending ? "deferred" : result.Status, failure.Message);
                         }
+                        if (result.Status == DeliveryStatus.Bounced && HoldBounce(delivery, result))
+                        {
+                            run.InFlight.TryRemove(delivery.Id, out _);
+                            if (!sender.IsUsable)
+                            {
+                                await sender.DisposeAsync();
+                                sender = null;
+                            }
+                            continue;
+                        }
+                        if (result.Status == DeliveryStatus.Sent)
+                        {
+                            lock (run.Held)
+                                run.AcceptedAny = true;
+                            FlushHeld();
+                        }
                         // A relay that refuses message after message (content, reputation, policy)
                         // would refuse the rest too: stop and tell the operator rather than march on.
                         if (result.Error?.StartsWith(MessageRefusedPrefix, StringComparison.Ordinal) == true)
@@ -343,6 +397,10 @@ public sealed class Dispatcher(
         }
         finally
         {
+            // Refusals still held: the breaker did not trip, so they are the readers' own. A run
+            // stopped for another reason, or by shutdown before anyone was accepted, leaves them pending.
+            if (run.Failure is null && (run.AcceptedAny || !run.Interrupted))
+                FlushHeld();
             results.Writer.TryComplete();
             await recorder;
             stop.Cancel();
@@ -369,6 +427,26 @@ public sealed class Dispatcher(
         else
             logger.LogInformation("Delivery run finished: {Summary}", summary);
         return summary;
+    }
+
+    /// <summary>
+    /// Deliveries claimed by other runs right now: by a live one (its heartbeat fresh and, on this
+    /// host, its process there), which records them itself, or by one that is gone, whose claims
+    /// the next run takes over (or, when the ledger names no owner, wait for their lease).
+    /// </summary>
+    public async Task<(long Live, long Dead)> HeldElsewhereAsync(CancellationToken cancellationToken)
+    {
+        var options = deliveryOptions.Value;
+        var staleBefore = DbTime.ToDb(time.GetUtcNow() - HeartbeatTick(options) * 3);
+        var owners = (await deliveries.OwnersAsync(cancellationToken)).ToDictionary(o => o.Id);
+        long live = 0, dead = 0;
+        foreach (var (owner, count) in await deliveries.HeldByOwnerAsync(cancellationToken))
+        {
+            var alive = owner is not null && owners.TryGetValue(owner, out var o)
+                && o.HeartbeatAt >= staleBefore && !RunOwner.IsGoneFromThisHost(o.Host, o.Pid, o.StartedAt);
+            if (alive) live += count; else dead += count;
+        }
+        return (live, dead);
     }
 
     /// <summary>How often the owner beats: <c>Delivery:HeartbeatInterval</c>, but often enough to renew leases in time.</summary>
@@ -467,6 +545,27 @@ public sealed class Dispatcher(
         public int Released, CutOff;
         public int Expired;
         public int ConsecutiveRefusals;
+
+        /// <summary>Permanent RCPT refusals not yet recorded (see HoldBounce); lock it to touch it or <see cref="AcceptedAny"/>.</summary>
+        public readonly List<Outcome> Held = [];
+
+        /// <summary>The relay accepted a message in this run.</summary>
+        public bool AcceptedAny;
+
+        /// <summary>The refusal breaker stopped the run: what is held stays pending.</summary>
+        public bool Tripped;
+
+        public List<Outcome> TakeHeld()
+        {
+            lock (Held)
+            {
+                if (Tripped)
+                    return [];
+                var taken = Held.ToList();
+                Held.Clear();
+                return taken;
+            }
+        }
         private int _sent, _deferred, _bounced, _expired, _skipped;
 
         public void Count(string status)

@@ -13,11 +13,21 @@ public enum SmtpStage { Recipient, Data }
 /// </summary>
 public static partial class SmtpRefusal
 {
-    // "5.7.1 ..." at the start of the reply text, as relays advertising ENHANCEDSTATUSCODES send it.
-    [GeneratedRegex(@"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")]
+    // "5.7.1 ..." at the start of the reply text, as relays advertising ENHANCEDSTATUSCODES send it,
+    // or later in it, as qmail does ("... allowed rcpthosts (#5.7.1)"). Not part of a longer
+    // dotted number (an IP address, a version).
+    [GeneratedRegex(@"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")]
     private static partial Regex Enhanced();
 
-    /// <summary>The enhanced status code at the start of <paramref name="text"/>, if any.</summary>
+    // Addresses quoted in a reply ("<digest@localhost>: Sender address rejected"): removed so
+    // that refusals of different recipients with the same reason compare equal.
+    [GeneratedRegex(@"<[^<>\s]*>|[^\s<>():;,]+@[^\s<>():;,]+")]
+    private static partial Regex Address();
+
+    /// <summary>The reply text with addresses in it replaced, for telling "the same refusal again" from different ones.</summary>
+    public static string WithoutAddresses(string reply) => Address().Replace(reply, "<address>");
+
+    /// <summary>The first enhanced status code in <paramref name="text"/>, if any.</summary>
     public static (int Class, int Subject, int Detail)? EnhancedCode(string text)
     {
         var match = Enhanced().Match(text);
@@ -39,9 +49,13 @@ public static partial class SmtpRefusal
             return FailureKind.MessageRefused;
         return enhanced switch
         {
+            // Bad sender mailbox (5.1.7) or sender domain (5.1.8, Postfix's reject_unknown_sender_domain
+            // answered at RCPT): our address, not the reader's.
+            (_, 1, 7) or (_, 1, 8) => FailureKind.MessageRefused,
             // Bad mailbox or domain (5.1.x), mailbox disabled (5.2.1): this reader.
             (_, 1, _) or (_, 2, 1) => FailureKind.Permanent,
-            // No enhanced code: a bare 550/551/553 at RCPT is the classic "no such user".
+            // No enhanced code: a bare 550/551/553 at RCPT is the classic "no such user" (the
+            // dispatcher holds such verdicts until the relay has accepted someone, see its breaker).
             null => FailureKind.Permanent,
             // Content, policy, routing, protocol, message size...: this message, not this reader.
             _ => FailureKind.MessageRefused,

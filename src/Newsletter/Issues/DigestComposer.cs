@@ -98,7 +98,8 @@ public sealed class DigestComposer(
 
     // The Message-ID is fixed here, before any attempt, so every resend carries the same one. It
     // is random (no subscriber or issue id in it: those would tell anyone the list's size).
-    // 24 hex digits: SQLite's randomblob, PostgreSQL's md5 of a random number and the clock.
+    // 24 random hex digits per row: SQLite's randomblob; on PostgreSQL gen_random_uuid (core since
+    // 13, a strong random source), whose hex digits are taken the same length (as IssueStore on main did).
     private const string FanOutSqlTemplate = """
         INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at, digest_id)
         SELECT @issueId, id, '<digest.' || @compactDate || '.' || {random} || '@' || @domain || '>', 'pending', @now, @now, @digestId
@@ -107,7 +108,7 @@ public sealed class DigestComposer(
 
     private static readonly string SqliteFanOutSql = FanOutSqlTemplate.Replace("{random}", "lower(hex(randomblob(12)))", StringComparison.Ordinal);
 
-    private static readonly string PostgresFanOutSql = FanOutSqlTemplate.Replace("{random}", "substr(md5(random()::text || clock_timestamp()::text), 1, 24)", StringComparison.Ordinal);
+    private static readonly string PostgresFanOutSql = FanOutSqlTemplate.Replace("{random}", "substr(replace(gen_random_uuid()::text, '-', ''), 1, 24)", StringComparison.Ordinal);
 
     private const string SkipSql = """
         INSERT INTO digest_skips (issue_date, subscriber_id, reason, created_at)

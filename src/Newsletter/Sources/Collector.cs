@@ -87,7 +87,10 @@ public sealed class Collector(
             logger.LogInformation("Source {Source}: {Parsed} entries, {Added} new", source.Name, parsed.Entries.Count, counts.Added);
             return new SourceReport(source.Name, CollectOutcome.Stored, parsed.Entries.Count, counts.Added, counts.Updated, null, parsed.Skipped.Count);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        // A damaged or vanished database is not this source's fault: it stops the whole collect
+        // (one sentence from the caller), not one "failed" line per source.
+        catch (Exception exception) when (!Storage.StorageFaults.IsStorageFault(exception)
+            && (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {
             var reason = Describe(exception);
             _failures.LogWarning("Source {Source} ({Url}) failed: {Reason}", source.Name, source.Url, reason);

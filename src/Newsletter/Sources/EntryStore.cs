@@ -56,6 +56,10 @@ public sealed class EntryStore(Database database, TimeProvider time)
     /// <summary>The PostgreSQL advisory lock every writer of entries (and the digest composer) takes.</summary>
     internal const string WriteLockName = "upsert entries";
 
+    // PostgreSQL's text cannot hold NUL; rendering turns control characters into spaces anyway,
+    // so a feed's NUL becomes that space here, on both providers alike.
+    private static string NoNul(string text) => text.Contains('\0') ? text.Replace('\0', ' ') : text;
+
     public async Task<UpsertCounts> UpsertAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -79,15 +83,15 @@ public sealed class EntryStore(Database database, TimeProvider time)
             var id = await connection.ExecuteScalarAsync<long>(UpsertSql, new
             {
                 entry.CanonicalId,
-                entry.Title,
-                entry.Summary,
-                Authors = string.Join(AuthorSeparator, entry.Authors),
-                entry.Url,
+                Title = NoNul(entry.Title),
+                Summary = NoNul(entry.Summary),
+                Authors = NoNul(string.Join(AuthorSeparator, entry.Authors)),
+                Url = NoNul(entry.Url),
                 PublishedAt = entry.PublishedAt is { } published ? DbTime.ToDb(published > latestPlausible ? clock : published) : (long?)null,
                 entry.Score,
                 entry.Source,
                 Now = now,
-                Categories = string.Join(' ', categories),
+                Categories = NoNul(string.Join(' ', categories)),
                 CategoriesChecked = categories.Count > 0 ? 1 : 0,
             }, transaction);
             await connection.ExecuteAsync(SourceSql, new { id, source = entry.Source }, transaction);

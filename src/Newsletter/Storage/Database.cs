@@ -59,6 +59,23 @@ public sealed partial class Database : IDisposable
     private readonly string? _file;
     private readonly string? _probeConnectionString;
     private volatile bool _fileSeen;
+    private (ulong Device, ulong Inode)? _fileIdentity;
+
+    /// <summary>The message when the path now names another file than the one opened first (a backup moved over it), else null.</summary>
+    private string? ReplacedFile()
+    {
+        if (_file is null || _fileIdentity is not { } opened || FileIdentity.Of(_file) is not { } now || now == opened)
+            return null;
+        // Pooled handles still point at the old, unlinked file: close them so no write goes there.
+        SqliteConnection.ClearAllPools();
+        return $"the database file {_file} was replaced by another file while the service runs (its inode changed, as when a backup is moved over it); nothing more is written into the old one. Restart to use the new file";
+    }
+
+    private void ThrowIfReplaced()
+    {
+        if (ReplacedFile() is { } replaced)
+            throw new StorageUnavailableException(char.ToUpperInvariant(replaced[0]) + replaced[1..] + ".");
+    }
 
     /// <summary>The database's own id (a setting made with the file): tells the file opened at start-up from a replacement.</summary>
     public string? Identity { get; set; }
@@ -120,9 +137,12 @@ public sealed partial class Database : IDisposable
         if (_fileSeen && _file is not null && !File.Exists(_file))
             throw new StorageUnavailableException(
                 $"The database file {_file} is gone (deleted or moved while the service runs); nothing more is written. Restore it from a backup or move it back, then restart.");
+        ThrowIfReplaced();
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         _fileSeen = true;
+        if (_file is not null && _fileIdentity is null)
+            _fileIdentity = FileIdentity.Of(_file);
         // Several writers (collector, dispatcher, web) share one file: busy_timeout makes SQLite
         // wait briefly for a competing writer instead of answering BUSY at once.
         await connection.ExecuteAsync($"PRAGMA busy_timeout = {_busyTimeoutMs}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
@@ -167,6 +187,8 @@ public sealed partial class Database
         {
             if (_file is not null && !File.Exists(_file))
                 return new(false, $"the database file {_file} is gone (deleted or moved while the service runs)");
+            if (ReplacedFile() is { } replaced)
+                return new(false, replaced);
             await using var connection = _probeConnectionString is null ? await OpenAsync(cancellationToken) : new SqliteConnection(_probeConnectionString);
             if (connection.State != System.Data.ConnectionState.Open)
             {
@@ -201,7 +223,8 @@ public sealed partial class Database
         {
             await using var connection = await OpenAsync(cancellationToken);
             var result = await connection.ExecuteScalarAsync<string>(new CommandDefinition("PRAGMA quick_check(1)", cancellationToken: cancellationToken));
-            return result == "ok" ? null : $"the database {DataSource} is damaged (integrity check: {result}); restore it from a backup";
+            return result == "ok" ? null
+                : $"the database {DataSource} is damaged (integrity check: {string.Join(" ", (result ?? "").Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))}); restore it from a backup";
         }
         catch (DbException exception)
         {

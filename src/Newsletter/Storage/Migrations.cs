@@ -374,7 +374,14 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         // WAL lets the web front read while the dispatcher writes; it is a property of the file.
         await database.PrepareFileAsync(connection, cancellationToken);
         // Up to date (the usual start): nothing to lock, so a busy or read-only file still serves reads.
-        await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        try
+        {
+            await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        }
+        catch (Npgsql.PostgresException exception) when (exception.SqlState is "23505" or "42P07")
+        {
+            // PostgreSQL's IF NOT EXISTS is not atomic: another instance created it this instant.
+        }
         if (await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") == Steps.Length)
             return;
         // Two processes starting on a fresh database must not both apply step 1: the check and

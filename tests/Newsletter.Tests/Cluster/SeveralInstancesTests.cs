@@ -62,7 +62,8 @@ public sealed partial class SeveralInstancesTests(ITestOutputHelper output)
             var victim = nodes[1];
             while (nodes.Sum(n => n.Smtp.Messages.Count) < 1000)
             {
-                Assert.True(DateTimeOffset.UtcNow < fireAt + TimeSpan.FromSeconds(60), "the send did not get going");
+                Assert.True(DateTimeOffset.UtcNow < fireAt + TimeSpan.FromSeconds(60),
+                    $"the send did not get going ({nodes.Sum(n => n.Smtp.Messages.Count)} sent):\n" + string.Join("\n", nodes.Select(n => $"--- {n.Name}\n{n.Log}")));
                 await Task.Delay(10);
             }
             await victim.KillAsync();

@@ -35,9 +35,9 @@ public sealed class DatabaseCopyTests
         var graceId = await sqlite.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'grace@example.org'");
         // Links as they went out in mail before the move.
         var unsubscribe = sqlite.Service<LinkTokens>().Create(TokenPurpose.Unsubscribe, adaId);
-        // A confirmation link is for one pending episode (the pending_since it was mailed for).
-        var graceEpisode = await sqlite.QueryScalarAsync<long>("SELECT pending_since FROM subscribers WHERE email = 'grace@example.org'");
-        var confirm = sqlite.Service<LinkTokens>().Create(TokenPurpose.Confirm, graceId, DateTimeOffset.UtcNow.AddDays(7), graceEpisode);
+        // A confirmation is bound to the pending episode it was minted for (pending_since).
+        var episode = await sqlite.QueryScalarAsync<long>($"SELECT pending_since FROM subscribers WHERE id = {graceId}");
+        var confirm = sqlite.Service<LinkTokens>().Create(TokenPurpose.Confirm, graceId, DateTimeOffset.UtcNow.AddDays(7), episode);
 
         await using var postgres = new TestHost(provider: DatabaseProvider.Postgres);
         var copy = await sqlite.RunAsync("database", "copy", "--to", postgres.ConnectionString, "--provider", "Postgres");
@@ -124,16 +124,16 @@ public sealed class DatabaseCopyTests
         var firstUrl = await first.StartServiceAsync();
         await first.RunAsync("subscribers", "add", "ada@example.org");
         var id = await first.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'ada@example.org'");
-        var episode = await first.QueryScalarAsync<long>("SELECT pending_since FROM subscribers WHERE email = 'ada@example.org'");
+        var episode = await first.QueryScalarAsync<long>($"SELECT pending_since FROM subscribers WHERE id = {id}");
         var token = first.Service<LinkTokens>().Create(TokenPurpose.Confirm, id, DateTimeOffset.UtcNow.AddDays(1), episode);
         // A second instance on the same database: its own process state, the shared key ring.
         await using var second = new TestHost(new() { ["Newsletter:Database:ConnectionString"] = first.ConnectionString }, DatabaseProvider.Postgres);
         var secondUrl = await second.StartServiceAsync();
 
         using var browser = new FormClient(firstUrl);
-        var (response, _) = await browser.SubmitAsync($"{firstUrl}/confirm?token={Uri.EscapeDataString(token)}", $"{secondUrl}/confirm");
+        var (response, body) = await browser.SubmitAsync($"{firstUrl}/confirm?token={Uri.EscapeDataString(token)}", $"{secondUrl}/confirm");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
         Assert.Equal("active", await first.QueryScalarAsync<string>("SELECT status FROM subscribers WHERE email = 'ada@example.org'"));
         Assert.True(await first.QueryScalarAsync<long>("SELECT COUNT(*) FROM data_protection_keys") >= 1);
     }

@@ -17,6 +17,7 @@ public sealed class StorageFaultTests
     public async Task ADatabaseDeletedUnderTheRunningServiceMakesHealthUnhealthyAndSubscribesFailInsteadOfVanishing()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         var baseUrl = await host.StartServiceAsync();
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
@@ -38,6 +39,7 @@ public sealed class StorageFaultTests
     public async Task ADatabaseReplacedUnderTheRunningServiceIsUnhealthy()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         var baseUrl = await host.StartServiceAsync();
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
         await using (var other = new TestHost())
@@ -54,9 +56,31 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task ADatabaseMovedOverByACopyOfItselfIsUnhealthyAndTakesNoWrites()
+    {
+        await using var host = new TestHost();
+        var baseUrl = await host.StartServiceAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
+        // A backup restore: the same bytes (same database_id) under a new inode.
+        var db = DbPath(host);
+        File.Copy(db, db + ".new");
+        File.Move(db + ".new", db, overwrite: true);
+
+        var health = await http.GetAsync("/health");
+        var subscribe = await http.PostAsJsonAsync("/subscribe", new { email = "ada@example.org" });
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("was replaced", await health.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, subscribe.StatusCode);
+        Assert.DoesNotContain("   at ", await subscribe.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task AFileThatIsNotADatabaseGivesOneSentenceAndExitOne()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         await File.WriteAllTextAsync(DbPath(host), new string('x', 10_000));
 
         var result = await host.RunAsync("subscribers", "list");
@@ -72,6 +96,7 @@ public sealed class StorageFaultTests
     public async Task CorruptPagesGiveOneSentenceNotHalfAListAndFailTheIntegrityCheck()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         await host.RunAsync("subscribers", "list");
         await host.ExecuteAsync("""
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
@@ -101,9 +126,38 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task CollectOnACorruptFileGivesOneSentenceAndExitOne()
+    {
+        await using var host = new TestHost();
+        host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
+        await host.RunAsync("subscribers", "list");
+        await host.ExecuteAsync("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+            INSERT INTO subscribers (email, email_key, status, created_at) SELECT 'reader' || i || '@example.org', 'reader' || i || '@example.org', 'active', 0 FROM n;
+            PRAGMA wal_checkpoint(TRUNCATE);
+            """);
+        SqliteConnection.ClearAllPools();
+        // 40 KB of random bytes in the middle of the file.
+        await using (var file = new FileStream(DbPath(host), FileMode.Open, FileAccess.Write))
+        {
+            file.Position = file.Length / 2;
+            file.Write(System.Security.Cryptography.RandomNumberGenerator.GetBytes(40 * 1024));
+        }
+
+        var collect = await host.RunAsync("collect");
+
+        Assert.Equal(1, collect.Exit);
+        Assert.DoesNotContain("new entries", collect.Output);
+        Assert.Contains("is damaged", collect.Error);
+        Assert.DoesNotContain("   at ", collect.Error);
+        Assert.Single(collect.Error.Trim().Split('\n'));
+    }
+
+    [Fact]
     public async Task AReadOnlyDatabaseGivesOneSentenceAndExitOne()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         await host.RunAsync("subscribers", "add", "ada@example.org");
         host.Set("Newsletter:Database:ConnectionString", $"Data Source={DbPath(host)};Mode=ReadOnly");
 

@@ -204,7 +204,9 @@ public sealed class AbuseTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task MessageIdsAndTokensRevealNoCounts()
     {
-        await _host.ExecuteAsync("INSERT INTO sqlite_sequence (name, seq) SELECT 'subscribers', 4242 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'subscribers')");
+        await _host.ExecuteAsync(_host.Provider == Newsletter.Storage.DatabaseProvider.Postgres
+            ? "SELECT setval(pg_get_serial_sequence('subscribers', 'id'), 4242)"
+            : "INSERT INTO sqlite_sequence (name, seq) SELECT 'subscribers', 4242 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'subscribers')");
         Assert.Equal(HttpStatusCode.Accepted, (await SubscribeAsync("ada@example.org", "198.51.100.1")).StatusCode);
         var mail = await _smtp.ForMailAsync("ada@example.org");
         var id = await _host.QueryScalarAsync<long>("SELECT id FROM subscribers");
