@@ -260,8 +260,8 @@ public sealed class DigestComposer(
                 composed.Readers.Sort();
                 foreach (var ids in composed.Readers.Chunk(Chunk))
                 {
-                    total.Deliveries += await connection.ExecuteAsync(database.Sql(SqliteFanOutSql, PostgresFanOutSql), new { issueId, compactDate, domain, now, digestId, ids }, transaction);
-                    await connection.ExecuteAsync(AdvanceSql, new { until = now, digestId = (long?)digestId, ids }, transaction);
+                    total.Deliveries += await connection.ExecuteAsync(database.InList(database.Sql(SqliteFanOutSql, PostgresFanOutSql)), new { issueId, compactDate, domain, now, digestId, ids }, transaction);
+                    await connection.ExecuteAsync(database.InList(AdvanceSql), new { until = now, digestId = (long?)digestId, ids }, transaction);
                 }
                 for (var i = 0; i < composed.Papers.Count; i++)
                 {
@@ -277,8 +277,8 @@ public sealed class DigestComposer(
         {
             foreach (var chunk in ids.Order().Chunk(Chunk))
             {
-                total.NothingNew += await connection.ExecuteAsync(SkipSql, new { date = dateText, reason, now, ids = chunk }, transaction);
-                await connection.ExecuteAsync(AdvanceSql, new { until = now, digestId = (long?)null, ids = chunk }, transaction);
+                total.NothingNew += await connection.ExecuteAsync(database.InList(SkipSql), new { date = dateText, reason, now, ids = chunk }, transaction);
+                await connection.ExecuteAsync(database.InList(AdvanceSql), new { until = now, digestId = (long?)null, ids = chunk }, transaction);
             }
         }
     }
@@ -287,7 +287,7 @@ public sealed class DigestComposer(
     private static int Compact(int index, int inFull, int capacity) => index < inFull ? 0 : index < capacity ? 1 : 2;
 
     /// <summary>Per previous digest, the papers it had no room for.</summary>
-    private static async Task<Dictionary<long, List<CandidatePaper>>> CarriedAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> digestIds)
+    private async Task<Dictionary<long, List<CandidatePaper>>> CarriedAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> digestIds)
     {
         var carried = new Dictionary<long, List<CandidatePaper>>();
         foreach (var digestId in digestIds)
@@ -298,8 +298,8 @@ public sealed class DigestComposer(
             var list = new List<CandidatePaper>();
             foreach (var chunk in ids.Chunk(Chunk))
             {
-                var sources = (await connection.QueryAsync<(long EntryId, string Source)>(SourcesByIdSql, new { ids = chunk }, transaction)).ToLookup(s => s.EntryId, s => s.Source);
-                list.AddRange((await connection.QueryAsync<PaperRow>(PapersByIdSql, new { ids = chunk }, transaction)).Select(r => r.ToCandidate(sources[r.Id].ToList())));
+                var sources = (await connection.QueryAsync<(long EntryId, string Source)>(database.InList(SourcesByIdSql), new { ids = chunk }, transaction)).ToLookup(s => s.EntryId, s => s.Source);
+                list.AddRange((await connection.QueryAsync<PaperRow>(database.InList(PapersByIdSql), new { ids = chunk }, transaction)).Select(r => r.ToCandidate(sources[r.Id].ToList())));
             }
             carried[digestId] = list;
         }
