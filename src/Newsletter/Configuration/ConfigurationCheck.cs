@@ -49,6 +49,11 @@ public sealed class ConfigurationCheck(IConfiguration configuration, IServicePro
                 KnownChildren(known, string.Join(':', parts[..i])).Add(parts[i]);
         }
 
+        // A connection string means something only for its provider: with the provider unreadable
+        // it cannot be judged, and a second sentence about it would only mislead.
+        foreach (var provider in badKeys.Where(k => k.EndsWith(":Database:Provider", StringComparison.OrdinalIgnoreCase)).ToArray())
+            badKeys.Add(provider[..^"Provider".Length] + "ConnectionString");
+
         // Validators see every good value; the bad ones are left out (their problem is already named).
         var sanitized = new ConfigurationBuilder()
             .AddInMemoryCollection(configuration.AsEnumerable().Where(pair => !IsUnder(pair.Key, badKeys)))

@@ -19,11 +19,11 @@ public sealed class EntryStore(Database database, TimeProvider time)
         ON CONFLICT (canonical_id) DO UPDATE SET
             score        = CASE WHEN excluded.score > entries.score THEN excluded.score ELSE entries.score END,
             title        = CASE WHEN (entries.title = substr(entries.summary, 1, length(entries.title))
-                                      OR (substr(entries.title, -1) = '…' AND length(entries.title) > 1
+                                      OR (substr(entries.title, length(entries.title), 1) = '…' AND length(entries.title) > 1
                                           AND substr(entries.title, 1, length(entries.title) - 1) = substr(entries.summary, 1, length(entries.title) - 1)))
                                     AND excluded.title <> ''
                                     AND excluded.title <> substr(excluded.summary, 1, length(excluded.title))
-                                    AND NOT (substr(excluded.title, -1) = '…' AND substr(excluded.title, 1, length(excluded.title) - 1) = substr(excluded.summary, 1, length(excluded.title) - 1))
+                                    AND NOT (substr(excluded.title, length(excluded.title), 1) = '…' AND substr(excluded.title, 1, length(excluded.title) - 1) = substr(excluded.summary, 1, length(excluded.title) - 1))
                                 THEN excluded.title ELSE entries.title END,
             summary      = CASE WHEN entries.summary = '' THEN excluded.summary ELSE entries.summary END,
             authors      = CASE WHEN entries.authors = '' THEN excluded.authors ELSE entries.authors END,

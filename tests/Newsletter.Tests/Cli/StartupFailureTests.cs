@@ -64,6 +64,7 @@ public sealed class StartupFailureTests
     public async Task AnUnopenableDatabaseStopsTheServiceWithOneSentence()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // a SQLite connection string is the subject
         host.Set("Newsletter:Database:ConnectionString", "Data Source=/proc/nope/x.db");
 
         var result = await NewsletterProcess.RunAsync(host, ["run", "--urls", $"http://127.0.0.1:{SmtpSink.FreePort()}"]);
@@ -79,6 +80,7 @@ public sealed class StartupFailureTests
     public async Task AMalformedConnectionStringIsAConfigurationProblemNamingTheKey(string verb)
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // a SQLite connection string is the subject
         host.Set("Newsletter:Database:ConnectionString", "Foo=bar");
 
         var result = await NewsletterProcess.RunAsync(host, verb == "run" ? ["run", "--urls", $"http://127.0.0.1:{SmtpSink.FreePort()}"] : [verb]);

@@ -59,6 +59,7 @@ public sealed class StorageFaultTests
     public async Task ADatabaseMovedOverByACopyOfItselfIsUnhealthyAndTakesNoWrites()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         var baseUrl = await host.StartServiceAsync();
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
@@ -129,6 +130,7 @@ public sealed class StorageFaultTests
     public async Task CollectOnACorruptFileGivesOneSentenceAndExitOne()
     {
         await using var host = new TestHost();
+        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
         host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
         await host.RunAsync("subscribers", "list");
         await host.ExecuteAsync("""
