@@ -3,17 +3,19 @@
 # Postfix's smtp-sink, with smtp-source as the baseline for the same message size and number of
 # connections, in the same run. Prints medians of RUNS runs.
 #
-# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30] [provider=Sqlite]
+# Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30] [groups=1] [provider=Sqlite]
 #        bench/run.sh 1000000      # one million subscribers
-#        bench/run.sh 100000 8 3 30 Postgres   # the same on PostgreSQL (a throwaway cluster from
-#                                              # .ci/postgres.sh, or NEWSLETTER_BENCH_POSTGRES)
+#        bench/run.sh 100000 8 1 30 500   # 500 preference groups, measured beside one group in the same run
+#        bench/run.sh 100000 8 3 30 1 Postgres   # the same on PostgreSQL (a throwaway cluster from
+#                                                # .ci/postgres.sh, or NEWSLETTER_BENCH_POSTGRES)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subscribers=${1:-100000}
 connections=${2:-8}
 runs=${3:-3}
 papers=${4:-30}
-provider=${5:-Sqlite}
+groups=${5:-1}
+provider=${6:-Sqlite}
 
 if ! command -v smtp-sink >/dev/null; then
   # The package only: the Postfix daemon is never configured or started.
@@ -41,15 +43,23 @@ dotnet build -c Release tests/Newsletter.Benchmarks -v q -nologo >/dev/null
 bench="dotnet tests/Newsletter.Benchmarks/bin/Release/net10.0/Newsletter.Benchmarks.dll"
 app="$PWD/src/Newsletter/bin/Release/net10.0/Newsletter.dll"
 
+# The ledger of the run just made, on whichever provider it ran.
+query() {
+  if [ "$provider" = Postgres ]; then psql -tA -h "$(pgarg Host)" -p "$(pgarg Port)" -U "$(pgarg Username)" -d "$db" -c "$1"
+  else sqlite3 "$work/db/bench.db" "$1"; fi
+}
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ours=(); base=(); rss=(); cpu=(); render=()
+modes=1; [ "$groups" -gt 1 ] && modes="1 $groups"
+# Modes alternate within each run, so a machine busy with something else slows both alike.
 for run in $(seq "$runs"); do
-  rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" >"$work/seed.log" 2>&1
+for g in $modes; do
+  rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" "$g" >"$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
   size=$(stat -c %s "$work/db/preview/digest.eml")
+  echo "$size" >"$work/size.$g"
   provider_env=(Newsletter__Database__Provider=Sqlite Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db")
   if [ "$provider" = Postgres ]; then
     # The seeded SQLite database moves to a fresh PostgreSQL database with the product's own verb.
-    db="bench_run$run"
+    db="bench_run${run}_$g"
     psql -q -h "$(pgarg Host)" -p "$(pgarg Port)" -U "$(pgarg Username)" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
     target="$(echo "$pg" | sed -E 's/Database=[^;]*/Database='"$db"'/')"
     ( cd "$work/db" && env "${provider_env[@]}" Newsletter__Secret=benchmark-secret-0123456789 Logging__LogLevel__Default=Warning \
@@ -64,24 +74,28 @@ for run in $(seq "$runs"); do
       Newsletter__Smtp__MaxConnections="$connections" Logging__LogLevel__Default=Warning \
       /usr/bin/time -v -o "$work/time.txt" dotnet "$app" send-now --date 2025-09-08 >"$work/send.log" 2>&1 ) || { cat "$work/send.log"; exit 1; }
   grep -q "Delivered: $subscribers sent" "$work/send.log" || { cat "$work/send.log"; exit 1; }
+  query "SELECT COUNT(*) FROM digests" >"$work/digests.$g"
   # Sending rate from the ledger: first to last acknowledged message.
-  rate_sql="SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries"
-  if [ "$provider" = Postgres ]; then
-    ours+=("$(psql -tA -h "$(pgarg Host)" -p "$(pgarg Port)" -U "$(pgarg Username)" -d "$db" -c "$rate_sql")")
-  else
-    ours+=("$(sqlite3 "$work/db/bench.db" "$rate_sql")")
-  fi
-  rss+=("$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt")")
-  cpu+=("$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt")")
-  render+=("$($bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/')")
+  query "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries" >>"$work/ours.$g"
+  awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt" >>"$work/rss.$g"
+  awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt" >>"$work/cpu.$g"
+  $bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/' >>"$work/render.$g"
   start=$(date +%s.%N)
   smtp-source -4 -d -s "$connections" -m "$subscribers" -l "$size" -f a@example.org -t b@example.org "127.0.0.1:$port"
   end=$(date +%s.%N)
-  base+=("$(python3 -c "print(int($subscribers/($end-$start)))")")
+  python3 -c "print(int($subscribers/($end-$start)))" >>"$work/base.$g"
 done
-o=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${base[@]}" | median)
+done
 printf '\n%s\n' "$provider"
-printf '\n| subscribers | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|\n'
-printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$connections" "$size" "$o" "$b" \
-  "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(printf '%s\n' "${render[@]}" | median)" \
-  "$(printf '%s\n' "${rss[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)"
+printf '\n| subscribers | groups | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n'
+for g in $modes; do
+  o=$(median <"$work/ours.$g"); b=$(median <"$work/base.$g")
+  printf '| %s | %s (%s digests) | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$g" "$(cat "$work/digests.$g")" "$connections" "$(cat "$work/size.$g")" "$o" "$b" \
+    "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(median <"$work/render.$g")" "$(median <"$work/rss.$g")" "$(median <"$work/cpu.$g")"
+done
+if [ "$groups" -gt 1 ]; then
+  printf '\n%s groups vs one group, same run: send-now msg/s %s, CPU per message %s, peak RSS %s\n' "$groups" \
+    "$(python3 -c "print(f'{$(median <"$work/ours.$groups")/$(median <"$work/ours.1"):.2f}x')")" \
+    "$(python3 -c "print(f'{$(median <"$work/cpu.$groups")/$(median <"$work/cpu.1"):.3f}x')")" \
+    "$(median <"$work/rss.$groups") MB vs $(median <"$work/rss.1") MB"
+fi

@@ -13,7 +13,9 @@ using Newsletter.Subscriptions;
 
 // Benchmark helper for bench/run.sh. The measured send-now runs as the real executable in its
 // own process (so its peak RSS is its own); this program prepares the data and measures render cost.
-//   seed DIR SUBSCRIBERS PAPERS   database in DIR with SUBSCRIBERS active readers and one issue of PAPERS papers
+//   seed DIR SUBSCRIBERS PAPERS [GROUPS]   database in DIR with SUBSCRIBERS active readers and one issue of PAPERS papers;
+//                                 with GROUPS > 1, readers are spread over GROUPS keyword preferences (each gets a
+//                                 different ~PAPERS of a pool of 200) instead of all getting the same papers
 //   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
 //   micro DIR                     BenchmarkDotNet: delivery path vs full render vs MIME alone
 var mode = args.ElementAtOrDefault(0) ?? throw new ArgumentException("usage: seed DIR SUBSCRIBERS PAPERS | render DIR COUNT");
@@ -24,7 +26,7 @@ var settings = Settings(directory);
 switch (mode)
 {
     case "seed":
-        await SeedAsync(int.Parse(args[2]), int.Parse(args[3]));
+        await SeedAsync(int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 1);
         break;
     case "render":
         await RenderAsync(int.Parse(args[2]));
@@ -45,20 +47,28 @@ switch (mode)
 }
 return 0;
 
-async Task SeedAsync(int subscribers, int papers)
+async Task SeedAsync(int subscribers, int papers, int groups)
 {
-    await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(Papers(papers)));
+    // Both modes draw from the same pool of 200 papers: a single group gets the top PAPERS of it,
+    // each of G groups the top PAPERS of those matching its two keywords (about as many).
+    settings["Newsletter:MaxEntriesPerIssue"] = papers.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    settings["Newsletter:MaxMoreEntriesPerIssue"] = "0";
+    await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(Papers(200)));
     await RunVerbAsync("collect");
     await using (var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]))
     {
         await connection.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         using var insert = connection.CreateCommand();
-        insert.CommandText = "INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at) VALUES ($e, $e, 'active', 0, 0)";
+        insert.CommandText = "INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at, served_until, keywords) VALUES ($e, $e, 'active', 0, 0, 0, $k)";
         var email = insert.Parameters.Add("$e", SqliteType.Text);
+        var keywords = insert.Parameters.Add("$k", SqliteType.Text);
+        var pairs = KeywordPairs().Take(groups).ToArray();
         for (var i = 1; i <= subscribers; i++)
         {
             email.Value = $"reader{i}@example.org";
+            // Readers of one group are not neighbours in id order: the composer has to gather them.
+            keywords.Value = groups <= 1 ? "" : $"{pairs[i % groups].A}\n{pairs[i % groups].B}";
             await insert.ExecuteNonQueryAsync();
         }
         await transaction.CommitAsync();
@@ -130,19 +140,29 @@ static Dictionary<string, string?> Settings(string directory) => new()
     ["Newsletter:Smtp:Security"] = "None",
     ["Newsletter:MaxEntriesPerIssue"] = "100",
     ["Newsletter:Secret"] = "benchmark-secret-0123456789",
+    ["Newsletter:ArxivApiUrl"] = "",
     ["Logging:LogLevel:Default"] = "Warning",
 };
 
-// Papers shaped like a Hugging Face daily list: ~90-character titles, 6 authors, ~1,100-character abstracts.
+// 40 keywords; C(40, 2) = 780 distinct pairs, so up to 780 groups with different papers.
+static string Keyword(int k) => $"topic{(char)('a' + k / 26)}{(char)('a' + k % 26)}";
+
+static IEnumerable<(string A, string B)> KeywordPairs() =>
+    from a in Enumerable.Range(0, 40) from b in Enumerable.Range(a + 1, 39 - a)
+    orderby (a * 7919 + b * 104729) % 780 select (Keyword(a), Keyword(b));
+
+// Papers shaped like a Hugging Face daily list: ~90-character titles, 6 authors, ~1,100-character
+// abstracts; each names three of the 40 keywords.
 static object[] Papers(int count) => Enumerable.Range(1, count).Select(i => (object)new
 {
     paper = new
     {
         id = $"2509.{10000 + i}",
         title = $"Scaling Sparse Mixture-of-Experts Models for Long-Context Reasoning, Study {i}",
-        summary = string.Join(' ', Enumerable.Repeat("We study how sparse expert routing interacts with long-context attention and report consistent gains on reasoning benchmarks.", 4)),
+        summary = $"On {Keyword(i * 7 % 40)}, {Keyword(i * 13 % 40)} and {Keyword(i * 17 % 40)}. "
+            + string.Join(' ', Enumerable.Repeat("We study how sparse expert routing interacts with long-context attention and report consistent gains on reasoning benchmarks.", 4)),
         authors = Enumerable.Range(1, 6).Select(a => new { name = $"Author {a} Surname{i}", hidden = false }).ToArray(),
-        upvotes = 100 - i,
+        upvotes = 1000 - i,
         publishedAt = "2025-09-05T12:00:00.000Z",
     },
 }).ToArray();

@@ -52,7 +52,7 @@ public static class AdminEndpoints
         var recipient = await previews.RecipientAsync(email, cancellationToken);
         if (recipient is null)
             return TypedResults.Problem($"'{email}' is not a valid email address.", statusCode: StatusCodes.Status400BadRequest);
-        var issue = await previews.CurrentIssueAsync(cancellationToken);
+        var issue = await previews.CurrentIssueAsync(email, cancellationToken);
         var digest = renderer.Render(issue, recipient);
         // Shown in the operator's browser: no scripts, whatever a template or feed contains.
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:";

@@ -259,14 +259,18 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     private async Task<int> SendNowAsync(DateOnly? issueDate, ShutdownSignals signals, CancellationToken ct)
     {
         var digest = Get<DailyDigest>();
+        // The issue of that date for every reader whose days include it, whatever their hour.
         // Composing is one short transaction: a signal during it lets it finish, then sends nothing.
-        var composed = await digest.ComposeAsync(issueDate, CancellationToken.None);
+        var composed = await digest.ComposeAsync(issueDate ?? digest.Today(), CancellationToken.None);
         await output.WriteLineAsync(composed.Outcome switch
         {
-            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)",
+            ComposeOutcome.Composed => $"Issue {composed.Date:yyyy-MM-dd}: composed with {composed.Entries} entries for {composed.Deliveries} subscribers ({composed.InFull} in full, {composed.Entries - composed.InFull} under more papers; {composed.Carried} carried over to the next issue, {composed.LeftOut} left out)"
+                + (composed.Groups > 1 ? $" in {composed.Groups} preference groups" : ""),
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
             _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed ({composed.LeftOut} left out)",
         });
+        if (composed.NothingNew > 0)
+            await output.WriteLineAsync($"  {composed.NothingNew} readers get no mail: nothing new matched their preferences (recorded in the ledger)");
         var due = (await Get<DeliveryStore>().CountsAsync(ct)).Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
         var progress = new SendProgress(output, Get<TimeProvider>(), due);
         var summary = await progress.RunAsync(report => Get<Dispatcher>().DispatchAsync(report, ct));
@@ -323,7 +327,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"'{parse.GetValue(email)}' is not a valid email address.");
                 return 2;
             }
-            var (issue, note) = await previews.IssueForAsync(issueDate, ct);
+            var (issue, note) = await previews.IssueForAsync(parse.GetValue(email), issueDate, ct);
             var directory = Path.GetFullPath(parse.GetValue(outDir) ?? "preview");
             try
             {
@@ -384,7 +388,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             }
             try
             {
-                var issue = await previews.CurrentIssueAsync(ct);
+                var issue = await previews.CurrentIssueAsync(parse.GetValue(to), ct);
                 var destination = await previews.SendAsync(issue, recipient, ct);
                 await output.WriteLineAsync($"Sent issue {issue.Date:yyyy-MM-dd} ({issue.Entries.Count} entries) to {recipient.Email} through {destination}");
                 return 0;

@@ -7,13 +7,56 @@ using Newsletter.Subscriptions;
 
 namespace Newsletter.Cli;
 
-/// <summary><c>subscribers add | list | remove | import | export</c>.</summary>
+/// <summary><c>subscribers add | set | list | remove | import | export</c>.</summary>
 internal static class SubscriberCommands
 {
+    /// <summary>The PREFERENCES options of the contract; text forms as in <see cref="PreferenceInput"/>.</summary>
+    private sealed class PreferenceOptions
+    {
+        private readonly (string Field, Option<string?> Option)[] _options =
+        [
+            ("topics", new Option<string?>("--topics") { Description = "arXiv categories or source names, e.g. cs.LG,cs.CV ('' clears)." }),
+            ("keywords", new Option<string?>("--keywords") { Description = "Words or \"quoted phrases\" in title or abstract, e.g. 'diffusion,\"large language\"'." }),
+            ("exclude", new Option<string?>("--exclude") { Description = "Words or phrases that keep a paper out, e.g. survey,benchmark." }),
+            ("authors", new Option<string?>("--authors") { Description = "Followed authors, e.g. 'Ada Lovelace,Alan Turing'." }),
+            ("minScore", new Option<string?>("--min-score") { Description = "Minimum score (Hugging Face upvotes)." }),
+            ("timeZone", new Option<string?>("--time-zone") { Description = "IANA time zone, e.g. Asia/Tokyo (default: Schedule:TimeZone)." }),
+            ("sendHour", new Option<string?>("--send-hour") { Description = "Local hour 0-23 (default: the hour of Schedule:Digest)." }),
+            ("weekdays", new Option<string?>("--weekdays") { Description = "Mon-Fri, Mon,Wed,Fri or all (default: all)." }),
+            ("cadence", new Option<string?>("--cadence") { Description = "daily or weekly (the top papers of the week)." }),
+            ("weeklyDay", new Option<string?>("--weekly-day") { Description = "Day of the weekly digest, e.g. Sun (default: Sun)." }),
+        ];
+
+        public void AddTo(Command command)
+        {
+            foreach (var (_, option) in _options)
+                command.Options.Add(option);
+        }
+
+        public PreferenceInput Read(ParseResult parse)
+        {
+            var values = _options.ToDictionary(o => o.Field, o => parse.GetResult(o.Option) is null ? null : parse.GetValue(o.Option) ?? "");
+            return PreferenceInput.FromText(field => values[field]);
+        }
+
+        public string OptionName(string field) => _options.First(o => o.Field == field).Option.Name;
+    }
+
+    /// <summary>Checks the input against <paramref name="current"/>; says what is wrong, by option, when it does not fit.</summary>
+    private static async Task<bool> ValidAsync(NewsletterCli cli, PreferenceOptions options, PreferenceInput input, Preferences current, string address)
+    {
+        if (PreferenceParser.TryApply(current, input, out _, out var problems))
+            return true;
+        foreach (var (field, problem) in problems)
+            await cli.Error.WriteLineAsync($"Cannot set preferences of '{address}': {options.OptionName(field)} {problem}");
+        return false;
+    }
+
     public static Command Create(NewsletterCli cli)
     {
         var command = new Command("subscribers", "Subscriber administration.");
         command.Subcommands.Add(Add(cli));
+        command.Subcommands.Add(Set(cli));
         command.Subcommands.Add(List(cli));
         command.Subcommands.Add(Remove(cli));
         command.Subcommands.Add(Import(cli));
@@ -25,7 +68,9 @@ internal static class SubscriberCommands
     {
         var address = new Argument<string>("address") { Description = "Email address." };
         var confirmed = new Option<bool>("--confirmed") { Description = "Mark active at once (you vouch for their consent); without it the address gets the confirmation mail." };
-        var command = new Command("add", "Add a subscriber: pending, with a confirmation mail sent now, unless --confirmed.") { address, confirmed };
+        var preferences = new PreferenceOptions();
+        var command = new Command("add", "Add a subscriber, optionally with preferences: pending, with a confirmation mail sent now, unless --confirmed.") { address, confirmed };
+        preferences.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             if (!EmailAddress.TryParse(parse.GetValue(address), out var email, out var problem))
@@ -33,8 +78,14 @@ internal static class SubscriberCommands
                 await cli.Error.WriteLineAsync($"Cannot add '{parse.GetValue(address)}': {problem}");
                 return 1;
             }
+            var input = preferences.Read(parse);
+            if (!await ValidAsync(cli, preferences, input, Preferences.None, email!.Address))
+                return 1;
             if (!await cli.PrepareAsync(ct)) return 2;
-            var (outcome, subscriber) = await cli.Get<SubscriberStore>().AddAsync(email!, parse.GetValue(confirmed), ct);
+            var store = cli.Get<SubscriberStore>();
+            if (!input.IsEmpty && await store.FindAsync(email, ct) is { } known && !await ValidAsync(cli, preferences, input, known.Preferences, email.Address))
+                return 1;
+            var (outcome, subscriber) = await store.AddAsync(email, parse.GetValue(confirmed), input, ct);
             var said = outcome switch
             {
                 AddOutcome.Added => $"Added {subscriber.Email} ({subscriber.Status})",
@@ -53,6 +104,59 @@ internal static class SubscriberCommands
         return command;
     }
 
+    private static Command Set(NewsletterCli cli)
+    {
+        var address = new Argument<string>("address") { Description = "Email address." };
+        var preferences = new PreferenceOptions();
+        var command = new Command("set", "Change a subscriber's preferences; options left out stay as they are, '' resets one.") { address };
+        preferences.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!EmailAddress.TryParse(parse.GetValue(address), out var email, out var problem))
+            {
+                await cli.Error.WriteLineAsync($"Cannot set '{parse.GetValue(address)}': {problem}");
+                return 1;
+            }
+            var input = preferences.Read(parse);
+            if (input.IsEmpty)
+            {
+                await cli.Error.WriteLineAsync("Nothing to set: give at least one of --topics, --keywords, --exclude, --authors, --min-score, --time-zone, --send-hour, --weekdays, --cadence, --weekly-day.");
+                return 1;
+            }
+            if (!await ValidAsync(cli, preferences, input, Preferences.None, email!.Address))
+                return 1;
+            if (!await cli.PrepareAsync(ct)) return 2;
+            var store = cli.Get<SubscriberStore>();
+            if (await store.FindAsync(email, ct) is not { } subscriber)
+            {
+                await cli.Error.WriteLineAsync($"{email.Address} is not a subscriber.");
+                return 1;
+            }
+            if (!await ValidAsync(cli, preferences, input, subscriber.Preferences, email.Address))
+                return 1;
+            PreferenceParser.TryApply(subscriber.Preferences, input, out var updated, out _);
+            await store.SavePreferencesAsync(subscriber.Id, null, updated, ct);
+            await cli.Output.WriteLineAsync($"Preferences of {subscriber.Email}: {Describe(updated)}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>One line an operator can read back.</summary>
+    internal static string Describe(Preferences p)
+    {
+        var parts = new List<string>();
+        if (p.Topics.Count > 0) parts.Add("topics " + string.Join(",", p.Topics));
+        if (p.Keywords.Count > 0) parts.Add("keywords " + PreferenceParser.JoinList(p.Keywords, quotePhrases: true));
+        if (p.Exclude.Count > 0) parts.Add("exclude " + PreferenceParser.JoinList(p.Exclude, quotePhrases: true));
+        if (p.Authors.Count > 0) parts.Add("authors " + PreferenceParser.JoinList(p.Authors));
+        if (p.MinScore is { } score) parts.Add($"min score {score}");
+        parts.Add(p.Cadence == Cadence.Weekly ? $"weekly on {Weekdays.Name(p.EffectiveWeeklyDay)}" : "daily" + (p.Days is { } days ? $" on {days}" : ""));
+        if (p.SendHour is { } hour) parts.Add($"at {hour:00}:00");
+        if (p.TimeZone is { } zone) parts.Add(zone);
+        return string.Join("; ", parts);
+    }
+
     private sealed record Confirmation(bool Sent, string? Note, string? Failure);
 
     /// <summary>
@@ -67,7 +171,7 @@ internal static class SubscriberCommands
             return new Confirmation(false, null, null);
         var interval = cli.Get<Microsoft.Extensions.Options.IOptions<SubscriptionOptions>>().Value.ConfirmationResendInterval;
         var store = cli.Get<SubscriberStore>();
-        var (id, send) = await store.RequestSubscriptionAsync(email, subscriber.Topics, interval, ct);
+        var (id, send) = await store.RequestSubscriptionAsync(email, subscriber.Preferences, interval, ct);
         if (!send)
             return new Confirmation(false, await store.ConfirmationSentAtAsync(id, ct) is { } sent
                 ? $"confirmation mail already sent at {sent:yyyy-MM-dd HH:mm:ss} UTC; not sent again before {sent + interval:yyyy-MM-dd HH:mm:ss} UTC (Subscriptions:ConfirmationResendInterval)"
@@ -158,6 +262,9 @@ internal static class SubscriberCommands
             }
             if (!await cli.PrepareAsync(ct)) return 2;
             var store = cli.Get<SubscriberStore>();
+            var headers = PreferenceInput.FieldNames
+                .Select(field => (field, header: csv.HeaderRecord!.FirstOrDefault(h => h.Trim().Equals(field, StringComparison.OrdinalIgnoreCase))))
+                .Where(h => h.header is not null).ToDictionary(h => h.field, h => h.header!);
             int added = 0, activated = 0, present = 0, invalid = 0, mailed = 0, unsent = 0;
             while (await csv.ReadAsync())
             {
@@ -169,7 +276,15 @@ internal static class SubscriberCommands
                     await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: skipped '{value}': {problem}");
                     continue;
                 }
-                var (outcome, subscriber) = await store.AddAsync(email!, parse.GetValue(confirmed), ct);
+                // Preference columns are optional and named as the JSON fields; a bad value skips the row.
+                var input = PreferenceInput.FromText(field => headers.TryGetValue(field, out var column) ? csv.GetField(column) ?? "" : null);
+                if (!PreferenceParser.TryApply(Preferences.None, input, out _, out var problems))
+                {
+                    invalid++;
+                    await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: skipped '{value}': " + string.Join(" ", problems.Select(p => $"{p.Key} {p.Value}")));
+                    continue;
+                }
+                var (outcome, subscriber) = await store.AddAsync(email!, parse.GetValue(confirmed), input.IsEmpty ? null : input, ct);
                 _ = outcome switch { AddOutcome.Added => added++, AddOutcome.Activated => activated++, _ => present++ };
                 var confirmation = await SendConfirmationAsync(cli, email!, subscriber, ct);
                 if (confirmation.Sent) mailed++;
@@ -202,12 +317,20 @@ internal static class SubscriberCommands
                 // a spreadsheet: CsvHelper prefixes such fields (=, +, -, @, tab, CR) with a quote.
                 InjectionOptions = InjectionOptions.Escape,
             }, leaveOpen: true);
-            foreach (var header in new[] { "email", "status", "topics", "created_at", "confirmed_at", "status_reason" })
+            // The preference columns read back by import (same names, same text forms).
+            foreach (var header in new[] { "email", "status", "topics", "created_at", "confirmed_at", "status_reason" }.Concat(PreferenceInput.FieldNames.Skip(1)))
                 csv.WriteField(header);
             await csv.NextRecordAsync();
             foreach (var s in subscribers)
             {
-                foreach (var field in new[] { s.Email, s.Status, s.Topics, Iso(s.CreatedAt), s.ConfirmedAt is { } c ? Iso(c) : "", s.StatusReason ?? "" })
+                var p = s.Preferences;
+                foreach (var field in new[]
+                {
+                    s.Email, s.Status, string.Join(",", p.Topics), Iso(s.CreatedAt), s.ConfirmedAt is { } c ? Iso(c) : "", s.StatusReason ?? "",
+                    PreferenceParser.JoinList(p.Keywords, quotePhrases: true), PreferenceParser.JoinList(p.Exclude, quotePhrases: true), PreferenceParser.JoinList(p.Authors),
+                    p.MinScore?.ToString(CultureInfo.InvariantCulture) ?? "", p.TimeZone ?? "", p.SendHour?.ToString(CultureInfo.InvariantCulture) ?? "",
+                    p.Days?.ToString() ?? "", p.Cadence == Cadence.Weekly ? "weekly" : "daily", p.WeeklyDay is { } d ? Weekdays.Name(d) : "",
+                })
                     csv.WriteField(field);
                 await csv.NextRecordAsync();
             }

@@ -19,6 +19,8 @@ public static class DeliveryRegistration
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<TransportFactory>();
         builder.Services.AddSingleton<Dispatcher>();
+        // Per-reader digests grouped by content; DailyDigest (Orchestration) drives it.
+        builder.Services.AddSingleton<DigestComposer>();
         // The host waits for a delivery run to stop gracefully, and a little longer.
         // Read leniently: the host's options are built before configuration is checked, and a bad
         // value must reach the configuration report, not crash the host here.

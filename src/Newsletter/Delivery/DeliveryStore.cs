@@ -15,7 +15,8 @@ public static class DeliveryStatus
 }
 
 /// <summary>A claimed delivery with what sending it needs.</summary>
-public sealed record ClaimedDelivery(long Id, long IssueId, long SubscriberId, string Email, string SubscriberStatus, string MessageId, long Attempts, long CreatedAt);
+/// <remarks><see cref="DigestId"/> is the group's frozen digest; null for ledger rows from before personal digests (the issue's own list).</remarks>
+public sealed record ClaimedDelivery(long Id, long IssueId, long SubscriberId, string Email, string SubscriberStatus, string MessageId, long Attempts, long CreatedAt, long? DigestId);
 
 /// <summary>The outcome of one attempt, written back by <see cref="DeliveryStore.RecordAsync"/>.</summary>
 public sealed record DeliveryResult(long DeliveryId, long SubscriberId, string Status, string? Error, DateTimeOffset? NextAttemptAt);
@@ -57,7 +58,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
 
     private const string ClaimedSql = """
         SELECT d.id AS Id, d.issue_id AS IssueId, d.subscriber_id AS SubscriberId, s.email AS Email, CASE WHEN s.paused = 1 THEN 'paused' ELSE s.status END AS SubscriberStatus,
-               d.message_id AS MessageId, d.attempts AS Attempts, d.created_at AS CreatedAt
+               d.message_id AS MessageId, d.attempts AS Attempts, d.created_at AS CreatedAt, d.digest_id AS DigestId
         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
         WHERE d.id IN @ids ORDER BY d.id
         """;

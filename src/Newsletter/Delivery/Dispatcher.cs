@@ -102,7 +102,7 @@ public sealed class Dispatcher(
         var batchSize = options.BatchSize;
         var queue = Channel.CreateBounded<ClaimedDelivery>(new BoundedChannelOptions(batchSize) { SingleWriter = true });
         var results = Channel.CreateUnbounded<Outcome>(new UnboundedChannelOptions { SingleReader = true });
-        var issueCache = new ConcurrentDictionary<long, Lazy<Task<Issue>>>();
+        var issueCache = new DigestCache(issues);
 
         void Fail(string reason)
         {
@@ -459,10 +459,9 @@ public sealed class Dispatcher(
         public TaskCompletionSource Persisted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private async Task<MimeKit.MimeMessage> BuildAsync(ClaimedDelivery delivery, ConcurrentDictionary<long, Lazy<Task<Issue>>> issueCache, CancellationToken cancellationToken)
+    private async Task<MimeKit.MimeMessage> BuildAsync(ClaimedDelivery delivery, DigestCache issueCache, CancellationToken cancellationToken)
     {
-        var issue = await issueCache.GetOrAdd(delivery.IssueId,
-            id => new Lazy<Task<Issue>>(() => issues.GetAsync(id, CancellationToken.None))).Value.WaitAsync(cancellationToken);
+        var issue = await issueCache.GetAsync(delivery, cancellationToken);
         var unsubscribe = links.Unsubscribe(delivery.SubscriberId);
         var digest = renderer.RenderEncoded(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId)));
         return messages.Build(digest, delivery.Email, delivery.MessageId, unsubscribe, time.GetUtcNow());
@@ -500,6 +499,40 @@ public sealed class Dispatcher(
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
             AutoReplenishment = true,
         });
+    }
+
+    /// <summary>
+    /// The digests of one run, loaded once each. Claims go in id order and a group's ledger rows
+    /// are consecutive, so only the last few digests are needed at any time: keeping a handful
+    /// (the renderer's prepared splice lives as long as its digest) keeps memory flat however many
+    /// preference groups an issue has.
+    /// </summary>
+    private sealed class DigestCache(IssueStore issues)
+    {
+        private const int Capacity = 16;
+        private readonly Dictionary<long, Task<Issue>> _loaded = [];
+        private readonly Queue<long> _order = new();
+
+        public Task<Issue> GetAsync(ClaimedDelivery delivery, CancellationToken cancellationToken)
+        {
+            // Digest ids are positive; a ledger row from before personal digests is keyed by its issue (negative).
+            var key = delivery.DigestId ?? -delivery.IssueId;
+            Task<Issue> load;
+            lock (_loaded)
+            {
+                if (!_loaded.TryGetValue(key, out load!))
+                {
+                    load = delivery.DigestId is { } digestId
+                        ? issues.GetDigestAsync(digestId, CancellationToken.None)
+                        : issues.GetAsync(delivery.IssueId, CancellationToken.None);
+                    _loaded[key] = load;
+                    _order.Enqueue(key);
+                    while (_order.Count > Capacity)
+                        _loaded.Remove(_order.Dequeue());
+                }
+            }
+            return load.WaitAsync(cancellationToken);
+        }
     }
 
     /// <summary>Counters and bookkeeping of one run.</summary>

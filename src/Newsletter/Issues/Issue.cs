@@ -1,10 +1,11 @@
 namespace Newsletter.Issues;
 
 /// <summary>
-/// A composed daily issue: its entries are frozen in rank order when it is composed. <see cref="Entries"/>
-/// are shown in full; <see cref="More"/> continues the ranking as a compact list (title and link).
+/// A composed issue as one reader gets it: its entries are frozen in rank order when it is composed.
+/// <see cref="Entries"/> are shown in full; <see cref="More"/> continues the ranking as a compact list
+/// (title and link). <see cref="Cadence"/> is <c>daily</c> or <c>weekly</c>.
 /// </summary>
-public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Entries)
+public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Entries, string Cadence = "daily")
 {
     public IReadOnlyList<IssueEntry> More { get; init; } = [];
 
@@ -20,4 +21,5 @@ public sealed record IssueEntry(
     string Url,
     int Score,
     DateTimeOffset? PublishedAt,
-    string Source);
+    string Source,
+    string Why = "");

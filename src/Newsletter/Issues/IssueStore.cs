@@ -7,17 +7,7 @@ using Newsletter.Storage;
 
 namespace Newsletter.Issues;
 
-public enum ComposeOutcome { Composed, AlreadyComposed, NoEntries }
-
-/// <summary>
-/// <paramref name="Entries"/> papers went into the issue: <paramref name="InFull"/> shown in full, the rest in
-/// the compact "more papers" list; <paramref name="Carried"/> waited for the next issue (no room), and
-/// <paramref name="LeftOut"/> had waited longer than <c>CarryOverMaxAge</c> and will not be sent.
-/// </summary>
-public sealed record ComposeResult(ComposeOutcome Outcome, DateOnly Date, long? IssueId, int Entries, int Deliveries,
-    int InFull = 0, int Carried = 0, int LeftOut = 0);
-
-/// <summary>Composing issues (entries frozen, one ledger row per active subscriber) and reading them back.</summary>
+/// <summary>An issue's own list of papers (what a reader without preferences would see), and reading issues and digests back.</summary>
 /// <remarks>
 /// An issue takes the papers that are in no issue yet and were first seen within <c>CarryOverMaxAge</c>:
 /// today's new ones and any an earlier issue had no room for. The best <c>MaxEntriesPerIssue</c> are shown
@@ -53,36 +43,37 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
           AND NOT EXISTS (SELECT 1 FROM issue_entries ie WHERE ie.entry_id = e.id)
         """;
 
-    /// <summary>
-    /// Up to which first-seen time aged-out papers have been counted: each is counted once, by the first
-    /// compose (issue or not) after it aged out, not again on a later run or at the next issue.
-    /// </summary>
-    private const string LeftOutCountedKey = "issues.left_out_counted_until";
-
-    private const string LeftOutCountedSql = "SELECT value FROM settings WHERE key = '" + LeftOutCountedKey + "'";
-
-    private const string SaveLeftOutCountedSql = "INSERT INTO settings (key, value) VALUES ('" + LeftOutCountedKey + "', @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-
     private const string InsertIssueSql = "INSERT INTO issues (issue_date, composed_at) VALUES (@date, @now) RETURNING id";
 
     private const string InsertIssueEntrySql = "INSERT INTO issue_entries (issue_id, position, entry_id, compact) VALUES (@issueId, @position, @entryId, @compact)";
 
-    // The Message-ID is fixed here, before any attempt, so every resend carries the same one. It
-    // is random (no subscriber or issue id in it: those would tell anyone the list's size).
-    // 24 random hex digits per row: SQLite's randomblob; on PostgreSQL gen_random_uuid (core since
-    // 13, a strong random source), whose hex digits are taken the same length.
-    private const string SqliteRandomHexSql = "lower(hex(randomblob(12)))";
-    private const string PostgresRandomHexSql = "substr(replace(gen_random_uuid()::text, '-', ''), 1, 24)";
-
-    private const string FanOutSql = """
-        INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at)
-        SELECT @issueId, id, '<digest.' || @compactDate || '.' || {0} || '@' || @domain || '>', 'pending', @now, @now
-        FROM subscribers WHERE status = 'active' AND paused = 0
-        """;
-
     private const string LatestIssueSql = "SELECT id FROM issues ORDER BY issue_date DESC LIMIT 1";
 
     private const string IssueSql = "SELECT id AS Id, issue_date AS Date FROM issues WHERE id = @id";
+
+    private const string DigestSql = """
+        SELECT g.id AS Id, i.id AS IssueId, i.issue_date AS Date, g.cadence AS Cadence
+        FROM digests g JOIN issues i ON i.id = g.issue_id WHERE g.id = @id
+        """;
+
+    // Compact 2 marks the papers a digest had no room for (carried into the reader's next one): not shown.
+    private const string DigestEntriesSql = """
+        SELECT de.position AS Position, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
+               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, de.why AS Why, de.compact AS Compact
+        FROM digest_entries de JOIN entries e ON e.id = de.entry_id
+        WHERE de.digest_id = @id AND de.compact < 2 ORDER BY de.position
+        """;
+
+    // A reader's digest of a date, if one was composed for them.
+    private const string ReaderDigestSql = """
+        SELECT d.digest_id FROM deliveries d JOIN issues i ON i.id = d.issue_id
+        WHERE i.issue_date = @date AND d.subscriber_id = @subscriberId AND d.digest_id IS NOT NULL
+        """;
+
+    private const string LatestReaderDigestSql = """
+        SELECT d.digest_id FROM deliveries d JOIN issues i ON i.id = d.issue_id
+        WHERE d.subscriber_id = @subscriberId AND d.digest_id IS NOT NULL ORDER BY i.issue_date DESC, d.id DESC LIMIT 1
+        """;
 
     private const string IssueEntriesSql = """
         SELECT ie.position AS Position, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
@@ -92,48 +83,28 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         """;
 
     /// <summary>
-    /// Composes the issue of <paramref name="date"/> in one transaction: the waiting papers, ranked and
-    /// split into full and compact, and one pending delivery per active subscriber. A date that already
-    /// has an issue, or a day with nothing waiting, composes nothing.
+    /// Creates the issue of <paramref name="date"/> inside the composer's transaction, with its own
+    /// list: the waiting papers, ranked and split into full and compact (the rest wait for the next
+    /// issue). Readers get their own digests (<see cref="DigestComposer"/>); this list is the issue
+    /// as a reader without preferences would see it, for previews and archives.
     /// </summary>
-    public async Task<ComposeResult> ComposeAsync(DateOnly date, CancellationToken cancellationToken)
+    /// <returns>The issue's id, and how many papers its list got when this call created it (null when it existed); no id when
+    /// <paramref name="onlyWithPapers"/> and nothing waits.</returns>
+    internal async Task<(long? Id, int? Papers)> CreateAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction,
+        DateOnly date, DateTimeOffset now, bool onlyWithPapers = false)
     {
         var dateText = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        // Two composers racing for one date (send-now beside the job, or instances starting at
-        // once) serialise here: an IMMEDIATE transaction on SQLite, an advisory lock on PostgreSQL.
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await database.SerializeAsync(connection, transaction, "compose issue");
         if (await connection.ExecuteScalarAsync<long?>(FindIssueSql, new { date = dateText }, transaction) is { } existing)
-            return new ComposeResult(ComposeOutcome.AlreadyComposed, date, existing, 0, 0);
-
-        var now = time.GetUtcNow();
+            return (existing, null);
         var window = Window(now, await connection.ExecuteScalarAsync<long?>(PreviousComposedAtSql, transaction: transaction));
         var entryIds = (await connection.QueryAsync<long>(RankEntriesSql, new { window.windowStart, limit = Capacity }, transaction)).ToList();
-        var waiting = await connection.ExecuteScalarAsync<long>(CountWaitingSql, new { window.windowStart }, transaction);
-        var countedUntil = await connection.ExecuteScalarAsync<string?>(LeftOutCountedSql, transaction: transaction) is { } stored
-            ? Math.Max(long.Parse(stored, CultureInfo.InvariantCulture), window.previousWindowStart) : window.previousWindowStart;
-        var leftOut = countedUntil >= window.windowStart ? 0
-            : await connection.ExecuteScalarAsync<long>(CountLeftOutSql, new { window.windowStart, previousWindowStart = countedUntil }, transaction);
-        if (window.windowStart > countedUntil)
-            await connection.ExecuteAsync(SaveLeftOutCountedSql, new { value = window.windowStart.ToString(CultureInfo.InvariantCulture) }, transaction);
-        if (entryIds.Count == 0)
-        {
-            await transaction.CommitAsync(cancellationToken);
-            return new ComposeResult(ComposeOutcome.NoEntries, date, null, 0, 0, LeftOut: (int)leftOut);
-        }
-
-        var nowDb = DbTime.ToDb(now);
-        var issueId = await connection.ExecuteScalarAsync<long>(InsertIssueSql, new { date = dateText, now = nowDb }, transaction);
+        if (onlyWithPapers && entryIds.Count == 0)
+            return (null, null);
+        var issueId = await connection.ExecuteScalarAsync<long>(InsertIssueSql, new { date = dateText, now = DbTime.ToDb(now) }, transaction);
         var inFull = options.Value.MaxEntriesPerIssue;
         await connection.ExecuteAsync(InsertIssueEntrySql,
             entryIds.Select((entryId, index) => new { issueId, position = index + 1, entryId, compact = index >= inFull ? 1 : 0 }), transaction);
-        var domain = options.Value.From.Address[(options.Value.From.Address.LastIndexOf('@') + 1)..];
-        var deliveries = await connection.ExecuteAsync(string.Format(CultureInfo.InvariantCulture, FanOutSql, database.Sql(SqliteRandomHexSql, PostgresRandomHexSql)),
-            new { issueId, compactDate = date.ToString("yyyyMMdd", CultureInfo.InvariantCulture), domain, now = nowDb }, transaction);
-        await transaction.CommitAsync(cancellationToken);
-        return new ComposeResult(ComposeOutcome.Composed, date, issueId, entryIds.Count, deliveries,
-            Math.Min(inFull, entryIds.Count), (int)(waiting - entryIds.Count), (int)leftOut);
+        return (issueId, entryIds.Count);
     }
 
     /// <summary>Full plus compact: how many papers one issue holds.</summary>
@@ -182,6 +153,28 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         };
     }
 
+    /// <summary>One group's digest: the issue's date with the papers and reasons frozen for that group.</summary>
+    public async Task<Issue> GetDigestAsync(long digestId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var header = await connection.QuerySingleAsync<(long Id, long IssueId, string Date, string Cadence)>(DigestSql, new { id = digestId });
+        var entries = (await connection.QueryAsync<EntryRow>(DigestEntriesSql, new { id = digestId })).ToList();
+        return new Issue(header.IssueId, DateOnly.ParseExact(header.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            entries.Where(e => e.Compact == 0).Select(e => e.ToIssueEntry()).ToList(), header.Cadence)
+        {
+            More = entries.Where(e => e.Compact != 0).Select(e => e.ToIssueEntry()).ToList(),
+        };
+    }
+
+    /// <summary>The digest a reader was given on a date (or, without a date, most recently), if any.</summary>
+    public async Task<long?> ReaderDigestIdAsync(long subscriberId, DateOnly? date, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return date is { } day
+            ? await connection.ExecuteScalarAsync<long?>(ReaderDigestSql, new { subscriberId, date = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) })
+            : await connection.ExecuteScalarAsync<long?>(LatestReaderDigestSql, new { subscriberId });
+    }
+
     /// <summary>What the next issue would hold if composed now, without composing it (for previews).</summary>
     public async Task<Issue> DraftAsync(DateOnly date, CancellationToken cancellationToken)
     {
@@ -212,10 +205,11 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         public long? PublishedAt { get; init; }
         public string Source { get; init; } = "";
         public long Compact { get; init; }
+        public string Why { get; init; } = "";
 
         public IssueEntry ToIssueEntry() => new(
             (int)Position, Title, Summary,
             Authors.Length == 0 ? [] : Authors.Split(EntryStore.AuthorSeparator),
-            Url, (int)Score, DbTime.FromDb(PublishedAt), Source);
+            Url, (int)Score, DbTime.FromDb(PublishedAt), Source, Why);
     }
 }

@@ -2,16 +2,15 @@ using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Scheduling;
-using Quartz;
 
 namespace Newsletter.Orchestration;
 
-/// <summary>The daily loop's second half: compose the issue of a local date, then deliver what is due.</summary>
+/// <summary>The daily loop's second half: compose the digests that are due (or those of a date), then deliver what is due.</summary>
 public sealed class DailyDigest(
-    IssueStore issues,
+    DigestComposer composer,
+    DeliveryStore deliveries,
     Dispatcher dispatcher,
     IOptions<ScheduleOptions> schedule,
-    IOptions<DeliveryOptions> delivery,
     TimeProvider time,
     ILogger<DailyDigest> logger)
 {
@@ -25,49 +24,40 @@ public sealed class DailyDigest(
     public DateOnly LocalDate(DateTimeOffset instant) =>
         DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, schedule.Value.Zone).DateTime);
 
-    /// <summary>The latest digest time (per <c>Schedule:Digest</c>) at or before now, if within <c>Delivery:MaxAge</c>.</summary>
-    public DateTimeOffset? LatestDigestTimeWithinMaxAge()
-    {
-        var now = time.GetUtcNow();
-        var cron = new CronExpression(schedule.Value.Digest, schedule.Value.Zone);
-        DateTimeOffset? latest = null;
-        for (var next = cron.GetNextValidTimeAfter(now - delivery.Value.MaxAge); next is { } fire && fire <= now; next = cron.GetNextValidTimeAfter(fire))
-            latest = fire;
-        return latest;
-    }
-
     /// <summary>
-    /// At start-up: if the service was down when the digest was due and that issue is still fresh
-    /// (within MaxAge), compose and send it now, once. Returns the date it caught up on.
+    /// At start-up: readers whose send time passed while the service was down (within MaxAge) and
+    /// who were not served that date get their digest now, once. Returns the date it caught up on.
     /// </summary>
     public async Task<DateOnly?> CatchUpAsync(CancellationToken cancellationToken)
     {
-        if (LatestDigestTimeWithinMaxAge() is not { } missed)
+        var (composed, _) = await RunAsync(null, null, cancellationToken);
+        if (composed.Outcome != ComposeOutcome.Composed)
             return null;
-        var date = LocalDate(missed);
-        if (await issues.ExistsAsync(date, cancellationToken))
-            return null;
-        logger.LogInformation("The digest of {Date} was due at {Due:u} while the service was down; sending it now", date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), missed);
-        await RunAsync(date, null, cancellationToken);
-        return date;
+        logger.LogInformation("Digests of {Date} were due while the service was down; sent them now", composed.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+        return composed.Date;
     }
 
+    /// <summary>
+    /// With a date: that date's digest for every reader whose days include it, whatever their hour
+    /// (<c>send-now --date</c>). Without: the readers whose local send time has come (the scheduler).
+    /// </summary>
     public async Task<ComposeResult> ComposeAsync(DateOnly? date, CancellationToken cancellationToken)
     {
-        var result = await issues.ComposeAsync(date ?? Today(), cancellationToken);
+        var result = await composer.ComposeAsync(date, cancellationToken);
+        var dateText = result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         switch (result.Outcome)
         {
             case ComposeOutcome.Composed:
-                // One line that accounts for every waiting paper: in the issue, carried, or left out.
+                // One line that accounts for every waiting paper: in a digest, carried, or left out.
                 // A warning when papers were left out: the operator may want a larger MaxMoreEntriesPerIssue.
-                logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "Issue {Date} composed: holds {Entries} papers ({InFull} in full, {More} in the more-papers list), {Carried} carried over to the next issue, {LeftOut} left out after waiting longer than CarryOverMaxAge; {Deliveries} deliveries",
-                    result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), result.Entries, result.InFull, result.Entries - result.InFull, result.Carried, result.LeftOut, result.Deliveries);
+                logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "Issue {Date} composed: holds {Entries} papers ({InFull} in full, {More} in the more-papers list), {Carried} carried over to the next issue, {LeftOut} left out after waiting longer than CarryOverMaxAge; {Deliveries} deliveries in {Groups} preference groups, {NothingNew} readers with nothing new",
+                    dateText, result.Entries, result.InFull, result.Entries - result.InFull, result.Carried, result.LeftOut, result.Deliveries, result.Groups, result.NothingNew);
                 break;
-            case ComposeOutcome.AlreadyComposed:
-                logger.LogInformation("Issue {Date} was already composed", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            case ComposeOutcome.AlreadyComposed when date is not null:
+                logger.LogInformation("Issue {Date} was already composed", dateText);
                 break;
-            default:
-                logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "No new entries since the previous issue: no issue for {Date} ({LeftOut} left out after waiting longer than CarryOverMaxAge)", result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), result.LeftOut);
+            case ComposeOutcome.NoEntries when date is not null || result.NothingNew > 0 || result.LeftOut > 0:
+                logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "No new entries since the previous issue: no issue for {Date} ({NothingNew} readers with nothing new, {LeftOut} left out after waiting longer than CarryOverMaxAge)", dateText, result.NothingNew, result.LeftOut);
                 break;
         }
         return result;
@@ -76,6 +66,9 @@ public sealed class DailyDigest(
     public async Task<(ComposeResult Compose, DispatchSummary Delivery)> RunAsync(DateOnly? date, Action<DispatchSummary>? progress, CancellationToken cancellationToken)
     {
         var composed = await ComposeAsync(date, cancellationToken);
+        // The scheduler asks every few minutes; most times nobody is due and there is nothing to send.
+        if (date is null && composed.Outcome != ComposeOutcome.Composed && !await deliveries.AnyDueAsync(cancellationToken))
+            return (composed, new DispatchSummary(0, 0, 0, 0, 0, null));
         var delivered = await dispatcher.DispatchAsync(progress, cancellationToken);
         return (composed, delivered);
     }

@@ -22,10 +22,11 @@ public sealed record EncodedDigest(string Subject, byte[] Html, byte[] Text);
 /// numbers, lists), never services.
 /// </summary>
 /// <remarks>
-/// Every reader of an issue gets the same papers; only the address and the signed links differ.
-/// So an issue is rendered (and its CSS inlined) once, with markers in place of the personal
-/// values, and each reader's digest is spliced together from the pieces. The splice is checked
-/// against a full render once per issue and template version; a template that transforms a
+/// Every reader of a digest (the papers one preference group gets from an issue, an
+/// <see cref="Issue"/> instance) gets the same papers; only the address and the signed links differ.
+/// So a digest is rendered (and its CSS inlined) once per group, with markers in place of the
+/// personal values, and each reader's copy is spliced together from the pieces. The splice is checked
+/// against a full render once per template version (on the first digest rendered with it); a template that transforms a
 /// personal value (e.g. url-encodes it) fails the check and is rendered in full for every reader,
 /// as is any reader whose values contain characters that escaping would change.
 /// </remarks>
@@ -94,12 +95,25 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     {
         var markers = new DigestRecipient(_marker + "0x", _marker + "1x", _marker + "2x");
         var prepared = new Prepared(versions, RenderRaw(issue, markers), [markers.Email, markers.UnsubscribeUrl, markers.PreferencesUrl]);
-        prepared.Spliceable = prepared.Splice(Probe) == RenderFully(issue, Probe);
-        if (!prepared.Spliceable)
-            logger.LogWarning("The digest templates transform a personal value (address or link); every digest is rendered in full, which is much slower");
+        // Whether the templates pass personal values through unchanged is a property of the
+        // templates: checked once per template version (on the first digest), not once per
+        // preference group, where the second full render would cost as much as the first.
+        if (_verdict is { } verdict && verdict.Versions == versions)
+        {
+            prepared.Spliceable = verdict.Spliceable;
+        }
+        else
+        {
+            prepared.Spliceable = prepared.Splice(Probe) == RenderFully(issue, Probe);
+            _verdict = (versions, prepared.Spliceable);
+            if (!prepared.Spliceable)
+                logger.LogWarning("The digest templates transform a personal value (address or link); every digest is rendered in full, which is much slower");
+        }
         _prepared.AddOrUpdate(issue, prepared);
         return prepared;
     }
+
+    private (TemplateVersions Versions, bool Spliceable)? _verdict;
 
     private static bool IsPlain(DigestRecipient recipient) =>
         !recipient.Email.AsSpan().ContainsAnyExcept(Plain)
@@ -255,6 +269,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
                 ["more_count"] = issue.More.Count,
                 ["more"] = more,
                 ["paper_count"] = issue.PaperCount,
+                ["cadence"] = issue.Cadence,
             },
             ["subscriber"] = new ScriptObject { ["email"] = recipient.Email },
             ["unsubscribe_url"] = recipient.UnsubscribeUrl,
@@ -273,6 +288,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         ["score"] = entry.Score,
         ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
         ["source"] = Printable(entry.Source),
+        ["why"] = Printable(entry.Why),
     };
 
     /// <summary>What every template knows about the newsletter itself.</summary>

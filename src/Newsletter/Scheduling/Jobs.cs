@@ -15,22 +15,29 @@ internal sealed class CollectJob(Collector collector) : IJob
 }
 
 /// <summary>
-/// Composes and sends the issue of the date the trigger was scheduled for (cron <c>Schedule:Digest</c>
-/// in <c>Schedule:TimeZone</c>): a firing delayed past midnight still composes its own date.
+/// Composes and sends the digests that are due: at <c>Schedule:Digest</c> for readers who chose no
+/// zone, hour or days (the date is that of the latest firing, so a firing delayed past midnight
+/// still composes its own date), and every <c>Schedule:ReaderPoll</c> for those whose local hour has come.
 /// </summary>
 [DisallowConcurrentExecution]
-internal sealed class DigestJob(DailyDigest digest) : IJob
+internal sealed class DigestJob(DailyDigest digest, Collector collector, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
 {
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await digest.RunAsync(digest.LocalDate(context.ScheduledFireTimeUtc ?? context.FireTimeUtc), null, cancellationToken);
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        await collector.WaitForFirstCollectAsync(sources.Value.SourceTimeout * 2, cancellationToken);
+        await digest.RunAsync(null, null, cancellationToken);
+    }
 }
 
 /// <summary>Once at start-up: sends a digest that fell due while the service was down, if still fresh.</summary>
 [DisallowConcurrentExecution]
-internal sealed class DigestCatchUpJob(DailyDigest digest) : IJob
+internal sealed class DigestCatchUpJob(DailyDigest digest, Collector collector, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
 {
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        await collector.WaitForFirstCollectAsync(sources.Value.SourceTimeout * 2, cancellationToken);
         await digest.CatchUpAsync(cancellationToken);
+    }
 }
 
 /// <summary>Sends deliveries whose retry time has come, between digests.</summary>

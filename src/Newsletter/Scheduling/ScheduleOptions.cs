@@ -14,6 +14,12 @@ public sealed class ScheduleOptions
     /// <summary>Quartz cron for composing and sending the digest, in <see cref="TimeZone"/>.</summary>
     public string Digest { get; set; } = "0 0 7 * * ?";
 
+    /// <summary>
+    /// Quartz cron (UTC) of the look for readers whose own send hour has come; every quarter of an
+    /// hour, so a reader's digest leaves within 15 minutes of their hour (on the hour with whole-hour zones).
+    /// </summary>
+    public string ReaderPoll { get; set; } = "0 0/15 * * * ?";
+
     /// <summary>IANA zone the digest cron and the issue date are read in.</summary>
     public string TimeZone { get; set; } = "UTC";
 
@@ -33,6 +39,7 @@ internal sealed class ScheduleOptionsValidator : IValidateOptions<ScheduleOption
         var check = new ValidationFailures(ScheduleOptions.Section);
         check.Require(CronExpression.TryParse(options.Collect, out _), "Collect", $"is not a valid Quartz cron expression: '{options.Collect}'.");
         check.Require(CronExpression.TryParse(options.Digest, out _), "Digest", $"is not a valid Quartz cron expression: '{options.Digest}'.");
+        check.Require(CronExpression.TryParse(options.ReaderPoll, out _), "ReaderPoll", $"is not a valid Quartz cron expression: '{options.ReaderPoll}'.");
         check.Require(TimeZoneInfo.TryFindSystemTimeZoneById(options.TimeZone, out _), "TimeZone", $"is not a known IANA time zone: '{options.TimeZone}'.");
         check.Require(options.RetryPoll >= TimeSpan.FromSeconds(1), "RetryPoll", "must be at least one second.");
         check.Require(options.SharedSendPoll >= TimeSpan.FromMilliseconds(100), "SharedSendPoll", "must be at least 100 milliseconds.");

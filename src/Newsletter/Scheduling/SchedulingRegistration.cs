@@ -16,6 +16,13 @@ public static class SchedulingRegistration
     public static WebApplicationBuilder AddScheduling(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ScheduleOptions, ScheduleOptionsValidator>(ScheduleOptions.Section);
+        // What pages show as a reader's default zone and hour.
+        builder.Services.AddOptions<Subscriptions.ScheduleDefaults>().Configure<IOptions<ScheduleOptions>, TimeProvider>((defaults, schedule, time) =>
+        {
+            defaults.TimeZone = schedule.Value.TimeZone;
+            if (TimeZoneInfo.TryFindSystemTimeZoneById(schedule.Value.TimeZone, out _) && CronExpression.TryParse(schedule.Value.Digest, out _))
+                defaults.SendHour = new Issues.ReaderClock(schedule.Value, TimeSpan.FromHours(1), time.GetUtcNow()).DefaultHour;
+        });
         // Read leniently: a mistyped provider is reported by the configuration check, not here.
         var clustered = Enum.TryParse<DatabaseProvider>(builder.Configuration[$"{DatabaseOptions.Section}:Provider"], ignoreCase: true, out var provider)
             && provider == DatabaseProvider.Postgres;
@@ -56,6 +63,12 @@ public static class SchedulingRegistration
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
             // A digest missed while the process was down is sent by the catch-up job below
             // (Quartz keeps its triggers in memory and would not know it was missed).
+            // Readers with their own zone, hour or days: looked for every quarter of an hour. A trigger of
+            // the same (non-concurrent) digest job, so clustered nodes never compose at once, and a poll
+            // missed while every node was down is not replayed (the next one serves the same readers).
+            quartz.AddTrigger((services, trigger) => trigger.ForJob("digest").WithIdentity("digest-readers")
+                .WithCronSchedule(Schedule(services).ReaderPoll, cron => cron.InTimeZone(TimeZoneInfo.Utc)
+                    .WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
             quartz.AddJob<DigestCatchUpJob>(job => job.WithIdentity("digest-catch-up").StoreDurably());
             quartz.AddTrigger(trigger => trigger.ForJob("digest-catch-up").WithIdentity("digest-catch-up-at-start").StartNow());
             if (!clustered)

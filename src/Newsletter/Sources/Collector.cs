@@ -19,6 +19,7 @@ public sealed class Collector(
     FeedFetcher fetcher,
     EntryStore entries,
     SourceStateStore states,
+    ArxivCategories categories,
     IOptions<SourcesOptions> options,
     ILogger<Collector> logger,
     ILoggerFactory loggers)
@@ -31,9 +32,36 @@ public sealed class Collector(
 
     private readonly ILogger _failures = loggers.CreateLogger(FailureCategory);
 
+    private readonly TaskCompletionSource _firstRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Waits (at most <paramref name="limit"/>) until this process has collected once. The service
+    /// collects at start; a digest due at the same moment waits for it, rather than finding
+    /// nothing new and marking the day done for every reader.
+    /// </summary>
+    public async Task WaitForFirstCollectAsync(TimeSpan limit, CancellationToken cancellationToken)
+    {
+        try { await _firstRun.Task.WaitAsync(limit, cancellationToken); }
+        catch (TimeoutException) { logger.LogWarning("The first collect has not finished after {Limit}; composing without it", limit); }
+    }
+
     public async Task<IReadOnlyList<SourceReport>> CollectAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            return await CollectAllAsync(cancellationToken);
+        }
+        finally
+        {
+            _firstRun.TrySetResult();
+        }
+    }
+
+    private async Task<IReadOnlyList<SourceReport>> CollectAllAsync(CancellationToken cancellationToken)
+    {
         var reports = await Task.WhenAll(options.Value.Sources.Select(source => CollectOneAsync(source, cancellationToken)));
+        // Never fails the collect: a paper without categories is still collected and retried next run.
+        await categories.LookUpAsync(cancellationToken);
         logger.LogInformation("Collected {Sources} sources: {Added} new entries, {Failed} failed",
             reports.Length, reports.Sum(r => r.Added), reports.Count(r => r.Outcome == CollectOutcome.Failed));
         return reports;

@@ -1,6 +1,9 @@
 namespace Newsletter.Sources;
 
-/// <summary>One paper or post as normalised from any source; <see cref="CanonicalId"/> makes it one row.</summary>
+/// <summary>
+/// One paper or post as normalised from any source; <see cref="CanonicalId"/> makes it one row.
+/// <see cref="Categories"/> are the feed's categories (arXiv ones such as <c>cs.LG</c> for arXiv feeds), when it gives any.
+/// </summary>
 public sealed record Entry(
     string CanonicalId,
     string Title,
@@ -9,7 +12,8 @@ public sealed record Entry(
     string Url,
     DateTimeOffset? PublishedAt,
     int Score,
-    string Source)
+    string Source,
+    IReadOnlyList<string>? Categories = null)
 {
     /// <summary>Longer titles are cut: real paper titles stay well under 300 characters.</summary>
     public const int MaxTitleLength = 300;

@@ -14,8 +14,8 @@ public sealed class EntryStore(Database database, TimeProvider time)
     /// start of the summary (a title-less first sighting) gives way to a real title from a later source.
     /// </summary>
     private const string UpsertSql = """
-        INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at)
-        VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now)
+        INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at, categories, categories_checked)
+        VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now, @Categories, @CategoriesChecked)
         ON CONFLICT (canonical_id) DO UPDATE SET
             score        = CASE WHEN excluded.score > entries.score THEN excluded.score ELSE entries.score END,
             title        = CASE WHEN (entries.title = substr(entries.summary, 1, length(entries.title))
@@ -28,7 +28,10 @@ public sealed class EntryStore(Database database, TimeProvider time)
             summary      = CASE WHEN entries.summary = '' THEN excluded.summary ELSE entries.summary END,
             authors      = CASE WHEN entries.authors = '' THEN excluded.authors ELSE entries.authors END,
             published_at = COALESCE(entries.published_at, excluded.published_at),
+            categories   = CASE WHEN entries.categories = '' THEN excluded.categories ELSE entries.categories END,
+            categories_checked = CASE WHEN excluded.categories_checked > entries.categories_checked THEN excluded.categories_checked ELSE entries.categories_checked END,
             updated_at   = excluded.updated_at
+        RETURNING id
         """;
 
     /// <summary>
@@ -37,7 +40,21 @@ public sealed class EntryStore(Database database, TimeProvider time)
     /// </summary>
     private const string ExistsSql = "SELECT COUNT(*) FROM entries WHERE canonical_id = @CanonicalId";
 
+    // Every source that listed a paper: a reader's topic may name any of them.
+    private const string SourceSql = "INSERT INTO entry_sources (entry_id, source) VALUES (@id, @source) ON CONFLICT DO NOTHING";
+
+    private const string UncheckedSql = """
+        SELECT id AS Id, canonical_id AS CanonicalId FROM entries
+        WHERE categories_checked = 0 AND categories = '' AND canonical_id LIKE 'arxiv:%' AND first_seen_at > @since
+        ORDER BY id LIMIT @limit
+        """;
+
+    private const string CategoriesSql = "UPDATE entries SET categories = @categories, categories_checked = 1 WHERE id = @id";
+
     internal const char AuthorSeparator = '\n';
+
+    /// <summary>The PostgreSQL advisory lock every writer of entries (and the digest composer) takes.</summary>
+    internal const string WriteLockName = "upsert entries";
 
     // PostgreSQL's text cannot hold NUL; rendering turns control characters into spaces anyway,
     // so a feed's NUL becomes that space here, on both providers alike.
@@ -45,21 +62,25 @@ public sealed class EntryStore(Database database, TimeProvider time)
 
     public async Task<UpsertCounts> UpsertAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken)
     {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Sources are stored in parallel: a paper two sources bring at once must count as new once.
+        // SQLite's IMMEDIATE transactions serialise this already; PostgreSQL takes a lock for it
+        // (the digest composer takes the same one).
+        await database.SerializeAsync(connection, transaction, WriteLockName);
+        // Taken inside the (write) transaction, after the lock: first-seen times then follow commit
+        // order, so a digest composed meanwhile never moves a reader's cursor past a paper it could not see.
         var clock = time.GetUtcNow();
         var now = DbTime.ToDb(clock);
         // Ranking uses the date: a feed dating its items in the future would rank itself first every day.
         var latestPlausible = clock.AddDays(1);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Sources are stored in parallel: a paper two sources bring at once must count as new once.
-        // SQLite's IMMEDIATE transactions serialise this already; PostgreSQL takes a lock for it.
-        await database.SerializeAsync(connection, transaction, "upsert entries");
         int added = 0, updated = 0;
         // One source may list a paper twice (e.g. two versions): keep its best-scored sighting.
         foreach (var entry in entries.GroupBy(e => e.CanonicalId).Select(g => g.MaxBy(e => e.Score)!))
         {
+            var categories = entry.Categories ?? [];
             var known = await connection.ExecuteScalarAsync<long>(ExistsSql, new { entry.CanonicalId }, transaction) > 0;
-            await connection.ExecuteAsync(UpsertSql, new
+            var id = await connection.ExecuteScalarAsync<long>(UpsertSql, new
             {
                 entry.CanonicalId,
                 Title = NoNul(entry.Title),
@@ -70,10 +91,30 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 entry.Score,
                 entry.Source,
                 Now = now,
+                Categories = NoNul(string.Join(' ', categories)),
+                CategoriesChecked = categories.Count > 0 ? 1 : 0,
             }, transaction);
+            await connection.ExecuteAsync(SourceSql, new { id, source = entry.Source }, transaction);
             if (known) updated++; else added++;
         }
         await transaction.CommitAsync(cancellationToken);
         return new UpsertCounts(added, updated);
+    }
+
+    /// <summary>arXiv papers first seen since <paramref name="since"/> whose categories are not known yet (e.g. from Hugging Face).</summary>
+    public async Task<IReadOnlyList<(long Id, string CanonicalId)>> WithoutCategoriesAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<(long Id, string CanonicalId)>(UncheckedSql, new { since = DbTime.ToDb(since), limit })).ToList();
+    }
+
+    /// <summary>Stores looked-up categories; an id arXiv did not know is stored with none, so it is not asked again.</summary>
+    public async Task SaveCategoriesAsync(IReadOnlyList<(long Id, IReadOnlyList<string> Categories)> found, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var (id, categories) in found)
+            await connection.ExecuteAsync(CategoriesSql, new { id, categories = string.Join(' ', categories) }, transaction);
+        await transaction.CommitAsync(cancellationToken);
     }
 }

@@ -29,6 +29,12 @@ public sealed class SourcesOptions
     /// <summary>Whole-request limit for one source.</summary>
     public TimeSpan SourceTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The arXiv API (<c>/api/query</c>) that categories of papers from sources without them
+    /// (Hugging Face) are looked up at, in one batched <c>id_list</c> query per collect. Empty: off.
+    /// </summary>
+    public string ArxivApiUrl { get; set; } = "https://export.arxiv.org/api/query";
+
     /// <summary>A response larger than this is refused rather than parsed.</summary>
     public long MaxSourceBytes { get; set; } = 20 * 1024 * 1024;
 }
@@ -58,6 +64,9 @@ internal sealed class SourcesOptionsValidator : IValidateOptions<SourcesOptions>
         var duplicates = options.Sources.GroupBy(s => s.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1);
         foreach (var duplicate in duplicates)
             check.Require(false, "Sources", $"has the name '{duplicate.Key}' more than once; names must be unique.");
+        check.Require(string.IsNullOrWhiteSpace(options.ArxivApiUrl)
+                      || (Uri.TryCreate(options.ArxivApiUrl, UriKind.Absolute, out var api) && api.Scheme is "http" or "https"),
+            "ArxivApiUrl", $"must be an absolute http:// or https:// URL, or empty to turn category lookups off; got '{options.ArxivApiUrl}'.");
         check.Require(options.SourceTimeout > TimeSpan.Zero, "SourceTimeout", "must be positive.");
         check.Require(options.MaxSourceBytes > 0, "MaxSourceBytes", "must be positive.");
         return check.Result();

@@ -208,7 +208,7 @@ public static partial class XmlFeedParser
         // (<i>, &amp;amp;); read those as Atom type="html" titles are, so no markup reaches readers.
         var rawTitle = Value(item.Element(ns + "title")) ?? Value(item.Element(DublinCore + "title"));
         var title = TitleLooksLikeHtml(rawTitle) ? Text.FromHtml(rawTitle) : Text.Clean(rawTitle);
-        return Build(context, ids, title, summary, authors, link, published);
+        return Build(context, ids, title, summary, authors, link, published, item.Elements(ns + "category").Select(c => c.Value));
     }
 
     [GeneratedRegex(@"^(?:\p{Lu}\.(?:\s*-?\s*\p{Lu}\.)*|\p{Lu}{1,3})$")]
@@ -263,10 +263,11 @@ public static partial class XmlFeedParser
              ..Prism(entry, "publicationDate"), entry.Element(ns + "updated"), entry.Element(ns + "modified")]);
         var titleText = TextConstruct(entry.Element(ns + "title"), out var titleHtml);
         var title = titleHtml ? Text.FromHtml(titleText) : Text.Clean(titleText);
-        return Build(context, ids, title, summary, authors, link, published);
+        return Build(context, ids, title, summary, authors, link, published, entry.Elements(ns + "category").Select(c => (string?)c.Attribute("term") ?? c.Value));
     }
 
-    private static Entry? Build(ItemContext context, List<string?> ids, string title, string summary, IReadOnlyList<string> authors, string? link, DateTimeOffset? published)
+    private static Entry? Build(ItemContext context, List<string?> ids, string title, string summary, IReadOnlyList<string> authors, string? link, DateTimeOffset? published,
+        IEnumerable<string> categories)
     {
         var sourceName = context.SourceName;
         // A title-less item (RSS 0.92 allows one) is shown, and known, by the start of its text.
@@ -280,8 +281,15 @@ public static partial class XmlFeedParser
                   ?? (canonical.StartsWith("arxiv:", StringComparison.Ordinal) ? CanonicalId.ArxivAbsUrl(canonical) : null)
                   ?? (HttpUrl(link) is not null ? link : null)
                   ?? CanonicalId.PageUrl(canonical) ?? "";
-        return new Entry(canonical, title, summary, authors, url, published, 0, sourceName);
+        return new Entry(canonical, title, summary, authors, url, published, 0, sourceName, Categories(categories));
     }
+
+    /// <summary>Categories kept per paper: arXiv papers have a handful; a hostile item must not fill a row.</summary>
+    private const int MaxCategories = 20;
+
+    /// <summary>RSS <c>&lt;category&gt;</c> text or Atom <c>term</c> (arXiv categories for arXiv feeds); spaces would break the stored list, so such labels are joined.</summary>
+    private static string[] Categories(IEnumerable<string> raw) =>
+        raw.Select(c => Text.Clean(c).Replace(' ', '_')).Where(c => c.Length is > 0 and <= 50).Distinct(StringComparer.OrdinalIgnoreCase).Take(MaxCategories).ToArray();
 
     /// <summary>The arXiv RSS description carries the versioned id and the abstract; other descriptions may be HTML.</summary>
     private static (string Summary, string? ArxivId) Summary(string? description, bool typedHtml)

@@ -21,7 +21,8 @@ public sealed class DatabaseCopy(Database source)
     /// <summary>Parents before children (foreign keys); a table not listed here stops the copy.</summary>
     internal static readonly string[] Tables =
     [
-        "settings", "source_state", "entries", "subscribers", "issues", "issue_entries", "run_owners", "deliveries",
+        "settings", "source_state", "entries", "entry_sources", "subscribers", "issues", "issue_entries",
+        "digests", "digest_entries", "digest_skips", "run_owners", "deliveries",
         "data_protection_keys", "rate_limits",
     ];
 

@@ -14,14 +14,9 @@ public sealed record Subscriber(
     long Id,
     string Email,
     string Status,
-    string Topics,
     string? StatusReason,
     long CreatedAt,
     long? ConfirmedAt,
-    long Paused,
-    long? PendingSince)
-{
-    public bool IsPaused => Paused != 0;
-
-    public IReadOnlyList<string> TopicList => Topics.Length == 0 ? [] : Topics.Split(',');
-}
+    bool IsPaused,
+    Preferences Preferences,
+    long? PendingSince = null);

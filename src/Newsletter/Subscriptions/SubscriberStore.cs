@@ -8,25 +8,35 @@ public enum AddOutcome { Added, AlreadyPresent, Activated }
 /// <summary>Subscriber rows: administration and the reads the dispatcher needs.</summary>
 public sealed class SubscriberStore(Database database, TimeProvider time)
 {
-    private const string Columns = "id AS Id, email AS Email, status AS Status, topics AS Topics, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt, paused AS Paused, pending_since AS PendingSince";
+    private const string Columns = """
+        id AS Id, email AS Email, status AS Status, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt, paused AS Paused,
+        pending_since AS PendingSince,
+        topics AS Topics, keywords AS Keywords, exclude_keywords AS ExcludeKeywords, authors AS Authors, min_score AS MinScore, time_zone AS TimeZone,
+        send_hour AS SendHour, weekdays AS Weekdays, cadence AS Cadence, weekly_day AS WeeklyDay
+        """;
 
     private const string SelectByKeySql = $"SELECT {Columns} FROM subscribers WHERE email_key = @key";
     private const string SelectByIdSql = $"SELECT {Columns} FROM subscribers WHERE id = @id";
     private const string SelectAllSql = $"SELECT {Columns} FROM subscribers ORDER BY id";
 
     private const string InsertSql = """
-        INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at, pending_since, topics)
-        VALUES (@email, @key, @status, @now, @confirmedAt, CASE WHEN @status = 'pending' THEN @now END, @topics)
+        INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at, pending_since, served_until,
+            topics, keywords, exclude_keywords, authors, min_score, time_zone, send_hour, weekdays, cadence, weekly_day)
+        VALUES (@email, @key, @status, @now, @confirmedAt, CASE WHEN @status = 'pending' THEN @now END, @now,
+            @Topics, @Keywords, @ExcludeKeywords, @Authors, @MinScore, @TimeZone, @SendHour, @Weekdays, @Cadence, @WeeklyDay)
         """;
 
     private const string ActivateSql = """
-        UPDATE subscribers SET status = 'active', confirmed_at = @now, unsubscribed_at = NULL, status_reason = NULL, hard_bounces = 0
+        UPDATE subscribers SET status = 'active', confirmed_at = @now, unsubscribed_at = NULL, status_reason = NULL, hard_bounces = 0,
+            served_until = CASE WHEN status = 'pending' THEN served_until ELSE @now END
         WHERE id = @id
         """;
 
     private const string ToPendingSql = """
-        UPDATE subscribers SET status = 'pending', pending_since = @now, topics = @topics, status_reason = NULL,
-            unsubscribed_at = NULL, hard_bounces = 0, paused = 0
+        UPDATE subscribers SET status = 'pending', pending_since = @now, status_reason = NULL,
+            unsubscribed_at = NULL, hard_bounces = 0, paused = 0, served_until = @now,
+            topics = @Topics, keywords = @Keywords, exclude_keywords = @ExcludeKeywords, authors = @Authors, min_score = @MinScore,
+            time_zone = @TimeZone, send_hour = @SendHour, weekdays = @Weekdays, cadence = @Cadence, weekly_day = @WeeklyDay
         WHERE id = @id
         """;
 
@@ -51,60 +61,90 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
 
     // The preferences link was mailed to this address, so following it is proof enough to resume.
     private const string ResubscribeSql = """
-        UPDATE subscribers SET status = 'active', unsubscribed_at = NULL, status_reason = NULL, paused = 0
+        UPDATE subscribers SET status = 'active', unsubscribed_at = NULL, status_reason = NULL, paused = 0, served_until = @now
         WHERE id = @id AND status = 'unsubscribed'
         """;
 
-    private const string PreferencesSql = "UPDATE subscribers SET paused = @paused, topics = @topics WHERE id = @id";
+    private const string PreferencesSql = """
+        UPDATE subscribers SET topics = @Topics, keywords = @Keywords, exclude_keywords = @ExcludeKeywords, authors = @Authors, min_score = @MinScore,
+            time_zone = @TimeZone, send_hour = @SendHour, weekdays = @Weekdays, cadence = @Cadence, weekly_day = @WeeklyDay
+        WHERE id = @id
+        """;
+
+    private const string PausedSql = "UPDATE subscribers SET paused = @paused WHERE id = @id";
 
     // Deliveries first: a purged re-subscriber may have history from an earlier subscription.
     private const string PurgeSql = """
         DELETE FROM deliveries WHERE subscriber_id IN (SELECT id FROM subscribers WHERE status = 'pending' AND pending_since < @before);
+        DELETE FROM digest_skips WHERE subscriber_id IN (SELECT id FROM subscribers WHERE status = 'pending' AND pending_since < @before);
         DELETE FROM subscribers WHERE status = 'pending' AND pending_since < @before;
         """;
 
     private const string DeleteSql = """
         DELETE FROM deliveries WHERE subscriber_id = @id;
+        DELETE FROM digest_skips WHERE subscriber_id = @id;
         DELETE FROM subscribers WHERE id = @id;
         """;
 
     /// <summary>
     /// Adds an address. With <paramref name="confirmed"/> the operator vouches for consent, so a
-    /// pending, unsubscribed or bounced address becomes active again.
+    /// pending, unsubscribed or bounced address becomes active again. Preferences given are stored
+    /// for a new address and applied to a known one.
     /// </summary>
-    public async Task<(AddOutcome Outcome, Subscriber Subscriber)> AddAsync(EmailAddress address, bool confirmed, CancellationToken cancellationToken)
+    public Task<(AddOutcome Outcome, Subscriber Subscriber)> AddAsync(EmailAddress address, bool confirmed, CancellationToken cancellationToken) =>
+        AddAsync(address, confirmed, null, cancellationToken);
+
+    /// <inheritdoc cref="AddAsync(EmailAddress, bool, CancellationToken)"/>
+    public async Task<(AddOutcome Outcome, Subscriber Subscriber)> AddAsync(EmailAddress address, bool confirmed, PreferenceInput? preferences, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await database.SerializeAsync(connection, transaction, "subscriber " + address.Key);
         var now = DbTime.ToDb(time.GetUtcNow());
-        var existing = await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByKeySql, new { key = address.Key }, transaction);
+        var existing = (await connection.QuerySingleOrDefaultAsync<SubscriberRow>(SelectByKeySql, new { key = address.Key }, transaction))?.ToSubscriber();
         AddOutcome outcome;
         if (existing is null)
         {
-            await connection.ExecuteAsync(InsertSql, new
+            var initial = Apply(Preferences.None, preferences);
+            await connection.ExecuteAsync(InsertSql, Parameters(initial, new
             {
                 email = address.Address,
                 key = address.Key,
                 status = confirmed ? SubscriberStatus.Active : SubscriberStatus.Pending,
                 now,
                 confirmedAt = confirmed ? now : (long?)null,
-                topics = "",
-            }, transaction);
+            }), transaction);
             outcome = AddOutcome.Added;
-        }
-        else if (confirmed && existing.Status != SubscriberStatus.Active)
-        {
-            await connection.ExecuteAsync(ActivateSql, new { id = existing.Id, now }, transaction);
-            outcome = AddOutcome.Activated;
         }
         else
         {
-            outcome = AddOutcome.AlreadyPresent;
+            if (preferences is { IsEmpty: false })
+                await connection.ExecuteAsync(PreferencesSql, Parameters(Apply(existing.Preferences, preferences), new { id = existing.Id }), transaction);
+            if (confirmed && existing.Status != SubscriberStatus.Active)
+            {
+                await connection.ExecuteAsync(ActivateSql, new { id = existing.Id, now }, transaction);
+                outcome = AddOutcome.Activated;
+            }
+            else
+            {
+                outcome = AddOutcome.AlreadyPresent;
+            }
         }
-        var subscriber = await connection.QuerySingleAsync<Subscriber>(SelectByKeySql, new { key = address.Key }, transaction);
+        var subscriber = (await connection.QuerySingleAsync<SubscriberRow>(SelectByKeySql, new { key = address.Key }, transaction)).ToSubscriber();
         await transaction.CommitAsync(cancellationToken);
         return (outcome, subscriber);
+    }
+
+    /// <summary>Input already validated by <see cref="PreferenceParser.TryApply"/>; applying it again cannot fail.</summary>
+    private static Preferences Apply(Preferences current, PreferenceInput? input) =>
+        input is null ? current : PreferenceParser.TryApply(current, input, out var result, out var problems)
+            ? result : throw new ArgumentException(string.Join(" ", problems.Select(p => $"{p.Key} {p.Value}")));
+
+    private static DynamicParameters Parameters(Preferences preferences, object values)
+    {
+        var parameters = new DynamicParameters(values);
+        parameters.AddDynamicParams(PreferenceColumns.From(preferences));
+        return parameters;
     }
 
     /// <summary>A confirmation mail that could not be sent does not count against the resend interval.</summary>
@@ -128,7 +168,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     /// an active one is left as it is (a stranger must not change someone's subscription).
     /// </summary>
     /// <returns>The subscriber, and whether a confirmation mail is due now.</returns>
-    public async Task<(long Id, bool SendConfirmation)> RequestSubscriptionAsync(EmailAddress address, string topics, TimeSpan resendInterval, CancellationToken cancellationToken)
+    public async Task<(long Id, bool SendConfirmation)> RequestSubscriptionAsync(EmailAddress address, Preferences preferences, TimeSpan resendInterval, CancellationToken cancellationToken)
     {
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -141,7 +181,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         bool send;
         if (existing.Id == 0)
         {
-            await connection.ExecuteAsync(InsertSql, new { email = address.Address, key = address.Key, status = SubscriberStatus.Pending, now, confirmedAt = (long?)null, topics }, transaction);
+            await connection.ExecuteAsync(InsertSql, Parameters(preferences, new { email = address.Address, key = address.Key, status = SubscriberStatus.Pending, now, confirmedAt = (long?)null }), transaction);
             id = await connection.ExecuteScalarAsync<long>("SELECT id FROM subscribers WHERE email_key = @key", new { key = address.Key }, transaction);
             send = true;
         }
@@ -157,7 +197,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
                     send = false;
                     break;
                 default:
-                    await connection.ExecuteAsync(ToPendingSql, new { id, now, topics }, transaction);
+                    await connection.ExecuteAsync(ToPendingSql, Parameters(preferences, new { id, now }), transaction);
                     send = true;
                     break;
             }
@@ -186,17 +226,23 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         return await connection.ExecuteScalarAsync<long?>("SELECT id FROM subscribers WHERE id = @id", new { id }) is not null;
     }
 
-    /// <summary>An unsubscribed reader becomes active again (from the preferences page). False when not unsubscribed.</summary>
+    /// <summary>An unsubscribed reader becomes active again (from the preferences page), starting with papers collected from now. False when not unsubscribed.</summary>
     public async Task<bool> ResubscribeAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(ResubscribeSql, new { id }) == 1;
+        return await connection.ExecuteAsync(ResubscribeSql, new { id, now = DbTime.ToDb(time.GetUtcNow()) }) == 1;
     }
 
-    public async Task<bool> SavePreferencesAsync(long id, bool paused, string topics, CancellationToken cancellationToken)
+    /// <summary>Stores a reader's preferences (and, when given, pause/resume). False for an unknown id.</summary>
+    public async Task<bool> SavePreferencesAsync(long id, bool? paused, Preferences preferences, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(PreferencesSql, new { id, paused = paused ? 1 : 0, topics }) == 1;
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var changed = await connection.ExecuteAsync(PreferencesSql, Parameters(preferences, new { id }), transaction) == 1;
+        if (changed && paused is { } value)
+            await connection.ExecuteAsync(PausedSql, new { id, paused = value ? 1 : 0 }, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return changed;
     }
 
     /// <summary>Deletes subscribers who never confirmed within the confirmation lifetime.</summary>
@@ -214,23 +260,30 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     public async Task<Subscriber?> FindAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByIdSql, new { id });
+        return (await connection.QuerySingleOrDefaultAsync<SubscriberRow>(SelectByIdSql, new { id }))?.ToSubscriber();
     }
 
     public async Task<Subscriber?> FindAsync(EmailAddress address, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByKeySql, new { key = address.Key });
+        return (await connection.QuerySingleOrDefaultAsync<SubscriberRow>(SelectByKeySql, new { key = address.Key }))?.ToSubscriber();
     }
 
 
+
+    /// <summary>The collection time up to which the reader has been served (their next digest starts after it).</summary>
+    public async Task<long> ServedUntilAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>("SELECT COALESCE(served_until, created_at) FROM subscribers WHERE id = @id", new { id }) ?? 0;
+    }
 
     /// <summary>Removes the subscriber and their delivery history (an operator's erase request).</summary>
     public async Task<bool> RemoveAsync(EmailAddress address, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var existing = await connection.QuerySingleOrDefaultAsync<Subscriber>(SelectByKeySql, new { key = address.Key }, transaction);
+        var existing = await connection.QuerySingleOrDefaultAsync<SubscriberRow>(SelectByKeySql, new { key = address.Key }, transaction);
         if (existing is null)
             return false;
         await connection.ExecuteAsync(DeleteSql, new { id = existing.Id }, transaction);
@@ -242,7 +295,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     public async IAsyncEnumerable<Subscriber> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await foreach (var subscriber in connection.QueryUnbufferedAsync<Subscriber>(SelectAllSql).WithCancellation(cancellationToken))
-            yield return subscriber;
+        await foreach (var subscriber in connection.QueryUnbufferedAsync<SubscriberRow>(SelectAllSql).WithCancellation(cancellationToken))
+            yield return subscriber.ToSubscriber();
     }
 }

@@ -15,7 +15,6 @@ public static class SubscriptionEndpoints
     internal const string SubscribeRateLimit = "subscribe";
     internal const string LinkRateLimit = "links";
     private const string HoneypotField = "website";
-    private const int MaxTopics = 20;
 
     public static WebApplication MapSubscriptions(this WebApplication app)
     {
@@ -46,22 +45,22 @@ public static class SubscriptionEndpoints
     {
         var json = http.Request.HasJsonContentType();
         string? email, honeypot = null;
-        IEnumerable<string> topics;
+        PreferenceInput input;
         if (json)
         {
             SubscribeRequest? body;
             try { body = await http.Request.ReadFromJsonAsync<SubscribeRequest>(cancellationToken); }
             catch (JsonException) { body = null; }
             if (body is null)
-                return TypedResults.Problem("The body must be JSON like {\"email\": \"you@example.org\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
-            (email, topics) = (body.Email, body.Topics ?? []);
+                return TypedResults.Problem("The body must be JSON like {\"email\": \"you@example.org\", \"topics\": [\"cs.LG\"]}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
+            (email, input) = (body.Email, body.ToInput());
         }
         else if (http.Request.HasFormContentType)
         {
             if (!await antiforgery.IsRequestValidAsync(http))
                 return SubscribePage(http, pages, "Your session expired. Please try again.", "", StatusCodes.Status400BadRequest);
             var form = await http.Request.ReadFormAsync(cancellationToken);
-            (email, honeypot, topics) = (form["email"].ToString(), form[HoneypotField].ToString(), form["topics"].ToString().Split(','));
+            (email, honeypot, input) = (form["email"].ToString(), form[HoneypotField].ToString(), FormInput(form));
         }
         else
         {
@@ -73,6 +72,11 @@ public static class SubscriptionEndpoints
                 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["email"] = [problem] }, title: "Invalid email address")
                 : SubscribePage(http, pages, problem, email ?? "", StatusCodes.Status400BadRequest);
 
+        if (!PreferenceParser.TryApply(Preferences.None, input, out var preferences, out var problems))
+            return json
+                ? TypedResults.ValidationProblem(problems.ToDictionary(p => p.Key, p => new[] { p.Value }), title: "Invalid preferences")
+                : SubscribePage(http, pages, string.Join(" ", problems.Select(p => $"{Label(p.Key)}: {p.Value}")), email ?? "", StatusCodes.Status400BadRequest);
+
         var logger = loggers.CreateLogger(typeof(SubscriptionEndpoints));
         var started = time.GetTimestamp();
         // A filled honeypot is a bot, and one mailbox asked for too often is a victim of
@@ -83,7 +87,7 @@ public static class SubscriptionEndpoints
         }
         else if (string.IsNullOrEmpty(honeypot))
         {
-            var (id, send) = await subscribers.RequestSubscriptionAsync(address!, NormaliseTopics(topics), options.Value.ConfirmationResendInterval, cancellationToken);
+            var (id, send) = await subscribers.RequestSubscriptionAsync(address!, preferences, options.Value.ConfirmationResendInterval, cancellationToken);
             if (send)
                 mailer.Enqueue(id);
         }
@@ -162,37 +166,119 @@ public static class SubscriptionEndpoints
         return pages.Render(http, "unsubscribed", "Unsubscribed");
     }
 
-    private static async Task<IResult> PreferencesPageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
+    private static async Task<IResult> PreferencesPageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages,
+        IOptions<ScheduleDefaults> defaults, CancellationToken cancellationToken)
     {
         if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
             return InvalidLink(http, pages);
-        return PreferencesPage(http, pages, token!, subscriber, saved: false);
+        return PreferencesPage(http, pages, token!, subscriber, defaults.Value, saved: false);
     }
 
-    private static async Task<IResult> SavePreferencesAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    /// <summary>
+    /// The form of the preferences page (antiforgery-protected), or JSON with the signed token in
+    /// the query (<c>POST /preferences?token=</c>): fields left out of the JSON stay as they are.
+    /// </summary>
+    private static async Task<IResult> SavePreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages,
+        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, CancellationToken cancellationToken)
     {
+        if (http.Request.HasJsonContentType())
+            return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, cancellationToken);
         if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
         var form = await http.Request.ReadFormAsync(cancellationToken);
-        string token = form["token"].ToString();
+        token = form["token"].ToString();
         if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id))
             return InvalidLink(http, pages);
         if (!await antiforgery.IsRequestValidAsync(http))
             return await subscribers.FindAsync(id, cancellationToken) is { } reader
-                ? PreferencesPage(http, pages, token, reader, saved: false, notice: FormExpired, StatusCodes.Status400BadRequest)
+                ? PreferencesPage(http, pages, token, reader, defaults.Value, saved: false, notice: FormExpired, statusCode: StatusCodes.Status400BadRequest)
                 : InvalidLink(http, pages);
         if (form["resubscribe"] == "1")
+        {
             await subscribers.ResubscribeAsync(id, cancellationToken);
-        else if (!await subscribers.SavePreferencesAsync(id, form["paused"] == "on", NormaliseTopics(form["topics"].ToString().Split(',')), cancellationToken))
-            return InvalidLink(http, pages);
+            return await subscribers.FindAsync(id, cancellationToken) is { } resumed
+                ? PreferencesPage(http, pages, token, resumed, defaults.Value, saved: true)
+                : InvalidLink(http, pages);
+        }
         if (await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
             return InvalidLink(http, pages);
-        return PreferencesPage(http, pages, token, subscriber, saved: true);
+        var input = FormInput(form);
+        // The page's day checkboxes: none ticked is a choice (and a mistake), not "unchanged".
+        if (form["weekdays"].Count == 0 && form.ContainsKey("cadence"))
+            input = input with { Weekdays = ["none"] };
+        if (!PreferenceParser.TryApply(subscriber.Preferences, input, out var preferences, out var problems))
+            return PreferencesPage(http, pages, token, subscriber, defaults.Value, saved: false,
+                error: string.Join(" ", problems.Select(p => $"{Label(p.Key)}: {p.Value}")), statusCode: StatusCodes.Status400BadRequest);
+        if (!await subscribers.SavePreferencesAsync(id, form["paused"] == "on", preferences, cancellationToken)
+            || await subscribers.FindAsync(id, cancellationToken) is not { } saved)
+            return InvalidLink(http, pages);
+        return PreferencesPage(http, pages, token, saved, defaults.Value, saved: true);
     }
 
-    private static IResult PreferencesPage(HttpContext http, PageRenderer pages, string token, Subscriber subscriber, bool saved,
-        string notice = "", int statusCode = StatusCodes.Status200OK) =>
-        pages.Render(http, "preferences", "Preferences", new ScriptObject
+    private static async Task<IResult> SaveJsonPreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, CancellationToken cancellationToken)
+    {
+        if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
+            return TypedResults.Problem("The link is invalid or expired.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid link");
+        PreferencesRequest? body;
+        try { body = await http.Request.ReadFromJsonAsync<PreferencesRequest>(cancellationToken); }
+        catch (JsonException) { body = null; }
+        if (body is null)
+            return TypedResults.Problem("The body must be JSON like {\"topics\": [\"cs.LG\"], \"sendHour\": 8}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
+        if (!PreferenceParser.TryApply(subscriber.Preferences, body.ToInput(), out var preferences, out var problems))
+            return TypedResults.ValidationProblem(problems.ToDictionary(p => p.Key, p => new[] { p.Value }), title: "Invalid preferences");
+        await subscribers.SavePreferencesAsync(id, body.Paused, preferences, cancellationToken);
+        var saved = (await subscribers.FindAsync(id, cancellationToken))!;
+        return TypedResults.Json(PreferencesJson(saved));
+    }
+
+    /// <summary>The preferences as JSON, in the contract's field names.</summary>
+    internal static object PreferencesJson(Subscriber subscriber)
+    {
+        var p = subscriber.Preferences;
+        return new
+        {
+            email = subscriber.Email,
+            status = subscriber.Status,
+            paused = subscriber.IsPaused,
+            topics = p.Topics,
+            keywords = p.Keywords,
+            exclude = p.Exclude,
+            authors = p.Authors,
+            minScore = p.MinScore,
+            timeZone = p.TimeZone,
+            sendHour = p.SendHour,
+            weekdays = (p.Days ?? new Weekdays(Weekdays.All)).DayNames().ToArray(),
+            cadence = p.Cadence == Cadence.Weekly ? "weekly" : "daily",
+            weeklyDay = Weekdays.Name(p.EffectiveWeeklyDay),
+        };
+    }
+
+    /// <summary>Form fields named as the JSON ones; weekdays as several checkboxes.</summary>
+    private static PreferenceInput FormInput(IFormCollection form) => PreferenceInput.FromText(name => name == "weekdays"
+        ? (form.ContainsKey(name) ? string.Join(',', form[name].Select(v => v ?? "")) : null)
+        : form.TryGetValue(name, out var value) ? value.ToString() : null);
+
+    private static string Label(string field) => field switch
+    {
+        "topics" => "Topics",
+        "keywords" => "Keywords",
+        "exclude" => "Exclude",
+        "authors" => "Authors",
+        "minScore" => "Minimum score",
+        "timeZone" => "Time zone",
+        "sendHour" => "Hour",
+        "weekdays" => "Days",
+        "cadence" => "Cadence",
+        "weeklyDay" => "Weekly day",
+        _ => field,
+    };
+
+    private static IResult PreferencesPage(HttpContext http, PageRenderer pages, string token, Subscriber subscriber, ScheduleDefaults defaults,
+        bool saved, string error = "", string notice = "", int statusCode = StatusCodes.Status200OK)
+    {
+        var p = subscriber.Preferences;
+        var days = p.Days ?? new Weekdays(Weekdays.All);
+        return pages.Render(http, "preferences", "Preferences", new ScriptObject
         {
             ["notice"] = notice,
             ["status_text"] = subscriber.Status switch
@@ -209,15 +295,66 @@ public static class SubscriptionEndpoints
             ["email"] = subscriber.Email,
             ["status"] = subscriber.Status,
             ["paused"] = subscriber.IsPaused,
-            ["topics"] = new ScriptArray(subscriber.TopicList),
-            ["topics_text"] = string.Join(", ", subscriber.TopicList),
+            ["topics"] = new ScriptArray(p.Topics),
+            ["topics_text"] = string.Join(", ", p.Topics),
+            ["keywords_text"] = PreferenceParser.JoinList(p.Keywords, quotePhrases: true),
+            ["exclude_text"] = PreferenceParser.JoinList(p.Exclude, quotePhrases: true),
+            ["authors_text"] = PreferenceParser.JoinList(p.Authors),
+            ["min_score"] = p.MinScore?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            ["time_zone"] = p.TimeZone ?? "",
+            ["default_time_zone"] = defaults.TimeZone,
+            ["send_hour"] = p.SendHour?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            ["default_send_hour"] = defaults.SendHour,
+            ["hours"] = new ScriptArray(Enumerable.Range(0, 24).Select(h => h.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            ["weekdays"] = new ScriptArray(Enumerable.Range(1, 7).Select(i => (DayOfWeek)(i % 7)).Select(d => new ScriptObject
+            {
+                ["name"] = Weekdays.Name(d),
+                ["checked"] = days.Contains(d),
+            })),
+            ["cadence"] = p.Cadence == Cadence.Weekly ? "weekly" : "daily",
+            ["weekly_day"] = Weekdays.Name(p.EffectiveWeeklyDay),
+            ["days"] = new ScriptArray(Enumerable.Range(1, 7).Select(i => Weekdays.Name((DayOfWeek)(i % 7)))),
             ["saved"] = saved,
+            ["error"] = error,
         }, statusCode, hasForm: true);
+    }
 
-    /// <summary>Topics as short labels (e.g. "cs.LG"), de-duplicated, at most <see cref="MaxTopics"/>.</summary>
-    private static string NormaliseTopics(IEnumerable<string> topics) =>
-        string.Join(',', topics.Select(t => new string(t.Trim().Where(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or ' ').ToArray()).Trim())
-            .Where(t => t.Length is > 0 and <= 50).Distinct(StringComparer.OrdinalIgnoreCase).Take(MaxTopics));
+    /// <summary>The preference fields of a JSON request, as the contract names them.</summary>
+    private record PreferenceFields
+    {
+        public string[]? Topics { get; init; }
+        public string[]? Keywords { get; init; }
+        public string[]? Exclude { get; init; }
+        public string[]? Authors { get; init; }
+        public int? MinScore { get; init; }
+        public string? TimeZone { get; init; }
+        public int? SendHour { get; init; }
+        public string[]? Weekdays { get; init; }
+        public string? Cadence { get; init; }
+        public string? WeeklyDay { get; init; }
 
-    private sealed record SubscribeRequest(string? Email, string[]? Topics);
+        public PreferenceInput ToInput() => new()
+        {
+            Topics = Topics,
+            Keywords = Keywords,
+            Exclude = Exclude,
+            Authors = Authors,
+            MinScore = MinScore?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            TimeZone = TimeZone,
+            SendHour = SendHour?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Weekdays = Weekdays is null ? null : Weekdays.Length == 0 ? ["none"] : Weekdays,
+            Cadence = Cadence,
+            WeeklyDay = WeeklyDay,
+        };
+    }
+
+    private sealed record SubscribeRequest : PreferenceFields
+    {
+        public string? Email { get; init; }
+    }
+
+    private sealed record PreferencesRequest : PreferenceFields
+    {
+        public bool? Paused { get; init; }
+    }
 }

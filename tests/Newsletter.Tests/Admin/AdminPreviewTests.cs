@@ -56,6 +56,28 @@ public sealed class AdminPreviewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ThePreviewOfAReaderIsTheirPersonalDigest()
+    {
+        // Both readers joined before the papers came, so the papers are theirs.
+        await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed", "--keywords", "hallucinate");
+        await _host.RunAsync("subscribers", "add", "grace@example.org", "--confirmed");
+        await _host.ExecuteAsync("UPDATE subscribers SET served_until = 0");
+        using var client = new FormClient(_baseUrl);
+        client.Http.DefaultRequestHeaders.Add("X-Api-Key", Password);
+
+        var ada = await (await client.Http.GetAsync("/admin/preview?email=ada@example.org")).Content.ReadAsStringAsync();
+        var grace = await (await client.Http.GetAsync("/admin/preview?email=grace@example.org")).Content.ReadAsStringAsync();
+        var cli = await _host.RunAsync("preview", "--email", "ada@example.org", "--out", Path.Combine(_host.Directory, "ada"));
+
+        Assert.Contains("Why Language Models Hallucinate", ada);
+        Assert.Contains("matches \u201challucinate\u201d", ada);
+        Assert.DoesNotContain("A Composed Example Paper With Code", ada);
+        Assert.Contains("A Composed Example Paper With Code", grace);
+        Assert.Contains("(1 entries) rendered for ada@example.org", cli.Output);
+        Assert.Contains("matches \u201challucinate\u201d", await File.ReadAllTextAsync(Path.Combine(_host.Directory, "ada", "digest.txt")));
+    }
+
+    [Fact]
     public async Task WithoutAConfiguredPasswordTheAdminPagesDoNotExist()
     {
         await using var host = new TestHost();

@@ -36,6 +36,8 @@ public sealed class PreviewAndTemplateCommandTests : IAsyncLifetime
     public async Task PreviewAfterTheLastIssueWithNothingNewShowsTheLastIssue()
     {
         await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        // A reader from before the papers were collected (a new one starts with papers collected after joining).
+        await _host.ExecuteAsync("UPDATE subscribers SET served_until = 0");
         await _host.RunAsync("send-now", "--date", "2025-09-08");
         var outDir = Path.Combine(_host.Directory, "again");
 

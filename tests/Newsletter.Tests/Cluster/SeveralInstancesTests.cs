@@ -170,10 +170,11 @@ public sealed partial class SeveralInstancesTests(ITestOutputHelper output)
             ["Newsletter:Secret"] = "one-secret-for-every-instance-0123456789",
         }, DatabaseProvider.Postgres);
         host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
-        Assert.Equal(0, (await host.RunAsync("collect")).Exit);
+        // Readers join first: a reader is served the papers collected after they joined.
         var csv = Path.Combine(host.Directory, "list.csv");
         await File.WriteAllLinesAsync(csv, ["email", .. Enumerable.Range(1, subscribers).Select(i => $"reader{i}@example.org")]);
         Assert.Equal(0, (await host.RunAsync("subscribers", "import", csv, "--confirmed")).Exit);
+        Assert.Equal(0, (await host.RunAsync("collect")).Exit);
         return host;
     }
 

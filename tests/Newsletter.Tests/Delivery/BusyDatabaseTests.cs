@@ -14,8 +14,8 @@ public sealed class BusyDatabaseTests
         host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite);
         host.UseSmtp(smtp.Port);
         host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
-        await host.RunAsync("collect");
         await host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        await host.RunAsync("collect");
 
         // Another process holds the write lock for longer than the busy timeout.
         await using (var locker = new SqliteConnection($"Data Source={Path.Combine(host.Directory, "newsletter.db")};Pooling=False"))

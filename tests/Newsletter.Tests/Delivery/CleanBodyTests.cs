@@ -30,8 +30,8 @@ public sealed class CleanBodyTests
         }));
         host.UseSources(("lab", "JsonFeed", new Uri(feed).AbsoluteUri));
         host.UseSmtp(smtp.Port);
-        Assert.Equal(0, (await host.RunAsync("collect")).Exit);
         await host.RunAsync("subscribers", "add", "reader@example.org", "--confirmed");
+        Assert.Equal(0, (await host.RunAsync("collect")).Exit);
 
         var result = await host.RunAsync("send-now", "--date", "2025-09-08");
 

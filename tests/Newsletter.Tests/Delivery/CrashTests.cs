@@ -20,10 +20,10 @@ public sealed class CrashTests(ITestOutputHelper output)
         await using var host = new TestHost(new() { ["Newsletter:Delivery:LeaseDuration"] = "00:00:02" });
         host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
         host.UseSmtp(smtp.Port, Connections);
-        await host.RunAsync("collect");
         var csv = Path.Combine(host.Directory, "list.csv");
         await File.WriteAllLinesAsync(csv, ["email", .. Enumerable.Range(1, Subscribers).Select(i => $"reader{i}@example.org")]);
         await host.RunAsync("subscribers", "import", csv, "--confirmed");
+        await host.RunAsync("collect");
 
         int[] killPoints = [250, 900, 1500];
         foreach (var killAt in killPoints)

@@ -26,6 +26,8 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         var csv = Path.Combine(_host.Directory, $"{prefix}.csv");
         await File.WriteAllLinesAsync(csv, ["email", .. Enumerable.Range(1, count).Select(i => $"{prefix}{i}@example.org")]);
         Assert.Equal(0, (await _host.RunAsync("subscribers", "import", csv, "--confirmed")).Exit);
+        // Readers from before the papers were collected (a new reader starts with papers collected after joining).
+        await _host.ExecuteAsync("UPDATE subscribers SET served_until = 0");
     }
 
     /// <summary>Runs send-now (as cron retries would) until nothing is pending any more.</summary>

@@ -22,10 +22,10 @@ public sealed class StopAndCrashTests(ITestOutputHelper output)
         var host = new TestHost(new() { ["Newsletter:Delivery:ShutdownTimeout"] = ShutdownTimeout.ToString() });
         host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
         host.UseSmtp(smtp.Port, Connections);
-        await host.RunAsync("collect");
         var csv = Path.Combine(host.Directory, "list.csv");
         await File.WriteAllLinesAsync(csv, ["email", .. Enumerable.Range(1, Readers).Select(i => $"reader{i}@example.org")]);
         await host.RunAsync("subscribers", "import", csv, "--confirmed");
+        await host.RunAsync("collect"); // after the readers joined: a reader gets what is collected after that
         return host;
     }
 

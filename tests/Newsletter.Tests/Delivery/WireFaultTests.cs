@@ -10,10 +10,10 @@ public sealed class WireFaultTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
-        await _host.RunAsync("collect");
         var csv = Path.Combine(_host.Directory, "list.csv");
         await File.WriteAllLinesAsync(csv, ["email", .. Enumerable.Range(1, 6).Select(i => $"reader{i}@example.org")]);
         await _host.RunAsync("subscribers", "import", csv, "--confirmed");
+        await _host.RunAsync("collect"); // after the readers joined: a reader gets what is collected after that
     }
 
     public async ValueTask DisposeAsync() => await _host.DisposeAsync();

@@ -130,6 +130,13 @@ public sealed partial class IssueCapTests(ITestOutputHelper output) : IAsyncLife
         {
             _clock.Now = At(Monday.AddDays(day), hour);
             var run = await _host.RunAsync("send-now", "--date", Monday.AddDays(day).ToString("yyyy-MM-dd"));
+            // A second run on a date whose readers were all handled (here: nothing new, recorded as a
+            // skip) composes nothing at all, so it cannot count anything again either.
+            if (run.Output.Contains("already composed", StringComparison.Ordinal))
+            {
+                leftOut.Add(0);
+                continue;
+            }
             var match = NothingComposedLine().Match(run.Output);
             Assert.True(match.Success, run.Output);
             leftOut.Add(int.Parse(match.Groups["left"].Value));

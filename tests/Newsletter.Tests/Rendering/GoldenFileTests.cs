@@ -30,6 +30,30 @@ public sealed class GoldenFileTests : IAsyncLifetime
     }
 
     [Fact]
+    public void PersonalDigestWithWhyLinesMatchesItsGoldenFiles()
+    {
+        var sample = TemplateChecker.SampleIssue();
+        var issue = sample with
+        {
+            Cadence = "weekly",
+            Entries =
+            [
+                sample.Entries[0] with { Why = "matches \u201clarge language\u201d, in cs.CL \u00b7 26 upvotes" },
+                sample.Entries[1] with { Why = "by Mallory <m@example.org>" },
+            ],
+        };
+
+        var digest = _host.Service<DigestRenderer>().Render(issue,
+            new DigestRecipient("reader@example.org", "https://papers.example.org/unsubscribe?token=UNSUB", "https://papers.example.org/preferences?token=PREFS"));
+
+        AssertGolden("digest-why.subject.txt", digest.Subject);
+        AssertGolden("digest-why.html", digest.Html);
+        AssertGolden("digest-why.txt", digest.Text);
+        Assert.Contains("<p class=\"why\" style=", digest.Html);
+        Assert.Contains("by Mallory &lt;m@example.org&gt;", digest.Html);
+    }
+
+    [Fact]
     public async Task ConfirmationMailMatchesItsGoldenFiles()
     {
         await using var smtp = new SmtpSink();

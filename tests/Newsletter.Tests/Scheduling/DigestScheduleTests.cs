@@ -19,6 +19,8 @@ public sealed class DigestScheduleTests : IAsyncLifetime
     {
         _host.UseSmtp(_smtp.Port);
         await _host.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        // Ada subscribed long before the fake clock's dates (she was added on the real clock).
+        await _host.ExecuteAsync("UPDATE subscribers SET created_at = 0, served_until = 0");
     }
 
     public async ValueTask DisposeAsync()

@@ -20,11 +20,16 @@ public sealed class DatabaseCopyTests
         TestPostgres.Require();
         await using var sqlite = new TestHost(provider: DatabaseProvider.Sqlite);
         sqlite.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
-        await sqlite.RunAsync("collect");
-        await sqlite.RunAsync("subscribers", "add", "ada@example.org", "--confirmed");
+        // Readers join first: a reader is served the papers collected after they joined.
+        await sqlite.RunAsync("subscribers", "add", "ada@example.org", "--confirmed", "--time-zone", "Asia/Tokyo", "--send-hour", "7");
         await sqlite.RunAsync("subscribers", "add", "grace@example.org");
         await sqlite.RunAsync("subscribers", "add", "gone@example.org", "--confirmed");
+        // Preferences that match nothing: no mail, a skip row that must travel too.
+        await sqlite.RunAsync("subscribers", "add", "picky@example.org", "--confirmed", "--keywords", "zzqqxx");
+        await sqlite.RunAsync("collect");
         Assert.Equal(0, (await sqlite.RunAsync("send-now", "--date", "2025-09-08")).Exit);
+        foreach (var table in (string[])["digests", "digest_entries", "digest_skips", "entry_sources"])
+            Assert.True(await sqlite.QueryScalarAsync<long>($"SELECT COUNT(*) FROM {table}") > 0, table + " is empty before the copy");
         await sqlite.ExecuteAsync("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'gone@example.org'");
         var adaId = await sqlite.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'ada@example.org'");
         var graceId = await sqlite.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'grace@example.org'");
@@ -55,6 +60,8 @@ public sealed class DatabaseCopyTests
             Assert.Equal(HttpStatusCode.OK, (await browser.SubmitAsync($"/confirm?token={Uri.EscapeDataString(confirm)}", "/confirm")).Response.StatusCode);
         Assert.Equal("unsubscribed", await postgres.QueryScalarAsync<string>("SELECT status FROM subscribers WHERE email = 'ada@example.org'"));
         Assert.Equal("active", await postgres.QueryScalarAsync<string>("SELECT status FROM subscribers WHERE email = 'grace@example.org'"));
+        Assert.Equal("Asia/Tokyo", await postgres.QueryScalarAsync<string>("SELECT time_zone FROM subscribers WHERE email = 'ada@example.org'"));
+        Assert.Equal("zzqqxx", await postgres.QueryScalarAsync<string>("SELECT keywords FROM subscribers WHERE email = 'picky@example.org'"));
         Assert.Equal(0, (await postgres.RunAsync("subscribers", "add", "new@example.org", "--confirmed")).Exit);
         Assert.True(await postgres.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'new@example.org'") > graceId);
     }
@@ -145,7 +152,8 @@ public sealed class DatabaseCopyTests
     private static async Task<string> DumpAsync(TestHost host, string table)
     {
         await using var connection = await host.OpenAsync();
-        var key = table switch { "settings" or "rate_limits" => "key", "source_state" or "data_protection_keys" => "name", "issue_entries" => "issue_id, position", _ => "id" };
+        var key = table switch { "settings" or "rate_limits" => "key", "source_state" or "data_protection_keys" => "name", "issue_entries" => "issue_id, position",
+            "digest_entries" => "digest_id, position", "entry_sources" => "entry_id, source", "digest_skips" => "issue_date, subscriber_id", _ => "id" };
         var rows = await connection.QueryAsync($"SELECT * FROM {table} ORDER BY {key}");
         return string.Join("\n", rows.Select(row => string.Join("|", ((IDictionary<string, object?>)row)
             .OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture)}"))));

@@ -26,12 +26,12 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task SubscribingAgainWhilePendingResendsTheConfirmationAtMostOnceADay()
     {
-        var first = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
-        var soon = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
+        var first = await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None);
+        var soon = await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None);
         _time.Advance(TimeSpan.FromHours(23));
-        var stillTooSoon = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
+        var stillTooSoon = await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None);
         _time.Advance(TimeSpan.FromHours(2));
-        var nextDay = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
+        var nextDay = await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None);
 
         Assert.Equal([true, false, false, true], new[] { first.SendConfirmation, soon.SendConfirmation, stillTooSoon.SendConfirmation, nextDay.SendConfirmation });
         Assert.Equal(first.Id, nextDay.Id);
@@ -40,24 +40,24 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task ActiveSubscribersAreLeftAlone()
     {
-        var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
+        var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None);
         await ConfirmAsync(id);
 
-        var again = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "cs.AI", Resend, CancellationToken.None);
+        var again = await _store.RequestSubscriptionAsync(Address("ada@example.org"), new Preferences { Topics = ["cs.AI"] }, Resend, CancellationToken.None);
 
         Assert.False(again.SendConfirmation);
         Assert.Equal(SubscriberStatus.Active, (await _store.FindAsync(id, CancellationToken.None))!.Status);
-        Assert.Equal("", (await _store.FindAsync(id, CancellationToken.None))!.Topics);
+        Assert.Empty((await _store.FindAsync(id, CancellationToken.None))!.Preferences.Topics);
     }
 
     [Fact]
     public async Task ResubscribingAfterUnsubscribingNeedsConfirmationAgain()
     {
-        var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
+        var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None);
         await ConfirmAsync(id);
         await _store.UnsubscribeAsync(id, CancellationToken.None);
 
-        var again = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
+        var again = await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None);
 
         Assert.True(again.SendConfirmation);
         Assert.Equal(SubscriberStatus.Pending, (await _store.FindAsync(id, CancellationToken.None))!.Status);
@@ -67,10 +67,10 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task UnconfirmedSubscribersArePurgedAfterTheConfirmationLifetime()
     {
-        var (stale, _) = await _store.RequestSubscriptionAsync(Address("stale@example.org"), "", Resend, CancellationToken.None);
+        var (stale, _) = await _store.RequestSubscriptionAsync(Address("stale@example.org"), Preferences.None, Resend, CancellationToken.None);
         _time.Advance(TimeSpan.FromDays(6));
-        var (fresh, _) = await _store.RequestSubscriptionAsync(Address("fresh@example.org"), "", Resend, CancellationToken.None);
-        var (active, _) = await _store.RequestSubscriptionAsync(Address("active@example.org"), "", Resend, CancellationToken.None);
+        var (fresh, _) = await _store.RequestSubscriptionAsync(Address("fresh@example.org"), Preferences.None, Resend, CancellationToken.None);
+        var (active, _) = await _store.RequestSubscriptionAsync(Address("active@example.org"), Preferences.None, Resend, CancellationToken.None);
         await ConfirmAsync(active);
         _time.Advance(TimeSpan.FromDays(1.5));
 
@@ -89,14 +89,14 @@ public sealed class SubscriptionLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task AConfirmationFromAnEarlierEpisodeCannotActivateAReSubscribedReader()
     {
-        var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None);
+        var (id, _) = await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None);
         var firstEpisode = (await _store.FindAsync(id, CancellationToken.None))!.PendingSince!.Value;
         Assert.True(await _store.ConfirmAsync(id, firstEpisode, CancellationToken.None));
         Assert.True(await _store.ConfirmAsync(id, firstEpisode, CancellationToken.None)); // a second click: still fine
         await _store.UnsubscribeAsync(id, CancellationToken.None);
         _time.Advance(TimeSpan.FromMinutes(1));
 
-        await _store.RequestSubscriptionAsync(Address("ada@example.org"), "", Resend, CancellationToken.None); // a stranger
+        await _store.RequestSubscriptionAsync(Address("ada@example.org"), Preferences.None, Resend, CancellationToken.None); // a stranger
 
         Assert.False(await _store.ConfirmAsync(id, firstEpisode, CancellationToken.None));
         Assert.Equal(SubscriberStatus.Pending, (await _store.FindAsync(id, CancellationToken.None))!.Status);

@@ -48,6 +48,8 @@ public sealed class TestHost : IAsyncDisposable
             // No default internet sources in tests: a test that wants sources names them.
             ["Newsletter:Sources:0:Name"] = "none",
             ["Newsletter:Sources:0:Url"] = "file:///nonexistent/none.json",
+            // No arXiv category lookups on the internet; a test that wants them serves its own.
+            ["Newsletter:ArxivApiUrl"] = "",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings ?? [])
@@ -132,6 +134,7 @@ public sealed class TestHost : IAsyncDisposable
         // Scheduled collecting and digests stay out of the way of web tests.
         Set("Newsletter:Schedule:Collect", "0 0 0 1 1 ? 2099");
         Set("Newsletter:Schedule:Digest", "0 0 0 1 1 ? 2099");
+        Set("Newsletter:Schedule:ReaderPoll", "0 0 0 1 1 ? 2099");
         var app = Build(["--urls", baseUrl], time);
         await app.StartAsync();
         return baseUrl;
