@@ -11,6 +11,7 @@ namespace Newsletter.Tests.Cluster;
 /// SMTP server that takes ~20 ms per message: the digest fires once across them, the send is
 /// shared, a node killed mid-send or while holding the digest trigger loses nobody.
 /// </summary>
+[Collection(nameof(SeveralInstancesTests))]
 public sealed partial class SeveralInstancesTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan SmtpDelay = TimeSpan.FromMilliseconds(20);
@@ -55,7 +56,8 @@ public sealed partial class SeveralInstancesTests(ITestOutputHelper output)
     {
         TestPostgres.Require();
         await using var host = await PrepareAsync(3000);
-        var fireAt = ScheduleDigest(host, TimeSpan.FromSeconds(25));
+        // Room for three processes to start on a busy 2-core machine before the digest is due.
+        var fireAt = ScheduleDigest(host, TimeSpan.FromSeconds(40));
         var nodes = await StartNodesAsync(host, 3);
         try
         {
@@ -228,3 +230,10 @@ public sealed partial class SeveralInstancesTests(ITestOutputHelper output)
             await node.DisposeAsync();
     }
 }
+
+/// <summary>
+/// Three service processes with timing-sensitive schedules: they run alone, not beside the other
+/// test classes (which xunit runs in parallel and which would starve their start-up on 2 cores).
+/// </summary>
+[CollectionDefinition(nameof(SeveralInstancesTests), DisableParallelization = true)]
+public sealed class SeveralInstancesCollection;
