@@ -56,8 +56,7 @@ public sealed partial class SeveralInstancesTests(ITestOutputHelper output)
     {
         TestPostgres.Require();
         await using var host = await PrepareAsync(3000);
-        // Room for three processes to start on a busy 2-core machine before the digest is due.
-        var fireAt = ScheduleDigest(host, TimeSpan.FromSeconds(40));
+        var fireAt = ScheduleDigest(host, TimeSpan.FromSeconds(25));
         var nodes = await StartNodesAsync(host, 3);
         try
         {
