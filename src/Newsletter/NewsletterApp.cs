@@ -61,12 +61,12 @@ public static class NewsletterApp
             .AddOrchestration()
             .AddSubscriptions()
             .AddCollecting()
+            .AddIssues()
+            .AddRendering()
             .AddDelivery()
             .AddHealth()
             .AddAdmin()
             .AddWebHardening();
-        builder.Services.AddSingleton<TemplateChecker>();
-        builder.Services.AddSingleton<IStartupRequirement, TemplatesFolderValidator>();
         configure?.Invoke(builder);
         // Last: the job store (in memory or clustered) follows the final configuration.
         builder.AddScheduling();

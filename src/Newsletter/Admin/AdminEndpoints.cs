@@ -7,7 +7,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
-using Newsletter.Issues;
 using Newsletter.Orchestration;
 using Newsletter.Rendering;
 

@@ -9,7 +9,6 @@ using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Sources;
 using Newsletter.Storage;
-using Newsletter.Subscriptions;
 
 namespace Newsletter.Cli;
 
@@ -230,16 +229,8 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var command = new Command("send-now", "Compose the issue of a date if not yet composed and deliver every pending delivery.") { date };
         command.SetAction(async (parse, ct) =>
         {
-            DateOnly? issueDate = null;
-            if (parse.GetValue(date) is { } text)
-            {
-                if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
-                {
-                    await error.WriteLineAsync($"--date must be YYYY-MM-DD; got '{text}'.");
-                    return 2;
-                }
-                issueDate = parsed;
-            }
+            var (validDate, issueDate) = await ReadDateAsync(parse.GetValue(date));
+            if (!validDate) return 2;
             if (!await PrepareAsync(ct)) return 2;
             using var signals = new ShutdownSignals(Get<IHostApplicationLifetime>());
             try
@@ -254,6 +245,17 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             }
         });
         return command;
+    }
+
+    /// <summary>The <c>--date</c> of send-now and preview: null when not given; not valid (said on stderr) when it is no YYYY-MM-DD date.</summary>
+    private async Task<(bool Valid, DateOnly? Date)> ReadDateAsync(string? text)
+    {
+        if (text is null)
+            return (true, null);
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+            return (true, parsed);
+        await error.WriteLineAsync($"--date must be YYYY-MM-DD; got '{text}'.");
+        return (false, null);
     }
 
     private async Task<int> SendNowAsync(DateOnly? issueDate, ShutdownSignals signals, CancellationToken ct)
@@ -309,16 +311,8 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var command = new Command("preview", "Render the current issue to files without sending.") { email, date, outDir };
         command.SetAction(async (parse, ct) =>
         {
-            DateOnly? issueDate = null;
-            if (parse.GetValue(date) is { } text)
-            {
-                if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
-                {
-                    await error.WriteLineAsync($"--date must be YYYY-MM-DD; got '{text}'.");
-                    return 2;
-                }
-                issueDate = parsed;
-            }
+            var (validDate, issueDate) = await ReadDateAsync(parse.GetValue(date));
+            if (!validDate) return 2;
             if (!await PrepareAsync(ct)) return 2;
             var previews = Get<DigestPreviews>();
             var recipient = await previews.RecipientAsync(parse.GetValue(email), ct);

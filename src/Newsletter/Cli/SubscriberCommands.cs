@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using CsvHelper;
 using CsvHelper.Configuration;
+using CsvHelper;
+using Newsletter.Model;
 using Newsletter.Storage;
 using Newsletter.Subscriptions;
 

@@ -2,7 +2,7 @@ using System.Buffers;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using Newsletter.Configuration;
-using Newsletter.Rendering;
+using Newsletter.Model;
 
 namespace Newsletter.Delivery;
 

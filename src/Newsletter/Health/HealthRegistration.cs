@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Newsletter.Rendering;
-using Newsletter.Scheduling;
 using Newsletter.Storage;
 
 namespace Newsletter.Health;

@@ -1,9 +1,9 @@
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Rendering;
-using Newsletter.Scheduling;
 using Newsletter.Sources;
 using Newsletter.Storage;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
-using Newsletter.Sources;
+using Newsletter.Model;
 using Newsletter.Storage;
 
 namespace Newsletter.Issues;
@@ -145,7 +145,7 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var header = await connection.QuerySingleAsync<(long Id, string Date)>(IssueSql, new { id });
-        var entries = (await connection.QueryAsync<EntryRow>(IssueEntriesSql, new { id })).ToList();
+        var entries = (await connection.QueryAsync<PaperRow>(IssueEntriesSql, new { id })).ToList();
         return new Issue(header.Id, DateOnly.ParseExact(header.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture),
             entries.Where(e => e.Compact == 0).Select(e => e.ToIssueEntry()).ToList())
         {
@@ -158,7 +158,7 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var header = await connection.QuerySingleAsync<(long Id, long IssueId, string Date, string Cadence)>(DigestSql, new { id = digestId });
-        var entries = (await connection.QueryAsync<EntryRow>(DigestEntriesSql, new { id = digestId })).ToList();
+        var entries = (await connection.QueryAsync<PaperRow>(DigestEntriesSql, new { id = digestId })).ToList();
         return new Issue(header.IssueId, DateOnly.ParseExact(header.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture),
             entries.Where(e => e.Compact == 0).Select(e => e.ToIssueEntry()).ToList(), header.Cadence)
         {
@@ -180,7 +180,7 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var window = Window(time.GetUtcNow(), null);
-        var entries = (await connection.QueryAsync<EntryRow>($"""
+        var entries = (await connection.QueryAsync<PaperRow>($"""
             SELECT 0 AS Position, title AS Title, summary AS Summary, authors AS Authors, url AS Url,
                    score AS Score, published_at AS PublishedAt, source AS Source, 0 AS Compact
             FROM entries WHERE id IN ({RankEntriesSql})
@@ -188,28 +188,5 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
             """, new { window.windowStart, limit = Capacity })).Select((e, i) => e.ToIssueEntry() with { Position = i + 1 }).ToList();
         var inFull = options.Value.MaxEntriesPerIssue;
         return new Issue(0, date, entries.Take(inFull).ToList()) { More = entries.Skip(inFull).ToList() };
-    }
-
-    /// <summary>
-    /// Settable properties rather than a constructor: Dapper matches constructors by column type,
-    /// and SQLite reports no type for computed columns of an empty result.
-    /// </summary>
-    private sealed class EntryRow
-    {
-        public long Position { get; init; }
-        public string Title { get; init; } = "";
-        public string Summary { get; init; } = "";
-        public string Authors { get; init; } = "";
-        public string Url { get; init; } = "";
-        public long Score { get; init; }
-        public long? PublishedAt { get; init; }
-        public string Source { get; init; } = "";
-        public long Compact { get; init; }
-        public string Why { get; init; } = "";
-
-        public IssueEntry ToIssueEntry() => new(
-            (int)Position, Title, Summary,
-            Authors.Length == 0 ? [] : Authors.Split(EntryStore.AuthorSeparator),
-            Url, (int)Score, DbTime.FromDb(PublishedAt), Source, Why);
     }
 }

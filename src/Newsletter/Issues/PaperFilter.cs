@@ -1,22 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Newsletter.Subscriptions;
+using Newsletter.Model;
 
 namespace Newsletter.Issues;
-
-/// <summary>A collected paper with what filtering needs: its categories and every source that listed it.</summary>
-public sealed record CandidatePaper(
-    long Id,
-    string Title,
-    string Summary,
-    IReadOnlyList<string> Authors,
-    string Url,
-    int Score,
-    DateTimeOffset? PublishedAt,
-    string Source,
-    IReadOnlyList<string> Categories,
-    IReadOnlyList<string> Sources,
-    long FirstSeenAt);
 
 /// <summary>
 /// One reader's content preferences, compiled once per preference group. A paper is in when it is

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
 using Newsletter.Issues;
-using Newsletter.Scheduling;
+using Newsletter.Configuration;
 
 namespace Newsletter.Orchestration;
 
@@ -11,6 +11,7 @@ public sealed class DailyDigest(
     DeliveryStore deliveries,
     Dispatcher dispatcher,
     IOptions<ScheduleOptions> schedule,
+    IOptions<DeliveryOptions> delivery,
     TimeProvider time,
     ILogger<DailyDigest> logger)
 {
@@ -43,7 +44,7 @@ public sealed class DailyDigest(
     /// </summary>
     public async Task<ComposeResult> ComposeAsync(DateOnly? date, CancellationToken cancellationToken)
     {
-        var result = await composer.ComposeAsync(date, cancellationToken);
+        var result = await composer.ComposeAsync(date, delivery.Value.MaxAge, cancellationToken);
         var dateText = result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         switch (result.Outcome)
         {

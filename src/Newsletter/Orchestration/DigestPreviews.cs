@@ -1,5 +1,6 @@
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Model;
 using Newsletter.Rendering;
 using Newsletter.Subscriptions;
 

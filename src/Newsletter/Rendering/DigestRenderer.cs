@@ -4,18 +4,10 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
-using Newsletter.Issues;
+using Newsletter.Model;
 using Scriban.Runtime;
 
 namespace Newsletter.Rendering;
-
-/// <summary>Who a digest is rendered for, with their personal signed links.</summary>
-public sealed record DigestRecipient(string Email, string UnsubscribeUrl, string PreferencesUrl);
-
-public sealed record RenderedDigest(string Subject, string Html, string Text);
-
-/// <summary>A rendered digest with its bodies already UTF-8 encoded (the delivery path).</summary>
-public sealed record EncodedDigest(string Subject, byte[] Html, byte[] Text);
 
 /// <summary>
 /// Renders a digest through the operator's templates. Templates see plain data only (strings,

@@ -1,4 +1,4 @@
-using Newsletter.Issues;
+using Newsletter.Model;
 using Scriban.Runtime;
 using Scriban.Syntax;
 

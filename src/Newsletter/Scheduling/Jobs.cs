@@ -1,5 +1,4 @@
 using Newsletter.Delivery;
-using Newsletter.Issues;
 using Newsletter.Orchestration;
 using Newsletter.Sources;
 using Quartz;

@@ -51,11 +51,6 @@ public sealed class EntryStore(Database database, TimeProvider time)
 
     private const string CategoriesSql = "UPDATE entries SET categories = @categories, categories_checked = 1 WHERE id = @id";
 
-    internal const char AuthorSeparator = '\n';
-
-    /// <summary>The PostgreSQL advisory lock every writer of entries (and the digest composer) takes.</summary>
-    internal const string WriteLockName = "upsert entries";
-
     // PostgreSQL's text cannot hold NUL; rendering turns control characters into spaces anyway,
     // so a feed's NUL becomes that space here, on both providers alike.
     private static string NoNul(string text) => text.Contains('\0') ? text.Replace('\0', ' ') : text;
@@ -67,7 +62,7 @@ public sealed class EntryStore(Database database, TimeProvider time)
         // Sources are stored in parallel: a paper two sources bring at once must count as new once.
         // SQLite's IMMEDIATE transactions serialise this already; PostgreSQL takes a lock for it
         // (the digest composer takes the same one).
-        await database.SerializeAsync(connection, transaction, WriteLockName);
+        await database.SerializeAsync(connection, transaction, EntryColumns.WriteLockName);
         // Taken inside the (write) transaction, after the lock: first-seen times then follow commit
         // order, so a digest composed meanwhile never moves a reader's cursor past a paper it could not see.
         var clock = time.GetUtcNow();
@@ -85,7 +80,7 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 entry.CanonicalId,
                 Title = NoNul(entry.Title),
                 Summary = NoNul(entry.Summary),
-                Authors = NoNul(string.Join(AuthorSeparator, entry.Authors)),
+                Authors = NoNul(string.Join(EntryColumns.AuthorSeparator, entry.Authors)),
                 Url = NoNul(entry.Url),
                 PublishedAt = entry.PublishedAt is { } published ? DbTime.ToDb(published > latestPlausible ? clock : published) : (long?)null,
                 entry.Score,

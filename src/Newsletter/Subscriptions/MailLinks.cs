@@ -4,7 +4,7 @@ using Newsletter.Configuration;
 namespace Newsletter.Subscriptions;
 
 /// <summary>The signed links a mail carries, all under <c>PublicBaseUrl</c>.</summary>
-public sealed class MailLinks(LinkTokens tokens, IOptions<NewsletterOptions> options) : Delivery.IRecipientLinks
+public sealed class MailLinks(LinkTokens tokens, IOptions<NewsletterOptions> options)
 {
     private string BaseUrl => options.Value.PublicBaseUrl.TrimEnd('/');
 

@@ -1,3 +1,5 @@
+using Newsletter.Model;
+
 namespace Newsletter.Subscriptions;
 
 /// <summary>The status words, as stored and as printed by <c>subscribers list</c>.</summary>

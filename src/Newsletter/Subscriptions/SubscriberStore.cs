@@ -1,4 +1,5 @@
 using Dapper;
+using Newsletter.Model;
 using Newsletter.Storage;
 
 namespace Newsletter.Subscriptions;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.Extensions.Options;
+using Newsletter.Model;
 using Scriban.Runtime;
 
 namespace Newsletter.Subscriptions;

@@ -12,7 +12,6 @@ public static class SubscriptionsRegistration
         builder.Services.AddSingleton<SigningKeys>();
         builder.Services.AddSingleton<LinkTokens>();
         builder.Services.AddSingleton<MailLinks>();
-        builder.Services.AddSingleton<Delivery.IRecipientLinks>(services => services.GetRequiredService<MailLinks>());
         builder.Services.AddSingleton<SubscriberStore>();
         builder.Services.AddValidatedOptions<SubscriptionOptions, SubscriptionOptionsValidator>(SubscriptionOptions.Section);
         builder.Services.AddAntiforgery();

@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Newsletter.Issues;
+using Newsletter.Model;
 using Newsletter.Orchestration;
 using Newsletter.Sources;
 using Newsletter.Subscriptions;

@@ -1,3 +1,4 @@
+using Newsletter.Model;
 using Newsletter.Rendering;
 using Newsletter.Subscriptions;
 using Newsletter.Tests.Support;

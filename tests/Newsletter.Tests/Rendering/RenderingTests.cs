@@ -1,6 +1,7 @@
 using MimeKit;
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Model;
 using Newsletter.Rendering;
 using Newsletter.Tests.Support;
 

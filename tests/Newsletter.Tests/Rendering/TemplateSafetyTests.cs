@@ -1,5 +1,6 @@
 using MimeKit;
 using Newsletter.Issues;
+using Newsletter.Model;
 using Newsletter.Rendering;
 using Newsletter.Tests.Support;
 using Scriban.Syntax;

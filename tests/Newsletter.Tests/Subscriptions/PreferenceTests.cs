@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Text.Json;
 using Newsletter.Issues;
+using Newsletter.Model;
 using Newsletter.Subscriptions;
 using Newsletter.Tests.Support;
 

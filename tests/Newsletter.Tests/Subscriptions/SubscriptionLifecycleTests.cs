@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Newsletter.Model;
 using Newsletter.Subscriptions;
 using Newsletter.Tests.Support;
 

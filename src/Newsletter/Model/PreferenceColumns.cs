@@ -1,11 +1,12 @@
-namespace Newsletter.Subscriptions;
+namespace Newsletter.Model;
 
 /// <summary>
 /// How preferences are stored on a subscriber row: topics comma-separated (as before), the other
 /// lists one item a line, days as a bit mask, hour and score as numbers, nulls for "default".
-/// Settable properties so Dapper can fill it from any query that names these columns.
+/// Settable properties so Dapper can fill it from any query that names these columns; a row type
+/// that reads more columns derives from it, so the mapping stands once.
 /// </summary>
-public sealed class PreferenceColumns
+public class PreferenceColumns
 {
     public string Topics { get; set; } = "";
     public string Keywords { get; set; } = "";
@@ -28,7 +29,7 @@ public sealed class PreferenceColumns
         TimeZone = preferences.TimeZone,
         SendHour = preferences.SendHour,
         Weekdays = preferences.Days?.Mask,
-        Cadence = preferences.Cadence == Subscriptions.Cadence.Weekly ? "weekly" : "daily",
+        Cadence = preferences.Cadence == Model.Cadence.Weekly ? "weekly" : "daily",
         WeeklyDay = preferences.WeeklyDay is { } day ? (int)day : null,
     };
 
@@ -41,40 +42,11 @@ public sealed class PreferenceColumns
         MinScore = MinScore is > 0 ? (int)MinScore : null,
         TimeZone = string.IsNullOrEmpty(TimeZone) ? null : TimeZone,
         SendHour = SendHour is >= 0 and <= 23 ? (int)SendHour : null,
-        Days = Weekdays is > 0 and < Subscriptions.Weekdays.All ? new Weekdays((int)Weekdays) : null,
-        Cadence = Cadence == "weekly" ? Subscriptions.Cadence.Weekly : Subscriptions.Cadence.Daily,
+        Days = Weekdays is > 0 and < Model.Weekdays.All ? new Weekdays((int)Weekdays) : null,
+        Cadence = Cadence == "weekly" ? Model.Cadence.Weekly : Model.Cadence.Daily,
         WeeklyDay = WeeklyDay is >= 0 and <= 6 ? (DayOfWeek)WeeklyDay : null,
     };
 
     private static string[] Split(string text, char separator) =>
         text.Length == 0 ? [] : text.Split(separator, StringSplitOptions.RemoveEmptyEntries);
-}
-
-/// <summary>A subscriber row as read by <see cref="SubscriberStore"/>.</summary>
-internal sealed class SubscriberRow
-{
-    public long Id { get; set; }
-    public string Email { get; set; } = "";
-    public string Status { get; set; } = "";
-    public string? StatusReason { get; set; }
-    public long CreatedAt { get; set; }
-    public long? ConfirmedAt { get; set; }
-    public long Paused { get; set; }
-    public long? PendingSince { get; set; }
-    public string Topics { get; set; } = "";
-    public string Keywords { get; set; } = "";
-    public string ExcludeKeywords { get; set; } = "";
-    public string Authors { get; set; } = "";
-    public long? MinScore { get; set; }
-    public string? TimeZone { get; set; }
-    public long? SendHour { get; set; }
-    public long? Weekdays { get; set; }
-    public string Cadence { get; set; } = "daily";
-    public long? WeeklyDay { get; set; }
-
-    public Subscriber ToSubscriber() => new(Id, Email, Status, StatusReason, CreatedAt, ConfirmedAt, Paused != 0, new PreferenceColumns
-    {
-        Topics = Topics, Keywords = Keywords, ExcludeKeywords = ExcludeKeywords, Authors = Authors, MinScore = MinScore,
-        TimeZone = TimeZone, SendHour = SendHour, Weekdays = Weekdays, Cadence = Cadence, WeeklyDay = WeeklyDay,
-    }.ToPreferences(), PendingSince);
 }

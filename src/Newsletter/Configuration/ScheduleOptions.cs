@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Options;
-using Newsletter.Configuration;
 using Quartz;
 
-namespace Newsletter.Scheduling;
+namespace Newsletter.Configuration;
 
 public sealed class ScheduleOptions
 {

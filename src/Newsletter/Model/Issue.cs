@@ -1,4 +1,4 @@
-namespace Newsletter.Issues;
+namespace Newsletter.Model;
 
 /// <summary>
 /// A composed issue as one reader gets it: its entries are frozen in rank order when it is composed.

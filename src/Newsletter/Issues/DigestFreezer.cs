@@ -1,0 +1,88 @@
+using System.Data.Common;
+using System.Globalization;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
+using Newsletter.Storage;
+
+namespace Newsletter.Issues;
+
+/// <summary>
+/// Freezes what <see cref="DigestGroups"/> chose, inside the composer's transaction: the date's
+/// issue, each digest with its papers, one ledger row per reader (their Message-ID fixed now), the
+/// skips with their reasons, and every reader's cursor moved to the compose time.
+/// </summary>
+internal sealed class DigestFreezer(Database database, IssueStore issues, IOptions<NewsletterOptions> options)
+{
+    private const string InsertDigestSql = """
+        INSERT INTO digests (issue_id, cadence, window_start, window_end, created_at) VALUES (@issueId, @cadence, @windowStart, @windowEnd, @now)
+        RETURNING id
+        """;
+
+    private const string InsertDigestEntrySql = "INSERT INTO digest_entries (digest_id, position, entry_id, why, compact) VALUES (@digestId, @position, @entryId, @why, @compact)";
+
+    // The Message-ID is fixed here, before any attempt, so every resend carries the same one. It
+    // is random (no subscriber or issue id in it: those would tell anyone the list's size).
+    // 24 random hex digits per row: SQLite's randomblob; on PostgreSQL gen_random_uuid (core since
+    // 13, a strong random source), whose hex digits are taken the same length (as IssueStore on main did).
+    private const string FanOutSqlTemplate = """
+        INSERT INTO deliveries (issue_id, subscriber_id, message_id, status, next_attempt_at, created_at, digest_id)
+        SELECT @issueId, id, '<digest.' || @compactDate || '.' || {random} || '@' || @domain || '>', 'pending', @now, @now, @digestId
+        FROM subscribers WHERE id IN @ids ORDER BY id
+        """;
+
+    private static readonly string SqliteFanOutSql = FanOutSqlTemplate.Replace("{random}", "lower(hex(randomblob(12)))", StringComparison.Ordinal);
+
+    private static readonly string PostgresFanOutSql = FanOutSqlTemplate.Replace("{random}", "substr(replace(gen_random_uuid()::text, '-', ''), 1, 24)", StringComparison.Ordinal);
+
+    private const string SkipSql = """
+        INSERT INTO digest_skips (issue_date, subscriber_id, reason, created_at)
+        SELECT @date, id, @reason, @now FROM subscribers WHERE id IN @ids
+        """;
+
+    private const string AdvanceSql = "UPDATE subscribers SET served_until = @until, last_digest_id = @digestId WHERE id IN @ids";
+
+    public async Task FreezeAsync(DbConnection connection, DbTransaction transaction, DateOnly date, long now, DigestLimits limits,
+        IReadOnlyCollection<ComposedDigest> digests, Dictionary<string, List<long>> skipped, ComposeTotals total)
+    {
+        if (digests.Count > 0)
+        {
+            var issueId = (await issues.CreateAsync(connection, transaction, date, DbTime.FromDb(now))).Id!.Value;
+            total.LastIssueId = issueId;
+            var from = options.Value.From.Address;
+            var domain = from[(from.LastIndexOf('@') + 1)..];
+            var compactDate = date.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+            foreach (var composed in digests)
+            {
+                var digestId = await connection.ExecuteScalarAsync<long>(InsertDigestSql,
+                    new { issueId, cadence = composed.Cadence, windowStart = composed.WindowStart, windowEnd = now, now }, transaction);
+                await connection.ExecuteAsync(InsertDigestEntrySql,
+                    composed.Papers.Select((p, i) => new { digestId, position = i + 1, entryId = p.Paper.Id, why = p.Why, compact = limits.Compact(i) }), transaction);
+                // Their ledger rows go in together: a claim in id order meets one group after another.
+                composed.Readers.Sort();
+                foreach (var ids in composed.Readers.Chunk(PaperWindow.Chunk))
+                {
+                    total.Deliveries += await connection.ExecuteAsync(database.InList(database.Sql(SqliteFanOutSql, PostgresFanOutSql)), new { issueId, compactDate, domain, now, digestId, ids }, transaction);
+                    await connection.ExecuteAsync(database.InList(AdvanceSql), new { until = now, digestId = (long?)digestId, ids }, transaction);
+                }
+                for (var i = 0; i < composed.Papers.Count; i++)
+                {
+                    var id = composed.Papers[i].Paper.Id;
+                    (i < limits.InFull ? total.Full : i < limits.Capacity ? total.Papers : total.Overflow).Add(id);
+                    if (i < limits.InFull)
+                        total.Papers.Add(id);
+                }
+                total.Groups++;
+            }
+        }
+        var dateText = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        foreach (var (reason, ids) in skipped)
+        {
+            foreach (var chunk in ids.Order().Chunk(PaperWindow.Chunk))
+            {
+                total.NothingNew += await connection.ExecuteAsync(database.InList(SkipSql), new { date = dateText, reason, now, ids = chunk }, transaction);
+                await connection.ExecuteAsync(database.InList(AdvanceSql), new { until = now, digestId = (long?)null, ids = chunk }, transaction);
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using Newsletter.Model;
+
+namespace Newsletter.Issues;
+
+/// <summary>How many papers a digest shows: the first <see cref="InFull"/> in full, up to <see cref="Capacity"/> in all.</summary>
+internal sealed record DigestLimits(int InFull, int Capacity)
+{
+    /// <summary>0: shown in full, 1: under "More papers", 2: no room, carried to the reader's next digest.</summary>
+    public int Compact(int index) => index < InFull ? 0 : index < Capacity ? 1 : 2;
+}
+
+/// <summary>One digest to freeze: its papers in rank order with their reasons, and the readers who share it.</summary>
+internal sealed record ComposedDigest(string Cadence, long WindowStart, List<(CandidatePaper Paper, string Why)> Papers, List<long> Readers);
+
+/// <summary>
+/// Groups the readers due on one date and filters the papers once per group: readers with the same
+/// preferences, cursor and previous digest get the same papers; groups whose papers (and reasons)
+/// come out the same share one digest. A group for whom nothing matched is set aside with the reason.
+/// </summary>
+internal static class DigestGroups
+{
+    public static (IReadOnlyCollection<ComposedDigest> Digests, Dictionary<string, List<long>> Skipped) Compose(
+        IEnumerable<DueReader> readers, IReadOnlyList<CandidatePaper> papers, IReadOnlyDictionary<long, List<CandidatePaper>> carried,
+        long windowFloor, long carryFloor, DigestLimits limits, HashSet<long> leftOut, CancellationToken cancellationToken)
+    {
+        var groups = readers.GroupBy(r => (r.Preferences.ContentKey(), Math.Max(r.ServedUntil, windowFloor), r.Preferences.Cadence, r.LastDigestId));
+        var digests = new Dictionary<string, ComposedDigest>(StringComparer.Ordinal);
+        var skipped = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+        foreach (var group in groups)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var (_, start, cadence, lastDigest) = group.Key;
+            var filter = new PaperFilter(group.First().Preferences);
+            var inWindow = 0;
+            var chosen = new List<(CandidatePaper Paper, string Why)>();
+            foreach (var paper in papers)
+            {
+                if (paper.FirstSeenAt <= start)
+                    continue;
+                inWindow++;
+                if (filter.Matches(paper, out var why))
+                    chosen.Add((paper, why));
+            }
+            // What the reader's previous digest had no room for comes again, while young enough.
+            if (lastDigest is { } previous && carried.TryGetValue(previous, out var waiting))
+                foreach (var paper in waiting.Where(w => chosen.All(c => c.Paper.Id != w.Id)))
+                {
+                    if (paper.FirstSeenAt <= carryFloor)
+                        leftOut.Add(paper.Id);
+                    else if (filter.Matches(paper, out var why))
+                        chosen.Add((paper, why));
+                }
+            if (chosen.Count == 0)
+            {
+                var reason = inWindow == 0
+                    ? "no new papers since the last digest"
+                    : $"none of the {inWindow} new papers matched the reader's preferences";
+                if (!skipped.TryGetValue(reason, out var ids))
+                    skipped[reason] = ids = [];
+                ids.AddRange(group.Select(r => r.Id));
+                continue;
+            }
+            var ranked = PaperRanking.Rank(chosen, c => c.Paper).ToList();
+            var cadenceText = cadence == Cadence.Weekly ? "weekly" : "daily";
+            var signature = cadenceText + "|" + string.Join('|', ranked.Select((r, i) => r.Paper.Id + ":" + r.Why + ":" + limits.Compact(i)));
+            if (!digests.TryGetValue(signature, out var composed))
+                digests[signature] = composed = new ComposedDigest(cadenceText, start, ranked, []);
+            composed.Readers.AddRange(group.Select(r => r.Id));
+        }
+        return (digests.Values, skipped);
+    }
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Text;
+using Newsletter.Model;
+
+namespace Newsletter.Subscriptions;
+
+/// <summary>Validates preference input against the current value; every problem is named by its field.</summary>
+public static class PreferenceParser
+{
+    /// <summary>
+    /// Splits <c>diffusion, "large language", "a, b"</c> into terms: commas separate, double quotes
+    /// make a phrase (and may hold commas).
+    /// </summary>
+    public static IReadOnlyList<string> SplitList(string text)
+    {
+        var items = new List<string>();
+        var current = new StringBuilder();
+        var quoted = false;
+        foreach (var c in text)
+        {
+            if (c == '"')
+                quoted = !quoted;
+            else if (c == ',' && !quoted)
+            {
+                items.Add(current.ToString());
+                current.Clear();
+            }
+            else
+                current.Append(c);
+        }
+        items.Add(current.ToString());
+        return items.Select(i => i.Trim()).Where(i => i.Length > 0).ToList();
+    }
+
+    /// <summary>A list as one text that <see cref="SplitList"/> reads back (phrases with commas or quotes get quoted).</summary>
+    public static string JoinList(IEnumerable<string> items, bool quotePhrases = false) =>
+        string.Join(", ", items.Select(i => i.Contains(',') || (quotePhrases && i.Contains(' ')) ? $"\"{i}\"" : i));
+
+    /// <summary>Applies <paramref name="input"/> to <paramref name="current"/>; false with one sentence per bad field.</summary>
+    public static bool TryApply(Preferences current, PreferenceInput input, out Preferences result, out IReadOnlyDictionary<string, string> problems)
+    {
+        var errors = new Dictionary<string, string>();
+        var next = current;
+        if (input.Topics is { } topics)
+            next = next with { Topics = Clean(topics, "topics", Preferences.MaxTopicLength, errors, topic: true) };
+        if (input.Keywords is { } keywords)
+            next = next with { Keywords = Clean(keywords, "keywords", Preferences.MaxTermLength, errors) };
+        if (input.Exclude is { } exclude)
+            next = next with { Exclude = Clean(exclude, "exclude", Preferences.MaxTermLength, errors) };
+        if (input.Authors is { } authors)
+            next = next with { Authors = Clean(authors, "authors", Preferences.MaxTermLength, errors) };
+        if (input.MinScore is { } minScore)
+        {
+            if (minScore.Trim().Length == 0)
+                next = next with { MinScore = null };
+            else if (int.TryParse(minScore.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var score) && score <= 1_000_000)
+                next = next with { MinScore = score == 0 ? null : score };
+            else
+                errors["minScore"] = $"must be a whole number from 0 to 1000000; got '{minScore}'.";
+        }
+        if (input.TimeZone is { } zone)
+        {
+            if (zone.Trim().Length == 0)
+                next = next with { TimeZone = null };
+            else if (TryZone(zone.Trim(), out var id))
+                next = next with { TimeZone = id };
+            else
+                errors["timeZone"] = $"'{Shorten(zone)}' is not a known IANA time zone (such as Europe/Berlin or Asia/Tokyo).";
+        }
+        if (input.SendHour is { } hour)
+        {
+            if (hour.Trim().Length == 0)
+                next = next with { SendHour = null };
+            else if (int.TryParse(hour.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var h) && h is >= 0 and <= 23)
+                next = next with { SendHour = h };
+            else
+                errors["sendHour"] = $"must be an hour from 0 to 23; got '{Shorten(hour)}'.";
+        }
+        if (input.Weekdays is { } weekdays)
+        {
+            if (weekdays.All(string.IsNullOrWhiteSpace))
+                next = next with { Days = null };
+            else if (Weekdays.TryParse(weekdays, out var days, out var problem))
+                next = next with { Days = days.Mask == Weekdays.All ? null : days };
+            else
+                errors["weekdays"] = problem;
+        }
+        if (input.Cadence is { } cadence)
+        {
+            if (cadence.Trim().Length == 0 || cadence.Trim().Equals("daily", StringComparison.OrdinalIgnoreCase))
+                next = next with { Cadence = Cadence.Daily };
+            else if (cadence.Trim().Equals("weekly", StringComparison.OrdinalIgnoreCase))
+                next = next with { Cadence = Cadence.Weekly };
+            else
+                errors["cadence"] = $"must be daily or weekly; got '{Shorten(cadence)}'.";
+        }
+        if (input.WeeklyDay is { } weeklyDay)
+        {
+            if (weeklyDay.Trim().Length == 0)
+                next = next with { WeeklyDay = null };
+            else if (Weekdays.TryParseDay(weeklyDay, out var day))
+                next = next with { WeeklyDay = day };
+            else
+                errors["weeklyDay"] = $"'{Shorten(weeklyDay)}' is not a day; use Mon, Tue, Wed, Thu, Fri, Sat or Sun.";
+        }
+        result = errors.Count == 0 ? next : current;
+        problems = errors;
+        return errors.Count == 0;
+    }
+
+    /// <summary>An IANA zone id (Windows ids are accepted and turned into IANA ones).</summary>
+    public static bool TryZone(string text, out string id)
+    {
+        id = "";
+        if (text.Length > 64 || !TimeZoneInfo.TryFindSystemTimeZoneById(text, out var zone))
+            return false;
+        id = zone.HasIanaId ? zone.Id : TimeZoneInfo.TryConvertWindowsIdToIanaId(zone.Id, out var iana) ? iana : zone.Id;
+        return true;
+    }
+
+    private static List<string> Clean(IEnumerable<string> values, string field, int maxLength, Dictionary<string, string> errors, bool topic = false)
+    {
+        var list = new List<string>();
+        foreach (var raw in values)
+        {
+            // Control characters and quotes never belong in a term; whitespace runs become one space.
+            var value = string.Join(' ', new string((raw ?? "").Select(c => char.IsControl(c) || c == '"' ? ' ' : c).ToArray())
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            if (value.Length == 0)
+                continue;
+            if (value.Length > maxLength)
+            {
+                errors[field] = $"'{Shorten(value)}' is longer than {maxLength} characters.";
+                continue;
+            }
+            if (topic && !value.All(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or ' '))
+            {
+                errors[field] = $"'{Shorten(value)}' is not an arXiv category (such as cs.LG) or a source name.";
+                continue;
+            }
+            if (!list.Contains(value, StringComparer.OrdinalIgnoreCase))
+                list.Add(value);
+        }
+        if (list.Count > Preferences.MaxItems)
+            errors[field] = $"has {list.Count} entries; at most {Preferences.MaxItems} are allowed.";
+        return list;
+    }
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "...";
+}
+
