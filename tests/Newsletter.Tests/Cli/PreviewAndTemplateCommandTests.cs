@@ -147,11 +147,10 @@ public sealed class TemplateLintTests
     public async Task TemplatesCheckReportsParseAndRenderErrorsOfEveryFileInOnePass()
     {
         await using var host = new TestHost();
-        var templates = host.CopyTemplates();
-        await File.WriteAllTextAsync(Path.Combine(templates, "digest.txt.sbn"), "{{ unsubscribe_url }}\n{{ if }");
-        await File.WriteAllTextAsync(Path.Combine(templates, "confirm.subject.sbn"), "{{ for }");
-        await File.WriteAllTextAsync(Path.Combine(templates, "digest.html.sbn"), "{{ unsubscribe_url }}\n  {{ func f; f; end; f }}");
-        await File.WriteAllTextAsync(Path.Combine(templates, "pages", "confirmed.html.sbn"), "<p>{{ func g; g; end; g }}</p>");
+        var templates = await host.WriteTemplateAsync("digest.txt.sbn", "{{ unsubscribe_url }}\n{{ if }");
+        await host.WriteTemplateAsync("confirm.subject.sbn", "{{ for }");
+        await host.WriteTemplateAsync("digest.html.sbn", "{{ unsubscribe_url }}\n  {{ func f; f; end; f }}");
+        await host.WriteTemplateAsync(Path.Combine("pages", "confirmed.html.sbn"), "<p>{{ func g; g; end; g }}</p>");
 
         var result = await host.RunAsync("templates", "check");
 
@@ -168,8 +167,7 @@ public sealed class TemplateLintTests
     public async Task ARenderErrorIsReportedInTheSameFormatByPreview()
     {
         await using var host = new TestHost();
-        var templates = host.CopyTemplates();
-        await File.WriteAllTextAsync(Path.Combine(templates, "digest.subject.sbn"), "Papers {{ func f; f; end; f }}");
+        var templates = await host.WriteTemplateAsync("digest.subject.sbn", "Papers {{ func f; f; end; f }}");
 
         var result = await host.RunAsync("preview", "--out", Path.Combine(host.Directory, "preview"));
 
@@ -186,7 +184,7 @@ public sealed class TemplateLintTests
     public async Task TemplatesCheckFlagsUnsafeOrIncompleteTemplates(string file, string content, string problem)
     {
         await using var host = new TestHost();
-        await File.WriteAllTextAsync(Path.Combine(host.CopyTemplates(), file), content);
+        await host.WriteTemplateAsync(file, content);
 
         var result = await host.RunAsync("templates", "check");
 

@@ -4,16 +4,29 @@ using Newsletter.Tests.Support;
 namespace Newsletter.Tests.Cli;
 
 /// <summary><c>templates check</c> as an operator runs it: the built executable, from the folder holding templates/.</summary>
-public sealed class TemplatesCheckProcessTests
+public sealed class TemplatesCheckProcessTests : IAsyncLifetime
 {
+    private readonly TestHost _host = new();
+    private string _templates = "";
+
+    /// <summary>Each test breaks its own copy of the shipped templates, in templates/ of the host's folder.</summary>
+    public ValueTask InitializeAsync()
+    {
+        _templates = _host.CopyTemplates();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
+
+    /// <summary>The check in a child process, run from the host's folder with the host's settings.</summary>
+    private Task<CliResult> CheckAsync() => NewsletterProcess.RunAsync(_host, ["templates", "check"]);
+
     [Fact]
     public async Task TemplatesCheckStillReportsOtherConfigurationMistakesWithExitTwo()
     {
-        await using var host = new TestHost();
-        host.CopyTemplates();
-        host.Set("Newsletter:Smtp:Port", "abc");
+        _host.Set("Newsletter:Smtp:Port", "abc");
 
-        var result = await NewsletterProcess.RunAsync(host, ["templates", "check"]);
+        var result = await CheckAsync();
 
         Assert.True(result.Exit == 2, result.ToString());
         Assert.Contains("Newsletter:Smtp:Port must be a whole number", result.Error);
@@ -23,11 +36,9 @@ public sealed class TemplatesCheckProcessTests
     [Fact]
     public async Task TemplatesCheckReportsAMissingTemplateItselfNotAsAConfigurationProblem()
     {
-        await using var host = new TestHost();
-        var templates = host.CopyTemplates();
-        File.Delete(Path.Combine(templates, "confirm.txt.sbn"));
+        File.Delete(Path.Combine(_templates, "confirm.txt.sbn"));
 
-        var result = await NewsletterProcess.RunAsync(host, ["templates", "check"]);
+        var result = await CheckAsync();
 
         Assert.True(result.Exit == 1, result.ToString());
         Assert.Contains("templates/confirm.txt.sbn:1:1: required template is missing", result.Error);
@@ -37,11 +48,9 @@ public sealed class TemplatesCheckProcessTests
     [Fact]
     public async Task EachParseErrorIsPrintedExactlyOnceInTheFileLineColumnForm()
     {
-        await using var host = new TestHost();
-        var templates = host.CopyTemplates();
-        await File.WriteAllTextAsync(Path.Combine(templates, "digest.txt.sbn"), "line one\n{{ for entry in issue.entries }}\n{{ entry.title ");
+        await _host.WriteTemplateAsync("digest.txt.sbn", "line one\n{{ for entry in issue.entries }}\n{{ entry.title ");
 
-        var result = await NewsletterProcess.RunAsync(host, ["templates", "check"]);
+        var result = await CheckAsync();
 
         Assert.True(result.Exit == 1, result.ToString());
         var all = result.Output + result.Error;
@@ -55,16 +64,14 @@ public sealed class TemplatesCheckProcessTests
     [Fact]
     public async Task AMissingIncludeSaysNotFoundWithTheTemplatesRelativePath()
     {
-        await using var host = new TestHost();
-        var templates = host.CopyTemplates();
-        var confirm = Path.Combine(templates, "confirm.txt.sbn");
+        var confirm = Path.Combine(_templates, "confirm.txt.sbn");
         await File.AppendAllTextAsync(confirm, "\n{{ include 'nope.sbn' }}\n");
 
-        var result = await NewsletterProcess.RunAsync(host, ["templates", "check"]);
+        var result = await CheckAsync();
 
         Assert.True(result.Exit == 1, result.ToString());
         Assert.Matches(@"(?m)^templates/confirm\.txt\.sbn:\d+:\d+: include 'nope.sbn' not found \(templates/nope\.sbn\)", result.Error);
         Assert.DoesNotContain("Unexpected exception", result.Error);
-        Assert.DoesNotContain(host.Directory, result.Error);
+        Assert.DoesNotContain(_host.Directory, result.Error);
     }
 }

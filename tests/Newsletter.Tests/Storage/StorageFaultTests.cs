@@ -13,13 +13,57 @@ public sealed class StorageFaultTests
 {
     private static string DbPath(TestHost host) => Path.Combine(host.Directory, "newsletter.db");
 
+    /// <summary>
+    /// A host of the test's own, on SQLite only: the SQLite file itself is the subject. On a
+    /// PostgreSQL suite run the test skips, and the host is disposed first (its database dropped).
+    /// </summary>
+    private static async Task<TestHost> SqliteHostAsync()
+    {
+        var host = new TestHost();
+        try
+        {
+            host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+        return host;
+    }
+
+    /// <summary>The whole service started on the host, and a client for it.</summary>
+    private static async Task<HttpClient> ServiceClientAsync(TestHost host) =>
+        new() { BaseAddress = new Uri(await host.StartServiceAsync()) };
+
+    /// <summary>
+    /// The database made by a first verb, then 3000 readers checkpointed into the main file and no
+    /// pooled connection left: damage to the middle of the file lands in the subscribers table.
+    /// </summary>
+    private static async Task AddThousandsOfReadersAsync(TestHost host)
+    {
+        await host.RunAsync("subscribers", "list");
+        await host.ExecuteAsync("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+            INSERT INTO subscribers (email, email_key, status, created_at) SELECT 'reader' || i || '@example.org', 'reader' || i || '@example.org', 'active', 0 FROM n;
+            PRAGMA wal_checkpoint(TRUNCATE);
+            """);
+        SqliteConnection.ClearAllPools();
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> over the database file at <paramref name="position"/> (given the file's length), as a disk fault would.</summary>
+    private static async Task OverwriteAsync(TestHost host, Func<long, long> position, byte[] bytes)
+    {
+        await using var file = new FileStream(DbPath(host), FileMode.Open, FileAccess.Write);
+        file.Position = position(file.Length);
+        file.Write(bytes);
+    }
+
     [Fact]
     public async Task ADatabaseDeletedUnderTheRunningServiceMakesHealthUnhealthyAndSubscribesFailInsteadOfVanishing()
     {
-        await using var host = new TestHost();
-        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
-        var baseUrl = await host.StartServiceAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        await using var host = await SqliteHostAsync();
+        using var http = await ServiceClientAsync(host);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
 
         foreach (var file in Directory.GetFiles(host.Directory, "newsletter.db*"))
@@ -38,10 +82,8 @@ public sealed class StorageFaultTests
     [Fact]
     public async Task ADatabaseReplacedUnderTheRunningServiceIsUnhealthy()
     {
-        await using var host = new TestHost();
-        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
-        var baseUrl = await host.StartServiceAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        await using var host = await SqliteHostAsync();
+        using var http = await ServiceClientAsync(host);
         await using (var other = new TestHost())
         {
             await other.RunAsync("subscribers", "list");
@@ -58,10 +100,8 @@ public sealed class StorageFaultTests
     [Fact]
     public async Task ADatabaseMovedOverByACopyOfItselfIsUnhealthyAndTakesNoWrites()
     {
-        await using var host = new TestHost();
-        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
-        var baseUrl = await host.StartServiceAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        await using var host = await SqliteHostAsync();
+        using var http = await ServiceClientAsync(host);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
         // A backup restore: the same bytes (same database_id) under a new inode.
         var db = DbPath(host);
@@ -80,8 +120,7 @@ public sealed class StorageFaultTests
     [Fact]
     public async Task AFileThatIsNotADatabaseGivesOneSentenceAndExitOne()
     {
-        await using var host = new TestHost();
-        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
+        await using var host = await SqliteHostAsync();
         await File.WriteAllTextAsync(DbPath(host), new string('x', 10_000));
 
         var result = await host.RunAsync("subscribers", "list");
@@ -96,21 +135,10 @@ public sealed class StorageFaultTests
     [Fact]
     public async Task CorruptPagesGiveOneSentenceNotHalfAListAndFailTheIntegrityCheck()
     {
-        await using var host = new TestHost();
-        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
-        await host.RunAsync("subscribers", "list");
-        await host.ExecuteAsync("""
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
-            INSERT INTO subscribers (email, email_key, status, created_at) SELECT 'reader' || i || '@example.org', 'reader' || i || '@example.org', 'active', 0 FROM n;
-            PRAGMA wal_checkpoint(TRUNCATE);
-            """);
-        SqliteConnection.ClearAllPools();
+        await using var host = await SqliteHostAsync();
+        await AddThousandsOfReadersAsync(host);
         // Zero a run of pages in the middle of the file: the subscribers table's b-tree is broken there.
-        await using (var file = new FileStream(DbPath(host), FileMode.Open, FileAccess.Write))
-        {
-            file.Position = file.Length / 2 / 4096 * 4096;
-            file.Write(new byte[4096 * 4]);
-        }
+        await OverwriteAsync(host, length => length / 2 / 4096 * 4096, new byte[4096 * 4]);
 
         var list = await host.RunAsync("subscribers", "list");
         var export = await host.RunAsync("subscribers", "export");
@@ -129,22 +157,11 @@ public sealed class StorageFaultTests
     [Fact]
     public async Task CollectOnACorruptFileGivesOneSentenceAndExitOne()
     {
-        await using var host = new TestHost();
-        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
+        await using var host = await SqliteHostAsync();
         host.UseSources(("hf", "HuggingFaceDaily", new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri));
-        await host.RunAsync("subscribers", "list");
-        await host.ExecuteAsync("""
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
-            INSERT INTO subscribers (email, email_key, status, created_at) SELECT 'reader' || i || '@example.org', 'reader' || i || '@example.org', 'active', 0 FROM n;
-            PRAGMA wal_checkpoint(TRUNCATE);
-            """);
-        SqliteConnection.ClearAllPools();
+        await AddThousandsOfReadersAsync(host);
         // 40 KB of random bytes in the middle of the file.
-        await using (var file = new FileStream(DbPath(host), FileMode.Open, FileAccess.Write))
-        {
-            file.Position = file.Length / 2;
-            file.Write(System.Security.Cryptography.RandomNumberGenerator.GetBytes(40 * 1024));
-        }
+        await OverwriteAsync(host, length => length / 2, System.Security.Cryptography.RandomNumberGenerator.GetBytes(40 * 1024));
 
         var collect = await host.RunAsync("collect");
 
@@ -158,8 +175,7 @@ public sealed class StorageFaultTests
     [Fact]
     public async Task AReadOnlyDatabaseGivesOneSentenceAndExitOne()
     {
-        await using var host = new TestHost();
-        host.RequireProvider(Newsletter.Storage.DatabaseProvider.Sqlite); // the SQLite file itself is the subject
+        await using var host = await SqliteHostAsync();
         await host.RunAsync("subscribers", "add", "ada@example.org");
         host.Set("Newsletter:Database:ConnectionString", $"Data Source={DbPath(host)};Mode=ReadOnly");
 
