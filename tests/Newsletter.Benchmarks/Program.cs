@@ -4,13 +4,13 @@ using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Newsletter;
 using Newsletter.Cli;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Model;
 using Newsletter.Rendering;
 using Newsletter.Subscriptions;
-using Newsletter;
 
 // Benchmark helper for bench/run.sh. The measured send-now runs as the real executable in its
 // own process (so its peak RSS is its own); this program prepares the data and measures render cost.

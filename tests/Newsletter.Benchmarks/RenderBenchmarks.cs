@@ -1,11 +1,11 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Newsletter;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Model;
 using Newsletter.Rendering;
-using Newsletter;
 
 /// <summary>
 /// Micro-benchmarks of one digest for one reader (run with `micro DIR` after `seed DIR ...`):

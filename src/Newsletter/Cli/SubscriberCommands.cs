@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using CsvHelper.Configuration;
 using CsvHelper;
+using CsvHelper.Configuration;
 using Newsletter.Model;
 using Newsletter.Storage;
 using Newsletter.Subscriptions;

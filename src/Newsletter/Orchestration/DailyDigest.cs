@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
+using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Issues;
-using Newsletter.Configuration;
 
 namespace Newsletter.Orchestration;
 
