@@ -20,6 +20,8 @@ namespace Newsletter.Issues;
 /// as a compact list; matching papers past both are stored with the digest (not shown) and offered
 /// again in the reader's next digest, until they are older than <c>CarryOverMaxAge</c>, when they are
 /// left out and counted.
+/// One kind of paper first seen before the cursor comes again: a paper a reader's minimum score held
+/// back, whose score has risen since, while it is younger than <c>CarryOverMaxAge</c> (<see cref="RisingPapers"/>).
 /// A reader for whom nothing matched gets no mail: a <c>digest_skips</c> row says why, and marks the
 /// date as done for them. The steps have a file each: <see cref="DueReaders"/> (who),
 /// <see cref="PaperWindow"/> (which papers), <see cref="DigestGroups"/> (group and filter),
@@ -73,7 +75,8 @@ public sealed class DigestComposer(
             var from = Math.Max(pending.Min(r => r.ServedUntil), windowFloor);
             var papers = await PaperWindow.WindowAsync(connection, transaction, from, nowDb);
             var carried = await _window.CarriedAsync(connection, transaction, pending.Select(r => r.LastDigestId).OfType<long>().Distinct());
-            var (digests, skipped) = DigestGroups.Compose(pending, papers, carried, Math.Max(windowFloor, 0), carryFloor, limits, total.LeftOut, cancellationToken);
+            var rising = await RisingPapers.FindAsync(database, connection, transaction, pending, windowFloor, carryFloor, cancellationToken);
+            var (digests, skipped) = DigestGroups.Compose(pending, papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, total.LeftOut, cancellationToken);
             await _freezer.FreezeAsync(connection, transaction, readerDate, nowDb, limits, digests, skipped, total);
         }
         // send-now --date with nobody due still composes the issue itself (its own list, for previews and archives), as before.

@@ -14,22 +14,22 @@ internal sealed record ComposedDigest(string Cadence, long WindowStart, List<(Ca
 
 /// <summary>
 /// Groups the readers due on one date and filters the papers once per group: readers with the same
-/// preferences, cursor and previous digest get the same papers; groups whose papers (and reasons)
+/// preferences, cursor, previous digest and rising papers get the same papers; groups whose papers (and reasons)
 /// come out the same share one digest. A group for whom nothing matched is set aside with the reason.
 /// </summary>
 internal static class DigestGroups
 {
     public static (IReadOnlyCollection<ComposedDigest> Digests, Dictionary<string, List<long>> Skipped) Compose(
         IEnumerable<DueReader> readers, IReadOnlyList<CandidatePaper> papers, IReadOnlyDictionary<long, List<CandidatePaper>> carried,
-        long windowFloor, long carryFloor, DigestLimits limits, HashSet<long> leftOut, CancellationToken cancellationToken)
+        RisingPapers rising, long windowFloor, long carryFloor, DigestLimits limits, HashSet<long> leftOut, CancellationToken cancellationToken)
     {
-        var groups = readers.GroupBy(r => (r.Preferences.ContentKey(), Math.Max(r.ServedUntil, windowFloor), r.Preferences.Cadence, r.LastDigestId));
+        var groups = readers.GroupBy(r => (r.Preferences.ContentKey(), Math.Max(r.ServedUntil, windowFloor), r.Preferences.Cadence, r.LastDigestId, rising.Key(r.Id)));
         var digests = new Dictionary<string, ComposedDigest>(StringComparer.Ordinal);
         var skipped = new Dictionary<string, List<long>>(StringComparer.Ordinal);
         foreach (var group in groups)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (_, start, cadence, lastDigest) = group.Key;
+            var (_, start, cadence, lastDigest, risingKey) = group.Key;
             var filter = new PaperFilter(group.First().Preferences);
             var inWindow = 0;
             var chosen = new List<(CandidatePaper Paper, string Why)>();
@@ -50,6 +50,10 @@ internal static class DigestGroups
                     else if (filter.Matches(paper, out var why))
                         chosen.Add((paper, why));
                 }
+            // Papers an earlier digest held back for the minimum score, whose score has risen since (RisingPapers).
+            foreach (var paper in rising.Papers(risingKey).Where(p => chosen.All(c => c.Paper.Id != p.Id)))
+                if (filter.Matches(paper, out var why))
+                    chosen.Add((paper, why));
             if (chosen.Count == 0)
             {
                 var reason = inWindow == 0

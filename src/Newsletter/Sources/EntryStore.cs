@@ -12,12 +12,15 @@ public sealed class EntryStore(Database database, TimeProvider time)
     /// A later sighting never replaces what is known with less: the score only grows (HF upvotes
     /// beat an RSS 0), and empty summaries or author lists are filled in. A title that was only the
     /// start of the summary (a title-less first sighting) gives way to a real title from a later source.
+    /// When the score grows, <c>score_raised_at</c> says when: the composer judges a recent paper again
+    /// for a reader whose minimum score it did not reach at first.
     /// </summary>
     private const string UpsertSql = """
         INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at, categories, categories_checked)
         VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now, @Categories, @CategoriesChecked)
         ON CONFLICT (canonical_id) DO UPDATE SET
             score        = CASE WHEN excluded.score > entries.score THEN excluded.score ELSE entries.score END,
+            score_raised_at = CASE WHEN excluded.score > entries.score THEN excluded.updated_at ELSE entries.score_raised_at END,
             title        = CASE WHEN (entries.title = substr(entries.summary, 1, length(entries.title))
                                       OR (substr(entries.title, length(entries.title), 1) = '…' AND length(entries.title) > 1
                                           AND substr(entries.title, 1, length(entries.title) - 1) = substr(entries.summary, 1, length(entries.title) - 1)))

@@ -357,6 +357,16 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
             PRIMARY KEY (issue_date, subscriber_id)
         );
         """),
+        // Rising scores (issue 17): when a later sighting last raised a paper's score, so that a reader
+        // whose minimum score it did not reach is offered it again while it is recent; and the recent
+        // digests by time, where the composer looks for what such a reader was already sent.
+        new(Sqlite: """
+        ALTER TABLE entries ADD COLUMN score_raised_at INTEGER NULL;
+        CREATE INDEX digests_created ON digests (created_at);
+        """, Postgres: """
+        ALTER TABLE entries ADD COLUMN score_raised_at BIGINT NULL;
+        CREATE INDEX digests_created ON digests (created_at);
+        """),
     ];
 
     private static string QuartzPostgresSchema()

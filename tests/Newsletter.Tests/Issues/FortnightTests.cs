@@ -253,7 +253,8 @@ public sealed class FortnightTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>
     /// The model: the reader's send instants (their local hour on their days, or 07:00 UTC for
     /// readers who chose nothing; a skipped hour moves to the end of the gap), and for each, the
-    /// papers first collected since the previous one that match, as the paper stood at that time.
+    /// papers first collected since the previous one that match, as the paper stood at that time,
+    /// and for a reader with a minimum score the recent papers whose score rose since the previous one.
     /// </summary>
     private static List<string> Expected(Reader reader, List<Paper> papers, List<(DateTimeOffset At, int Day)> collects, out HashSet<DateTimeOffset> sendTimes)
     {
@@ -277,6 +278,10 @@ public sealed class FortnightTests(ITestOutputHelper output) : IAsyncLifetime
         DateTimeOffset? FirstSeen(Paper paper) => collects
             .Where(c => paper.ArxivDay == c.Day || paper.HfDays.Contains(HfDayOf(c.Day)))
             .Select(c => (DateTimeOffset?)c.At).FirstOrDefault();
+        // A score raised by a later sighting: first listed by arXiv alone (score 0), then by Hugging Face.
+        DateTimeOffset? Raised(Paper paper) => collects
+            .Where(c => paper.HfDays.Contains(HfDayOf(c.Day)))
+            .Select(c => (DateTimeOffset?)c.At).FirstOrDefault() is { } listed && listed > FirstSeen(paper) ? listed : null;
         var expected = new List<string>();
         sendTimes = [];
         var previous = reader.Joined;
@@ -285,6 +290,13 @@ public sealed class FortnightTests(ITestOutputHelper output) : IAsyncLifetime
             var seenBefore = collects.Where(c => c.At <= send).ToList();
             var window = papers.Where(x => FirstSeen(x) is { } seen && seen > previous && seen <= send).ToList();
             var matching = window.Where(x => Matches(p, x, seenBefore)).Select(x => x.Id).ToList();
+            // A paper judged at an earlier send (not the reader's first) whose score rose since, while
+            // first seen within CarryOverMaxAge (3 days): judged again, if not sent before.
+            if (p.MinScore is > 0 && previous > reader.Joined)
+                matching.AddRange(papers.Where(x => FirstSeen(x) is { } seen && seen <= previous && seen > send.AddDays(-3)
+                        && Raised(x) is { } raised && raised > previous && raised <= send
+                        && !expected.Contains(x.Id) && Matches(p, x, seenBefore))
+                    .Select(x => x.Id));
             if (matching.Count > 0)
                 sendTimes.Add(send);
             expected.AddRange(matching);

@@ -31,6 +31,8 @@ public sealed class DatabaseCopyTests
         foreach (var table in (string[])["digests", "digest_entries", "digest_skips", "entry_sources"])
             Assert.True(await sqlite.QueryScalarAsync<long>($"SELECT COUNT(*) FROM {table}") > 0, table + " is empty before the copy");
         await sqlite.ExecuteAsync("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'gone@example.org'");
+        // A paper whose score a later sighting raised: the time of the rise travels too.
+        await sqlite.ExecuteAsync("UPDATE entries SET score_raised_at = 1760000000000 WHERE id = (SELECT MIN(id) FROM entries)");
         var adaId = await sqlite.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'ada@example.org'");
         var graceId = await sqlite.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'grace@example.org'");
         // Links as they went out in mail before the move.

@@ -1,0 +1,156 @@
+using System.Data.Common;
+using Dapper;
+using Newsletter.Model;
+using Newsletter.Storage;
+
+namespace Newsletter.Issues;
+
+/// <summary>
+/// Per reader with a minimum score: the recent papers judged at an earlier compose and not sent to
+/// them whose score has risen since, to be judged again, so that "papers with at least N upvotes"
+/// holds for a paper that trends after it was first collected (an arXiv paper at 0 that reaches
+/// Hugging Face the next day is one row, its score raised by the later fetch).
+/// </summary>
+/// <remarks>
+/// Rising for a reader: first seen within <c>CarryOverMaxAge</c> and at or before the start of
+/// their window (so an earlier compose judged it, and this one's window does not hold it), with
+/// <c>entries.score_raised_at</c> after their cursor. Collect and compose serialise on the entries
+/// lock and both take their time inside it, so a rise is before a cursor or after it, and every rise
+/// between two composes is seen at the next one. Less what the reader's ledger holds (a digest's
+/// shown papers, or an old-style issue's own list): a paper reaches a reader once. The reader's
+/// whole filter then judges it again (<see cref="DigestGroups"/>): a keyword, topic or exclusion
+/// that ruled it out still does. Readers without a minimum score are not looked at (a higher score
+/// changes nothing for them, and the common case must cost nothing); neither are readers never
+/// composed for, whose first window already holds what they start with.
+/// Readers whose rising papers differ are grouped apart (<see cref="Key"/>), so no frozen digest
+/// carries one reader's rising paper to another.
+/// </remarks>
+internal sealed class RisingPapers
+{
+    public static readonly RisingPapers None = new(new Dictionary<long, string>(), new Dictionary<string, List<CandidatePaper>>(StringComparer.Ordinal));
+
+    // A superset for all these readers at once (rise after the earliest cursor, first seen before the
+    // latest window start), cut per reader in memory; first_seen_at is indexed and the stretch is days.
+    private const string CandidatesSql = """
+        SELECT id AS Id, first_seen_at AS FirstSeenAt, score_raised_at AS RaisedAt FROM entries
+        WHERE first_seen_at > @floor AND first_seen_at <= @until AND score_raised_at > @since
+        """;
+
+    // Composing moves the cursor past joining (served_until > created_at); until then the reader is new.
+    private const string ComposedForSql = "SELECT id FROM subscribers WHERE id IN @ids AND served_until > created_at";
+
+    // A paper first seen after the floor can only be in a digest made after it (or an old-style issue composed after it).
+    private const string RecentIssuesSql = """
+        SELECT issue_id FROM digests WHERE created_at > @floor
+        UNION SELECT id FROM issues WHERE composed_at > @floor
+        """;
+
+    // By (issue, reader), the ledger's unique key: point look-ups, never a scan of every delivery.
+    private const string DeliveredSql = """
+        SELECT d.subscriber_id AS Reader, de.entry_id AS Paper
+        FROM deliveries d JOIN digest_entries de ON de.digest_id = d.digest_id
+        WHERE d.issue_id IN @issues AND d.subscriber_id IN @readers AND de.entry_id IN @papers AND de.compact < 2
+        UNION
+        SELECT d.subscriber_id, ie.entry_id
+        FROM deliveries d JOIN issue_entries ie ON ie.issue_id = d.issue_id
+        WHERE d.digest_id IS NULL AND d.issue_id IN @issues AND d.subscriber_id IN @readers AND ie.entry_id IN @papers
+        """;
+
+    private const string PapersByIdSql = """
+        SELECT id AS Id, title AS Title, summary AS Summary, authors AS Authors, url AS Url, score AS Score,
+               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt
+        FROM entries WHERE id IN @ids
+        """;
+
+    private const string SourcesByIdSql = "SELECT entry_id AS EntryId, source AS Source FROM entry_sources WHERE entry_id IN @ids";
+
+    private readonly IReadOnlyDictionary<long, string> _keys;
+    private readonly IReadOnlyDictionary<string, List<CandidatePaper>> _papers;
+
+    private RisingPapers(IReadOnlyDictionary<long, string> keys, IReadOnlyDictionary<string, List<CandidatePaper>> papers)
+    {
+        _keys = keys;
+        _papers = papers;
+    }
+
+    /// <summary>The reader's rising papers as one text ("" for none): part of their group's key.</summary>
+    public string Key(long readerId) => _keys.Count == 0 ? "" : _keys.GetValueOrDefault(readerId, "");
+
+    /// <summary>The rising papers of the readers with this <see cref="Key"/>.</summary>
+    public IReadOnlyList<CandidatePaper> Papers(string key) => _papers.TryGetValue(key, out var papers) ? papers : [];
+
+    /// <param name="windowFloor">The earliest window start (<see cref="DigestComposer.LongestWindow"/> ago).</param>
+    /// <param name="carryFloor">Papers first seen at or before this are too old to be judged again (<c>CarryOverMaxAge</c> ago).</param>
+    public static async Task<RisingPapers> FindAsync(Database database, DbConnection connection, DbTransaction? transaction,
+        IReadOnlyCollection<DueReader> readers, long windowFloor, long carryFloor, CancellationToken cancellationToken)
+    {
+        var asking = readers.Where(r => r.Preferences.MinScore is > 0).ToList();
+        if (asking.Count == 0)
+            return None;
+        long Start(DueReader reader) => Math.Max(reader.ServedUntil, windowFloor);
+        var until = asking.Max(Start);
+        if (until <= carryFloor)
+            return None;
+        var candidates = (await connection.QueryAsync<(long Id, long FirstSeenAt, long RaisedAt)>(new CommandDefinition(CandidatesSql,
+            new { floor = carryFloor, until, since = asking.Min(r => r.ServedUntil) }, transaction, cancellationToken: cancellationToken))).ToList();
+        if (candidates.Count == 0)
+            return None;
+
+        var perReader = new Dictionary<long, HashSet<long>>();
+        foreach (var reader in asking)
+        {
+            var ids = candidates.Where(c => c.FirstSeenAt <= Start(reader) && c.RaisedAt > reader.ServedUntil).Select(c => c.Id).ToHashSet();
+            if (ids.Count > 0)
+                perReader[reader.Id] = ids;
+        }
+        if (perReader.Count == 0)
+            return None;
+
+        var composedFor = new HashSet<long>();
+        foreach (var chunk in perReader.Keys.Order().Chunk(PaperWindow.Chunk))
+            composedFor.UnionWith(await connection.QueryAsync<long>(new CommandDefinition(database.InList(ComposedForSql), new { ids = chunk }, transaction, cancellationToken: cancellationToken)));
+        foreach (var id in perReader.Keys.Where(id => !composedFor.Contains(id)).ToList())
+            perReader.Remove(id);
+        if (perReader.Count == 0)
+            return None;
+
+        var issues = (await connection.QueryAsync<long>(new CommandDefinition(RecentIssuesSql, new { floor = carryFloor }, transaction, cancellationToken: cancellationToken))).ToArray();
+        if (issues.Length > 0)
+        {
+            var papers = perReader.Values.SelectMany(ids => ids).Distinct().Order().ToArray();
+            foreach (var chunk in perReader.Keys.Order().Chunk(PaperWindow.Chunk))
+            {
+                var delivered = await connection.QueryAsync<(long Reader, long Paper)>(new CommandDefinition(database.InList(DeliveredSql),
+                    new { issues, readers = chunk, papers }, transaction, cancellationToken: cancellationToken));
+                foreach (var (reader, paper) in delivered)
+                    perReader[reader].Remove(paper);
+            }
+        }
+
+        var keys = new Dictionary<long, string>();
+        var byKey = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
+        foreach (var (reader, ids) in perReader.Where(p => p.Value.Count > 0))
+        {
+            var key = string.Join(',', ids.Order());
+            keys[reader] = key;
+            byKey.TryAdd(key, ids);
+        }
+        if (keys.Count == 0)
+            return None;
+        var rows = await PapersAsync(database, connection, transaction, byKey.Values.SelectMany(ids => ids).Distinct().Order().ToArray(), cancellationToken);
+        return new RisingPapers(keys, byKey.ToDictionary(k => k.Key, k => k.Value.Order().Select(id => rows[id]).ToList(), StringComparer.Ordinal));
+    }
+
+    private static async Task<Dictionary<long, CandidatePaper>> PapersAsync(Database database, DbConnection connection, DbTransaction? transaction, long[] ids, CancellationToken cancellationToken)
+    {
+        var papers = new Dictionary<long, CandidatePaper>();
+        foreach (var chunk in ids.Chunk(PaperWindow.Chunk))
+        {
+            var sources = (await connection.QueryAsync<(long EntryId, string Source)>(new CommandDefinition(database.InList(SourcesByIdSql), new { ids = chunk }, transaction, cancellationToken: cancellationToken)))
+                .ToLookup(s => s.EntryId, s => s.Source);
+            foreach (var row in await connection.QueryAsync<PaperRow>(new CommandDefinition(database.InList(PapersByIdSql), new { ids = chunk }, transaction, cancellationToken: cancellationToken)))
+                papers[row.Id] = row.ToCandidate(sources[row.Id].ToList());
+        }
+        return papers;
+    }
+}
