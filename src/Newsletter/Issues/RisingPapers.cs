@@ -21,7 +21,9 @@ namespace Newsletter.Issues;
 /// whole filter then judges it again (<see cref="DigestGroups"/>): a keyword, topic or exclusion
 /// that ruled it out still does. Readers without a minimum score are not looked at (a higher score
 /// changes nothing for them, and the common case must cost nothing); neither are readers never
-/// composed for, whose first window already holds what they start with.
+/// composed for, whose first window already holds what they start with. For the others the cost
+/// follows the readers, not the papers: one ledger look-up per reader and recent issue, each digest's
+/// papers read once, and only for readers with a paper that has reached their minimum since.
 /// Readers whose rising papers differ are grouped apart (<see cref="Key"/>), so no frozen digest
 /// carries one reader's rising paper to another.
 /// </remarks>
@@ -32,7 +34,7 @@ internal sealed class RisingPapers
     // A superset for all these readers at once (rise after the earliest cursor, first seen before the
     // latest window start), cut per reader in memory; first_seen_at is indexed and the stretch is days.
     private const string CandidatesSql = """
-        SELECT id AS Id, first_seen_at AS FirstSeenAt, score_raised_at AS RaisedAt FROM entries
+        SELECT id AS Id, first_seen_at AS FirstSeenAt, score_raised_at AS RaisedAt, score AS Score FROM entries
         WHERE first_seen_at > @floor AND first_seen_at <= @until AND score_raised_at > @since
         """;
 
@@ -45,16 +47,15 @@ internal sealed class RisingPapers
         UNION SELECT id FROM issues WHERE composed_at > @floor
         """;
 
-    // By (issue, reader), the ledger's unique key: point look-ups, never a scan of every delivery.
-    private const string DeliveredSql = """
-        SELECT d.subscriber_id AS Reader, de.entry_id AS Paper
-        FROM deliveries d JOIN digest_entries de ON de.digest_id = d.digest_id
-        WHERE d.issue_id IN @issues AND d.subscriber_id IN @readers AND de.entry_id IN @papers AND de.compact < 2
-        UNION
-        SELECT d.subscriber_id, ie.entry_id
-        FROM deliveries d JOIN issue_entries ie ON ie.issue_id = d.issue_id
-        WHERE d.digest_id IS NULL AND d.issue_id IN @issues AND d.subscriber_id IN @readers AND ie.entry_id IN @papers
-        """;
+    // By (issue, reader), the ledger's unique key: a point look-up per reader and recent issue, and a
+    // row per digest they were sent, not per paper in it (a popular paper is in 100,000 readers' mail).
+    private const string LedgerSql = "SELECT subscriber_id AS Reader, issue_id AS IssueId, digest_id AS DigestId FROM deliveries WHERE issue_id IN @issues AND subscriber_id IN @readers";
+
+    // What those digests showed (compact 2 was not shown: it is carried, not sent), read once per digest.
+    private const string DigestPapersSql = "SELECT digest_id AS Id, entry_id AS Paper FROM digest_entries WHERE digest_id IN @ids AND entry_id IN @papers AND compact < 2";
+
+    // A delivery from before personal digests (no digest) sent its issue's own list.
+    private const string IssuePapersSql = "SELECT issue_id AS Id, entry_id AS Paper FROM issue_entries WHERE issue_id IN @ids AND entry_id IN @papers";
 
     private const string PapersByIdSql = """
         SELECT id AS Id, title AS Title, summary AS Summary, authors AS Authors, url AS Url, score AS Score,
@@ -91,41 +92,22 @@ internal sealed class RisingPapers
         var until = asking.Max(Start);
         if (until <= carryFloor)
             return None;
-        var candidates = (await connection.QueryAsync<(long Id, long FirstSeenAt, long RaisedAt)>(new CommandDefinition(CandidatesSql,
+        var candidates = (await connection.QueryAsync<(long Id, long FirstSeenAt, long RaisedAt, long Score)>(new CommandDefinition(CandidatesSql,
             new { floor = carryFloor, until, since = asking.Min(r => r.ServedUntil) }, transaction, cancellationToken: cancellationToken))).ToList();
         if (candidates.Count == 0)
             return None;
 
+        // Still short of the reader's minimum: the filter would say no (a followed author's paper is exempt, so kept).
         var perReader = new Dictionary<long, HashSet<long>>();
         foreach (var reader in asking)
         {
-            var ids = candidates.Where(c => c.FirstSeenAt <= Start(reader) && c.RaisedAt > reader.ServedUntil).Select(c => c.Id).ToHashSet();
+            var minimum = reader.Preferences.Authors.Count > 0 ? 0 : reader.Preferences.MinScore!.Value;
+            var ids = candidates.Where(c => c.FirstSeenAt <= Start(reader) && c.RaisedAt > reader.ServedUntil && c.Score >= minimum).Select(c => c.Id).ToHashSet();
             if (ids.Count > 0)
                 perReader[reader.Id] = ids;
         }
-        if (perReader.Count == 0)
-            return None;
-
-        var composedFor = new HashSet<long>();
-        foreach (var chunk in perReader.Keys.Order().Chunk(PaperWindow.Chunk))
-            composedFor.UnionWith(await connection.QueryAsync<long>(new CommandDefinition(database.InList(ComposedForSql), new { ids = chunk }, transaction, cancellationToken: cancellationToken)));
-        foreach (var id in perReader.Keys.Where(id => !composedFor.Contains(id)).ToList())
-            perReader.Remove(id);
-        if (perReader.Count == 0)
-            return None;
-
-        var issues = (await connection.QueryAsync<long>(new CommandDefinition(RecentIssuesSql, new { floor = carryFloor }, transaction, cancellationToken: cancellationToken))).ToArray();
-        if (issues.Length > 0)
-        {
-            var papers = perReader.Values.SelectMany(ids => ids).Distinct().Order().ToArray();
-            foreach (var chunk in perReader.Keys.Order().Chunk(PaperWindow.Chunk))
-            {
-                var delivered = await connection.QueryAsync<(long Reader, long Paper)>(new CommandDefinition(database.InList(DeliveredSql),
-                    new { issues, readers = chunk, papers }, transaction, cancellationToken: cancellationToken));
-                foreach (var (reader, paper) in delivered)
-                    perReader[reader].Remove(paper);
-            }
-        }
+        if (perReader.Count > 0)
+            await LeaveOutNewAndSentAsync(database, connection, transaction, perReader, carryFloor, cancellationToken);
 
         var keys = new Dictionary<long, string>();
         var byKey = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
@@ -139,6 +121,48 @@ internal sealed class RisingPapers
             return None;
         var rows = await PapersAsync(database, connection, transaction, byKey.Values.SelectMany(ids => ids).Distinct().Order().ToArray(), cancellationToken);
         return new RisingPapers(keys, byKey.ToDictionary(k => k.Key, k => k.Value.Order().Select(id => rows[id]).ToList(), StringComparer.Ordinal));
+    }
+
+    /// <summary>Drops readers never composed for, and from everyone's list what their ledger shows they were sent.</summary>
+    private static async Task LeaveOutNewAndSentAsync(Database database, DbConnection connection, DbTransaction? transaction,
+        Dictionary<long, HashSet<long>> perReader, long carryFloor, CancellationToken cancellationToken)
+    {
+        var composedFor = new HashSet<long>();
+        foreach (var chunk in perReader.Keys.Order().Chunk(PaperWindow.Chunk))
+            composedFor.UnionWith(await connection.QueryAsync<long>(new CommandDefinition(database.InList(ComposedForSql), new { ids = chunk }, transaction, cancellationToken: cancellationToken)));
+        foreach (var id in perReader.Keys.Where(id => !composedFor.Contains(id)).ToList())
+            perReader.Remove(id);
+        if (perReader.Count == 0)
+            return;
+        var issues = (await connection.QueryAsync<long>(new CommandDefinition(RecentIssuesSql, new { floor = carryFloor }, transaction, cancellationToken: cancellationToken))).ToArray();
+        if (issues.Length == 0)
+            return;
+
+        var papers = perReader.Values.SelectMany(ids => ids).Distinct().Order().ToArray();
+        var sent = new List<(long Reader, long IssueId, long? DigestId)>();
+        foreach (var chunk in perReader.Keys.Order().Chunk(PaperWindow.Chunk))
+            sent.AddRange(await connection.QueryAsync<(long Reader, long IssueId, long? DigestId)>(new CommandDefinition(database.InList(LedgerSql),
+                new { issues, readers = chunk }, transaction, cancellationToken: cancellationToken)));
+        var inDigest = await PapersOfAsync(database, connection, transaction, DigestPapersSql, sent.Select(s => s.DigestId).OfType<long>(), papers, cancellationToken);
+        var inIssue = await PapersOfAsync(database, connection, transaction, IssuePapersSql, sent.Where(s => s.DigestId is null).Select(s => s.IssueId), papers, cancellationToken);
+        foreach (var (reader, issueId, digestId) in sent)
+            if ((digestId is null ? inIssue : inDigest).TryGetValue(digestId ?? issueId, out var shown))
+                perReader[reader].ExceptWith(shown);
+    }
+
+    /// <summary>Per digest (or issue), which of <paramref name="papers"/> it showed.</summary>
+    private static async Task<Dictionary<long, List<long>>> PapersOfAsync(Database database, DbConnection connection, DbTransaction? transaction,
+        string sql, IEnumerable<long> ids, long[] papers, CancellationToken cancellationToken)
+    {
+        var shown = new Dictionary<long, List<long>>();
+        foreach (var chunk in ids.Distinct().Order().Chunk(PaperWindow.Chunk))
+            foreach (var (id, paper) in await connection.QueryAsync<(long Id, long Paper)>(new CommandDefinition(database.InList(sql), new { ids = chunk, papers }, transaction, cancellationToken: cancellationToken)))
+            {
+                if (!shown.TryGetValue(id, out var list))
+                    shown[id] = list = [];
+                list.Add(paper);
+            }
+        return shown;
     }
 
     private static async Task<Dictionary<long, CandidatePaper>> PapersAsync(Database database, DbConnection connection, DbTransaction? transaction, long[] ids, CancellationToken cancellationToken)
