@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Dapper;
 using Newsletter.Model;
 using Newsletter.Storage;
@@ -23,11 +25,12 @@ namespace Newsletter.Issues;
 /// changes nothing for them, and the common case must cost nothing); neither are readers never
 /// composed for, whose first window already holds what they start with. For the others the cost
 /// follows the readers, not the papers: one ledger look-up per reader and recent issue, each digest's
-/// papers read once, and only for readers with a paper that has reached their minimum since.
+/// papers read once, and one answer per cursor, minimum and set of digests sent (readers composed
+/// together share them), only for readers with a paper that has reached their minimum since.
 /// Readers whose rising papers differ are grouped apart (<see cref="Key"/>), so no frozen digest
 /// carries one reader's rising paper to another.
 /// </remarks>
-internal sealed class RisingPapers
+internal sealed partial class RisingPapers
 {
     public static readonly RisingPapers None = new(new Dictionary<long, string>(), new Dictionary<string, List<CandidatePaper>>(StringComparer.Ordinal));
 
@@ -38,18 +41,21 @@ internal sealed class RisingPapers
         WHERE first_seen_at > @floor AND first_seen_at <= @until AND score_raised_at > @since
         """;
 
-    // Composing moves the cursor past joining (served_until > created_at); until then the reader is new.
-    private const string ComposedForSql = "SELECT id FROM subscribers WHERE id IN @ids AND served_until > created_at";
-
     // A paper first seen after the floor can only be in a digest made after it (or an old-style issue composed after it).
     private const string RecentIssuesSql = """
         SELECT issue_id FROM digests WHERE created_at > @floor
         UNION SELECT id FROM issues WHERE composed_at > @floor
         """;
 
-    // By (issue, reader), the ledger's unique key: a point look-up per reader and recent issue, and a
-    // row per digest they were sent, not per paper in it (a popular paper is in 100,000 readers' mail).
-    private const string LedgerSql = "SELECT subscriber_id AS Reader, issue_id AS IssueId, digest_id AS DigestId FROM deliveries WHERE issue_id IN @issues AND subscriber_id IN @readers";
+    // Per reader composed for before (composing moves the cursor past joining: served_until > created_at;
+    // until then the reader is new), what they were sent in the recent issues: by (issue, reader), the
+    // ledger's unique key, a point look-up per reader and issue, and a row per digest, not per paper in
+    // it (a popular paper is in 100,000 readers' mail). One statement for all of them: see IdList.
+    private const string LedgerSql = """
+        SELECT s.id AS Reader, d.issue_id AS IssueId, d.digest_id AS DigestId
+        FROM subscribers s LEFT JOIN deliveries d ON d.subscriber_id = s.id AND d.issue_id IN @issues
+        WHERE s.id IN @readers AND s.served_until > s.created_at
+        """;
 
     // What those digests showed (compact 2 was not shown: it is carried, not sent), read once per digest.
     private const string DigestPapersSql = "SELECT digest_id AS Id, entry_id AS Paper FROM digest_entries WHERE digest_id IN @ids AND entry_id IN @papers AND compact < 2";
@@ -88,8 +94,8 @@ internal sealed class RisingPapers
         var asking = readers.Where(r => r.Preferences.MinScore is > 0).ToList();
         if (asking.Count == 0)
             return None;
-        long Start(DueReader reader) => Math.Max(reader.ServedUntil, windowFloor);
-        var until = asking.Max(Start);
+        long WindowStart(DueReader reader) => Math.Max(reader.ServedUntil, windowFloor);
+        var until = asking.Max(WindowStart);
         if (until <= carryFloor)
             return None;
         var candidates = (await connection.QueryAsync<(long Id, long FirstSeenAt, long RaisedAt, long Score)>(new CommandDefinition(CandidatesSql,
@@ -97,58 +103,86 @@ internal sealed class RisingPapers
         if (candidates.Count == 0)
             return None;
 
-        // Still short of the reader's minimum: the filter would say no (a followed author's paper is exempt, so kept).
-        var perReader = new Dictionary<long, HashSet<long>>();
+        // Readers composed together share a cursor and a minimum, so their cut is made once. A paper
+        // still short of the minimum is left out here, as the filter would (a followed author's is exempt).
+        var cuts = new Dictionary<(long Start, long Cursor, int Minimum), long[]>();
+        var cutOf = new Dictionary<long, long[]>();
         foreach (var reader in asking)
         {
-            var minimum = reader.Preferences.Authors.Count > 0 ? 0 : reader.Preferences.MinScore!.Value;
-            var ids = candidates.Where(c => c.FirstSeenAt <= Start(reader) && c.RaisedAt > reader.ServedUntil && c.Score >= minimum).Select(c => c.Id).ToHashSet();
-            if (ids.Count > 0)
-                perReader[reader.Id] = ids;
+            var cut = (Start: WindowStart(reader), Cursor: reader.ServedUntil, Minimum: reader.Preferences.Authors.Count > 0 ? 0 : reader.Preferences.MinScore!.Value);
+            if (!cuts.TryGetValue(cut, out var ids))
+                cuts[cut] = ids = candidates.Where(c => c.FirstSeenAt <= cut.Start && c.RaisedAt > cut.Cursor && c.Score >= cut.Minimum).Select(c => c.Id).Order().ToArray();
+            if (ids.Length > 0)
+                cutOf[reader.Id] = ids;
         }
-        if (perReader.Count > 0)
-            await LeaveOutNewAndSentAsync(database, connection, transaction, perReader, carryFloor, cancellationToken);
+        if (cutOf.Count == 0)
+            return None;
+        var rising = await LeaveOutNewAndSentAsync(database, connection, transaction, cutOf, carryFloor, cancellationToken);
+        if (rising.Keys.Count == 0)
+            return None;
+        var rows = await PapersAsync(database, connection, transaction, rising.Papers.Values.SelectMany(ids => ids).Distinct().Order().ToArray(), cancellationToken);
+        return new RisingPapers(rising.Keys, rising.Papers.ToDictionary(p => p.Key, p => p.Value.Select(id => rows[id]).ToList(), StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Leaves out readers never composed for, and from each cut what the reader's ledger shows they
+    /// were sent; readers with the same cut and the same digests get the same answer, worked out once.
+    /// </summary>
+    private static async Task<(Dictionary<long, string> Keys, Dictionary<string, long[]> Papers)> LeaveOutNewAndSentAsync(Database database,
+        DbConnection connection, DbTransaction? transaction, Dictionary<long, long[]> cutOf, long carryFloor, CancellationToken cancellationToken)
+    {
+        var issues = (await connection.QueryAsync<long>(new CommandDefinition(RecentIssuesSql, new { floor = carryFloor }, transaction, cancellationToken: cancellationToken))).ToArray();
+        // A reader's history: the digests they were sent (an old-style delivery stands for its issue's list, as -issue id).
+        var history = new Dictionary<long, List<long>>();
+        foreach (var (reader, issueId, digestId) in await connection.QueryAsync<(long Reader, long? IssueId, long? DigestId)>(new CommandDefinition(IdList(database, LedgerSql),
+            new { issues = IdValues(database, issues), readers = IdValues(database, cutOf.Keys.Order().ToArray()) }, transaction, cancellationToken: cancellationToken)))
+        {
+            if (!history.TryGetValue(reader, out var sent))
+                history[reader] = sent = [];
+            if (issueId is { } issue)
+                sent.Add(digestId ?? -issue);
+        }
+        var readers = history.Keys.Order().ToArray();
+        var papers = readers.Select(r => cutOf[r]).Distinct().SelectMany(cut => cut).Distinct().Order().ToArray();
+        var sentIn = history.Values.SelectMany(h => h).Distinct().ToList();
+        var shown = await PapersOfAsync(database, connection, transaction, DigestPapersSql, sentIn.Where(id => id > 0), papers, cancellationToken);
+        foreach (var (issueId, list) in await PapersOfAsync(database, connection, transaction, IssuePapersSql, sentIn.Where(id => id < 0).Select(id => -id), papers, cancellationToken))
+            shown[-issueId] = list;
 
         var keys = new Dictionary<long, string>();
-        var byKey = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
-        foreach (var (reader, ids) in perReader.Where(p => p.Value.Count > 0))
+        var byKey = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var answers = new Dictionary<(long[] Cut, string History), string>();
+        foreach (var reader in readers)
         {
-            var key = string.Join(',', ids.Order());
-            keys[reader] = key;
-            byKey.TryAdd(key, ids);
+            var cut = cutOf[reader];
+            var sent = history[reader].Order().ToArray();
+            var answer = (cut, string.Join(',', sent));
+            if (!answers.TryGetValue(answer, out var key))
+            {
+                var left = cut.Except(sent.SelectMany(id => shown.GetValueOrDefault(id) ?? [])).ToArray();
+                answers[answer] = key = string.Join(',', left);
+                if (left.Length > 0)
+                    byKey.TryAdd(key, left);
+            }
+            if (key.Length > 0)
+                keys[reader] = key;
         }
-        if (keys.Count == 0)
-            return None;
-        var rows = await PapersAsync(database, connection, transaction, byKey.Values.SelectMany(ids => ids).Distinct().Order().ToArray(), cancellationToken);
-        return new RisingPapers(keys, byKey.ToDictionary(k => k.Key, k => k.Value.Order().Select(id => rows[id]).ToList(), StringComparer.Ordinal));
+        return (keys, byKey);
     }
 
-    /// <summary>Drops readers never composed for, and from everyone's list what their ledger shows they were sent.</summary>
-    private static async Task LeaveOutNewAndSentAsync(Database database, DbConnection connection, DbTransaction? transaction,
-        Dictionary<long, HashSet<long>> perReader, long carryFloor, CancellationToken cancellationToken)
-    {
-        var composedFor = new HashSet<long>();
-        foreach (var chunk in perReader.Keys.Order().Chunk(PaperWindow.Chunk))
-            composedFor.UnionWith(await connection.QueryAsync<long>(new CommandDefinition(database.InList(ComposedForSql), new { ids = chunk }, transaction, cancellationToken: cancellationToken)));
-        foreach (var id in perReader.Keys.Where(id => !composedFor.Contains(id)).ToList())
-            perReader.Remove(id);
-        if (perReader.Count == 0)
-            return;
-        var issues = (await connection.QueryAsync<long>(new CommandDefinition(RecentIssuesSql, new { floor = carryFloor }, transaction, cancellationToken: cancellationToken))).ToArray();
-        if (issues.Length == 0)
-            return;
+    /// <summary>
+    /// A list of ids as one parameter, however long: PostgreSQL takes an array (<c>= ANY</c>); SQLite a
+    /// JSON text read by <c>json_each</c>, where Dapper's expansion would make a parameter of every id
+    /// (and tens of thousands of readers would need many statements, each parsed anew).
+    /// </summary>
+    private static string IdList(Database database, string sql) =>
+        database.IsPostgres ? database.InList(sql) : InListPattern().Replace(sql, "IN (SELECT value FROM json_each($1))");
 
-        var papers = perReader.Values.SelectMany(ids => ids).Distinct().Order().ToArray();
-        var sent = new List<(long Reader, long IssueId, long? DigestId)>();
-        foreach (var chunk in perReader.Keys.Order().Chunk(PaperWindow.Chunk))
-            sent.AddRange(await connection.QueryAsync<(long Reader, long IssueId, long? DigestId)>(new CommandDefinition(database.InList(LedgerSql),
-                new { issues, readers = chunk }, transaction, cancellationToken: cancellationToken)));
-        var inDigest = await PapersOfAsync(database, connection, transaction, DigestPapersSql, sent.Select(s => s.DigestId).OfType<long>(), papers, cancellationToken);
-        var inIssue = await PapersOfAsync(database, connection, transaction, IssuePapersSql, sent.Where(s => s.DigestId is null).Select(s => s.IssueId), papers, cancellationToken);
-        foreach (var (reader, issueId, digestId) in sent)
-            if ((digestId is null ? inIssue : inDigest).TryGetValue(digestId ?? issueId, out var shown))
-                perReader[reader].ExceptWith(shown);
-    }
+    private static object IdValues(Database database, long[] ids) =>
+        database.IsPostgres ? ids : "[" + string.Join(',', ids.Select(id => id.ToString(CultureInfo.InvariantCulture))) + "]";
+
+    [GeneratedRegex(@"\bIN (@\w+)")]
+    private static partial Regex InListPattern();
 
     /// <summary>Per digest (or issue), which of <paramref name="papers"/> it showed.</summary>
     private static async Task<Dictionary<long, List<long>>> PapersOfAsync(Database database, DbConnection connection, DbTransaction? transaction,
