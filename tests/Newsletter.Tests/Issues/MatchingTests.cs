@@ -129,7 +129,7 @@ public sealed partial class MatchingTests : IAsyncLifetime
         await CollectAndSendAsync(("arxiv", "Rss", Rss("http://rss.arxiv.org/rss/cs.LG",
             ArxivItem("2611.10040", "A large collaboration", sixty, "https://arxiv.org/abs/2611.10040"),
             ArxivItem("2611.10041", "Capped earlier", sixty, "https://arxiv.org/abs/2611.10041"),
-            ArxivItem("2611.10042", "Someone else's", ["Ada54 Byron"], "https://arxiv.org/abs/2611.10042")))));
+            ArxivItem("2611.10042", "Someone else's", ["Ada54 Byron"], "https://arxiv.org/abs/2611.10042"))));
 
         Assert.Equal(["2611.10040", "2611.10041"], Papers(Mail("ada@example.org")));
         var text = Flat(Mail("ada@example.org").TextBody!);
