@@ -274,14 +274,20 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         ["position"] = entry.Position,
         ["title"] = Printable(entry.Title),
         ["summary"] = Printable(entry.Summary),
-        ["authors"] = new ScriptArray(entry.Authors.Select(Printable)),
-        ["authors_text"] = Printable(string.Join(", ", entry.Authors)),
+        ["authors"] = new ScriptArray(ShownAuthors(entry.Authors).Select(Printable)),
+        ["authors_text"] = Printable(string.Join(", ", ShownAuthors(entry.Authors))),
         ["url"] = SafeLink(entry.Url),
         ["score"] = entry.Score,
         ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
         ["source"] = Printable(entry.Source),
         ["why"] = Printable(entry.Why),
     };
+
+    /// <summary>Names a digest shows per paper. The stored list is whole (followed authors are matched on all of it); past this it ends with "et al.".</summary>
+    public const int MaxAuthorsShown = 50;
+
+    private static IEnumerable<string> ShownAuthors(IReadOnlyList<string> authors) =>
+        authors.Count <= MaxAuthorsShown ? authors : authors.Take(MaxAuthorsShown).Append("et al.");
 
     /// <summary>What every template knows about the newsletter itself.</summary>
     public static ScriptObject NewsletterModel(NewsletterOptions options) => new()
