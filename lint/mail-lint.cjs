@@ -66,57 +66,155 @@ function accepted(exceptions, feature, client) {
   return false;
 }
 
+/** An element's inline style as property -> value (lower case), the way PreMailer leaves it. */
+function styleOf(node) {
+  const style = new Map();
+  const text = node && node.attribs && node.attribs.style;
+  for (const declaration of (text || '').split(';')) {
+    const colon = declaration.indexOf(':');
+    if (colon > 0) style.set(declaration.slice(0, colon).trim().toLowerCase(), declaration.slice(colon + 1).trim().toLowerCase());
+  }
+  return style;
+}
+
+const isZero = (value) => /^(0(px|em|rem|%)?\s*)+$/.test(value);
+const BOX = /^(margin|padding|border-radius)/;
+
+// Hidden content (a preheader) stays hidden only with all of these: display:none is ignored by
+// Gmail's mobile web view, overflow/max-height by Outlook for Windows (which honours mso-hide).
+const HIDING = [['display', /^none/], ['max-height', /^0/], ['overflow', /^hidden/], ['mso-hide', /^all/], ['font-size', /^0/], ['line-height', /^0/], ['opacity', /^0/]];
+const hiddenRobustly = (style) => HIDING.every(([property, value]) => value.test(style.get(property) || ''));
+
+/** Does the body carry anything a reader sees? Clients that replace or drop <body> lose it. */
+function bodyMatters(node) {
+  const attributes = Object.keys((node && node.attribs) || {}).filter((name) => !['style', 'class', 'dir', 'lang', 'id'].includes(name));
+  const styles = [...styleOf(node)].filter(([property, value]) => !(BOX.test(property) && isZero(value)));
+  return attributes.length > 0 || styles.length > 0;
+}
+
+/** The partial-support notes of caniemail that say what this element or value loses; null when none applies. */
+function noteApplies(note, tag, value) {
+  let match;
+  if (/Only supported on table cells/.test(note) && !['td', 'th'].includes(tag)) return `works only on table cells, not on <${tag}>`;
+  if ((match = /Only works on (?:the )?`<(\w+)>`/.exec(note)) && tag !== match[1]) return `works only on <${match[1]}>, not on <${tag}>`;
+  if ((match = /(?:Doesn't work|Not supported) on `<(\w+)>`(?: and `<(\w+)>`)?/.exec(note)) && [match[1], match[2]].includes(tag)) return `does not work on <${tag}>`;
+  if (/`auto` value is not supported/.test(note) && /\bauto\b/.test(value)) return 'ignores `auto` (nothing is centred)';
+  if (/Only supports `display:none`/.test(note) && value !== '' && !/^none/.test(value)) return `supports only display:none, not display:${value}`;
+  if (/Only `background-color` values are supported/.test(note) && /url\(|gradient/.test(value)) return 'shows only a background colour';
+  if (/Negative values are not supported/.test(note) && /(^|\s)-\d/.test(value)) return 'ignores negative values';
+  if (/`rem` values are not supported/.test(note) && /\drem\b/.test(value)) return 'ignores rem values';
+  return null;
+}
+
+/**
+ * Whether a caniemail finding changes what a reader sees: what a client lacks entirely, unless it
+ * is a zero box value or part of robust hiding; what it supports partly, only where caniemail's note
+ * names this element or value; <body> only when it carries something. Returns the reason, or null.
+ */
+function judge(finding) {
+  const { feature, level, node, declaration } = finding;
+  const tag = node ? node.name : null;
+  const style = node ? styleOf(node) : new Map();
+  const property = declaration ? String(declaration.property).toLowerCase() : '';
+  const value = declaration ? String(declaration.value).toLowerCase().trim() : '';
+  if (node && hiddenRobustly(style)) return null;
+  if (feature === '<body> element') return bodyMatters(node) ? 'drops or replaces <body> and its styles: put them on a full-width outer table' : null;
+  if (declaration && BOX.test(property) && isZero(value)) return null;
+  if (level === 'none' && node && /^none/.test(style.get('display') || '') && ['display:none', 'overflow', 'max-height', 'opacity', 'font-size', 'line-height'].includes(feature))
+    return `not supported, so the hidden content shows: hide it with all of ${HIDING.map(([p, v]) => p + ':' + v.source.slice(1)).join('; ')} and a colour matching the background`;
+  // A declaration of the style block is judged on the elements PreMailer inlines it into; the block's own selectors and at-rules here.
+  if (!node && declaration) return null;
+  if (level === 'none') return 'not supported';
+  if (!node) return null;
+  for (const note of finding.notes) {
+    const reason = noteApplies(note, tag, value);
+    if (reason !== null) return reason;
+  }
+  return null;
+}
+
 async function main() {
   const input = JSON.parse(await readStdin());
   const { DoIUseEmail } = load(input.modules, '@jsx-email/doiuse-email');
   const { HtmlValidate } = load(input.modules, 'html-validate');
 
-  /** Checks every client on its own, so that a client missing from one feature's data skips that feature only. */
-  class EachClient extends DoIUseEmail {
+  /**
+   * doiuse-email, taught to say where: each client on its own (a client missing from one
+   * feature's data skips that feature only), and every finding with its element, declaration,
+   * support level and notes.
+   */
+  class Findings extends DoIUseEmail {
     constructor() {
       super({ emailClients: ['gmail.*'] });
-      this.everyClient = CLIENTS;
+      this.findings = [];
+      this.node = null;
+      this.declaration = null;
+    }
+
+    checkHtmlNode(node) {
+      const outer = this.node;
+      this.node = node;
+      super.checkHtmlNode(node);
+      this.node = outer;
+    }
+
+    checkCSSDeclarations(declarations) {
+      for (const declaration of declarations) {
+        this.declaration = declaration;
+        super.checkCSSDeclarations([declaration]);
+      }
+      this.declaration = null;
     }
 
     checkFeaturesSupport(titles) {
-      const everyClient = this.everyClient;
       for (const title of [titles].flat()) {
-        for (const client of everyClient) {
+        for (const client of CLIENTS) {
           this.emailClients = [client];
+          const [errors, warnings, notes] = [this.errors.length, this.warnings.length, this.notes.length];
           try {
             super.checkFeaturesSupport(title);
           } catch (error) {
             if (!/not found on/.test(String(error && error.message))) throw error;
           }
+          const level = this.errors.length > errors ? 'none' : this.warnings.length > warnings ? 'partial' : 'full';
+          if (level !== 'full')
+            this.findings.push({
+              feature: title, client, level, node: this.node, declaration: this.declaration,
+              notes: this.notes.slice(notes).map((note) => note.replace(/^Note about `.*?` support for `.*?`: /, '')),
+            });
         }
       }
-      this.emailClients = everyClient;
     }
   }
 
   const problems = [];
   const exceptions = parseExceptions(input.exceptionsName, input.exceptionsText, problems);
   const validator = new HtmlValidate({ root: true, elements: ['html5'], extends: ['html-validate:a11y'] });
-  let partial = 0;
+  let harmless = 0;
   let excepted = 0;
 
   for (const sample of input.samples) {
-    const result = new EachClient().check(sample.html);
-    partial += new Set(result.warnings).size;
-    // One line per feature, with the clients that do not support it (a feature is reported per element).
-    const unsupported = new Map();
-    for (const error of new Set(result.errors || [])) {
-      const match = /^`(.+)` is not supported by `(.+)`$/.exec(error);
-      const [feature, client] = match ? [match[1], match[2]] : [error, ''];
-      if (accepted(exceptions, feature, client)) {
+    const checker = new Findings();
+    checker.check(sample.html);
+    // One line per feature and reason, with the clients and elements (a feature is found per element).
+    const lines = new Map();
+    for (const finding of checker.findings) {
+      const reason = judge(finding);
+      if (reason === null) {
+        harmless++;
+        continue;
+      }
+      if (accepted(exceptions, finding.feature, finding.client)) {
         excepted++;
         continue;
       }
-      if (!unsupported.has(feature)) unsupported.set(feature, []);
-      if (client !== '') unsupported.get(feature).push(client);
+      const key = finding.feature + '\u0000' + reason;
+      if (!lines.has(key)) lines.set(key, { feature: finding.feature, reason, clients: new Set(), tags: new Set() });
+      lines.get(key).clients.add(finding.client);
+      if (finding.node) lines.get(key).tags.add(`<${finding.node.name}>`);
     }
-    for (const [feature, clients] of unsupported)
-      problems.push(`${sample.name}: \`${feature}\` is not supported by ${clients.join(', ')} (caniemail)`);
+    for (const { feature, reason, clients, tags } of lines.values())
+      problems.push(`${sample.name}: \`${feature}\`${tags.size > 0 ? ' on ' + [...tags].join(', ') : ' in <style>'}: ${reason} (${[...clients].join(', ')}; caniemail)`);
 
     const report = await validator.validateString(sample.html);
     for (const message of report.results.flatMap((r) => r.messages)) {
@@ -133,7 +231,7 @@ async function main() {
     process.stdout.write(`note: ${input.exceptionsName}:${exception.line}: the exception for \`${exception.feature}\` matched nothing; remove it if the templates no longer need it\n`);
   process.stdout.write(`Mail lint: ${input.samples.length} sample mails against caniemail (Gmail, Outlook, Apple Mail, Yahoo) and html-validate's accessibility rules: `
     + (problems.length === 0 ? 'no problems' : `${problems.length} problem(s)`)
-    + ` (${excepted} accepted in ${input.exceptionsName}; ${partial} partly supported features not counted).\n`);
+    + ` (${excepted} findings accepted by ${input.exceptionsName}; ${harmless} that change nothing a reader sees not counted).\n`);
   process.exitCode = problems.length === 0 ? 0 : 1;
 }
 

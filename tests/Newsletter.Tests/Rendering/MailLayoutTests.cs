@@ -48,7 +48,7 @@ public sealed class MailLayoutTests : IAsyncLifetime
 
         AssertFrame(html);
         Assert.Contains("Daily Papers", Preheader(html).TextContent);
-        var button = Assert.Single(html.QuerySelectorAll("a").Where(a => a.GetAttribute("href")!.Contains("/confirm?token=", StringComparison.Ordinal)));
+        var button = Assert.Single(html.QuerySelectorAll("a[href*='/confirm?token=']"));
         var cell = button.ParentElement!;
         Assert.Equal("td", cell.LocalName);
         Assert.Equal("#0b57d0", cell.GetAttribute("bgcolor"));

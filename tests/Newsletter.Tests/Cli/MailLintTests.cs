@@ -7,7 +7,7 @@ namespace Newsletter.Tests.Cli;
 /// html-validate's accessibility rules, through Node and the npm packages of <c>lint/</c>
 /// (installed by <c>npm ci --prefix lint</c>, as <c>.ci/lint-mail.sh</c> does).
 /// </summary>
-public sealed class TemplateLintTests : IAsyncLifetime
+public sealed class MailLintTests : IAsyncLifetime
 {
     private readonly TestHost _host = new();
 
@@ -69,9 +69,29 @@ public sealed class TemplateLintTests : IAsyncLifetime
         var result = await LintAsync();
 
         Assert.Equal(1, result.Exit);
-        Assert.Contains("confirm.html.sbn (confirmation): `border-radius` is not supported by outlook.windows", result.Error);
+        Assert.Contains("confirm.html.sbn (confirmation): `padding` on <a>: works only on table cells, not on <a> (outlook.windows, outlook.windows-mail; caniemail)", result.Error);
+        Assert.Contains("confirm.html.sbn (confirmation): `display` on <a>: supports only display:none, not display:inline-block (outlook.windows", result.Error);
+        Assert.Contains("confirm.html.sbn (confirmation): `margin` on <table>: ignores `auto`", result.Error);
+        Assert.Contains("confirm.html.sbn (confirmation): `max-width` on <table>: does not work on <table> (apple-mail.ios", result.Error);
+        Assert.Contains("confirm.html.sbn (confirmation): `<body> element` on <body>: drops or replaces <body> and its styles", result.Error);
         Assert.DoesNotContain("digest.html.sbn", result.Error);
         Assert.Contains("problem(s)", result.Output);
+    }
+
+    [Fact]
+    public async Task APreheaderHiddenWithDisplayNoneAloneFailsWhereItWouldShow()
+    {
+        var shipped = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "templates", "digest.html.sbn"));
+        var start = shipped.IndexOf("<div class=\"preheader\" style=\"", StringComparison.Ordinal);
+        var end = shipped.IndexOf('"', start + "<div class=\"preheader\" style=\"".Length);
+        await _host.WriteTemplateAsync("digest.html.sbn", shipped[..start] + "<div class=\"preheader\" style=\"display:none" + shipped[end..]);
+
+        var result = await LintAsync();
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("digest.html.sbn (digest): `display:none` on <div>: not supported, so the hidden content shows", result.Error);
+        Assert.Contains("(gmail.mobile-webmail; caniemail)", result.Error);
+        Assert.DoesNotContain("confirm.html.sbn", result.Error);
     }
 
     [Fact]
@@ -82,7 +102,7 @@ public sealed class TemplateLintTests : IAsyncLifetime
         var result = await LintAsync();
 
         Assert.Equal(1, result.Exit);
-        Assert.Contains("is not supported by outlook.windows", result.Error);
+        Assert.Contains("`border-radius` on <table>: not supported (outlook.windows, outlook.windows-mail; caniemail)", result.Error);
     }
 
     [Fact]
