@@ -384,8 +384,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
 
     private Command TemplatesCommand()
     {
-        var check = new Command("check", "Parse and test-render every template; prints file:line:col: message per error.");
-        check.SetAction(async (_, ct) =>
+        var lint = new Option<bool>("--lint") { Description = "Also lint the rendered sample mails against caniemail (Gmail, Outlook, Apple Mail, Yahoo) and html-validate's accessibility rules (needs Node.js and lint/'s npm packages)." };
+        var lintModules = new Option<string?>("--lint-modules") { Description = $"The node_modules folder holding the lint's packages (default: {TemplateLint.DefaultModules}; when that is missing, the lint is skipped with a note)." };
+        var check = new Command("check", "Parse and test-render every template; prints file:line:col: message per error.") { lint, lintModules };
+        check.SetAction(async (parse, ct) =>
         {
             // Every other configuration mistake is reported as for any verb; the templates
             // themselves (missing ones included) are this verb's own report.
@@ -395,9 +397,35 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             foreach (var problem in problems)
                 await error.WriteLineAsync(problem);
             await output.WriteLineAsync(problems.Count == 0 ? "All templates are valid." : $"{problems.Count} template error(s).");
-            return problems.Count == 0 ? 0 : 1;
+            if (problems.Count > 0 || !parse.GetValue(lint))
+                return problems.Count == 0 ? 0 : 1;
+            return await LintTemplatesAsync(parse.GetValue(lintModules), ct);
         });
         return new Command("templates", "Template tools.") { check };
+    }
+
+    /// <summary>
+    /// <c>--lint</c>: exit 1 on a finding. Without Node or the packages it says how to get them, and
+    /// exits 0 when they were only looked for in the default place, 1 when <c>--lint-modules</c> named a folder.
+    /// </summary>
+    private async Task<int> LintTemplatesAsync(string? modules, CancellationToken cancellationToken)
+    {
+        var templates = Get<TemplateStore>();
+        var samples = TemplateLintSamples.Render(Get<DigestRenderer>(), Get<Subscriptions.ConfirmationMailer>(), templates);
+        var exceptions = Path.Combine(templates.Root, TemplateLint.ExceptionsFile);
+        var result = await TemplateLint.RunAsync(samples, modules ?? TemplateLint.DefaultModules, exceptions, templates.Display(exceptions), cancellationToken);
+        foreach (var line in result.Lines)
+        {
+            // Findings and "not run" go where template errors go; the summary and notes are the report.
+            var report = line.StartsWith("Mail lint:", StringComparison.Ordinal) || line.StartsWith("note:", StringComparison.Ordinal);
+            await (report ? output : error).WriteLineAsync(line);
+        }
+        return result.Outcome switch
+        {
+            LintOutcome.Clean => 0,
+            LintOutcome.ToolsMissing when modules is null => 0,
+            _ => ExitCodes.Failed,
+        };
     }
 
     private Command SendTestCommand()
