@@ -79,7 +79,7 @@ public static class SubscriptionEndpoints
         }
         else if (http.Request.HasFormContentType)
         {
-            form = await http.Request.ReadFormAsync(cancellationToken);
+            form = await PreferenceFormReader.ReadAsync(http, cancellationToken);
             if (!await antiforgery.IsRequestValidAsync(http))
                 return SubscribePage(http, pages, defaults.Value, form, notice: "Your session expired. Please try again.", status: StatusCodes.Status400BadRequest);
             (email, honeypot, input) = (form["email"].ToString(), form[HoneypotField].ToString(), FormInput(form));
@@ -213,7 +213,7 @@ public static class SubscriptionEndpoints
             return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, cancellationToken);
         if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
-        var form = await http.Request.ReadFormAsync(cancellationToken);
+        var form = await PreferenceFormReader.ReadAsync(http, cancellationToken);
         token = form["token"].ToString();
         if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id))
             return InvalidLink(http, pages);

@@ -171,7 +171,7 @@ public sealed class WebPagesBrowserTests : IAsyncLifetime
         Assert.Contains("Saved.", await page.InnerTextAsync("[role=status]"));
         Assert.Equal("cs.CV,cs.CL|diffusion|Asia/Tokyo|9|126|daily", await StoredPreferencesAsync(id)); // 126: Mon-Sat (Sunday is bit 0)
         // The refused post itself answers 400 (and Chromium logs that); nothing else may fail.
-        Assert.Empty(problems.Where(p => !p.Contains("400", StringComparison.Ordinal)));
+        Assert.DoesNotContain(problems, p => !p.Contains("400", StringComparison.Ordinal));
     }
 
     [Fact]
