@@ -94,6 +94,9 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
         ["token"] = "SAMPLE-TOKEN",
         ["email"] = "reader@example.org",
         ["error"] = "",
+        // The forms mark refused fields with errors.NAME (one entry per field, empty when fine).
+        ["errors"] = new ScriptObject(),
+        ["focus"] = "",
     };
 
     /// <summary>Realistic and hostile entries (markup, attribute breaking, template syntax, CR/LF), in full and in the compact list.</summary>

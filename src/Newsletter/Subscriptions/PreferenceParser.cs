@@ -146,6 +146,15 @@ public static class PreferenceParser
         return list;
     }
 
-    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "...";
+    /// <summary>
+    /// The value as a message may quote it: at most 60 characters, control characters written as
+    /// <c>\u0000</c> (a page, a JSON reader and a terminal would drop or obey them, and
+    /// "'Asia/Tokyo' is not a known time zone" would make no sense).
+    /// </summary>
+    private static string Shorten(string text)
+    {
+        var visible = string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+        return visible.Length <= 60 ? visible : visible[..60] + "...";
+    }
 }
 
