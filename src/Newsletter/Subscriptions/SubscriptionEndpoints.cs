@@ -42,7 +42,7 @@ public static class SubscriptionEndpoints
     /// whether the address is new, pending, active or unsubscribed.
     /// </summary>
     private static async Task<IResult> SubscribeAsync(HttpContext http, PageRenderer pages, SubscriberStore subscribers,
-        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, AddressLimiter addressLimiter, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, AddressLimiter addressLimiter, TopicCatalog topics, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var json = http.Request.HasJsonContentType();
         string? email, honeypot = null;
@@ -73,7 +73,7 @@ public static class SubscriptionEndpoints
                 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["email"] = [problem] }, title: "Invalid email address")
                 : SubscribePage(http, pages, problem, email ?? "", StatusCodes.Status400BadRequest);
 
-        if (!PreferenceParser.TryApply(Preferences.None, input, out var preferences, out var problems))
+        if (!PreferenceParser.TryApply(Preferences.None, input, topics, out var preferences, out var problems))
             return json
                 ? TypedResults.ValidationProblem(problems.ToDictionary(p => p.Key, p => new[] { p.Value }), title: "Invalid preferences")
                 : SubscribePage(http, pages, string.Join(" ", problems.Select(p => $"{Label(p.Key)}: {p.Value}")), email ?? "", StatusCodes.Status400BadRequest);
@@ -180,10 +180,10 @@ public static class SubscriptionEndpoints
     /// the query (<c>POST /preferences?token=</c>): fields left out of the JSON stay as they are.
     /// </summary>
     private static async Task<IResult> SavePreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages,
-        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, CancellationToken cancellationToken)
+        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, TopicCatalog topics, CancellationToken cancellationToken)
     {
         if (http.Request.HasJsonContentType())
-            return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, cancellationToken);
+            return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, topics, cancellationToken);
         if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
         var form = await http.Request.ReadFormAsync(cancellationToken);
@@ -207,7 +207,7 @@ public static class SubscriptionEndpoints
         // The page's day checkboxes: none ticked is a choice (and a mistake), not "unchanged".
         if (form["weekdays"].Count == 0 && form.ContainsKey("cadence"))
             input = input with { Weekdays = ["none"] };
-        if (!PreferenceParser.TryApply(subscriber.Preferences, input, out var preferences, out var problems))
+        if (!PreferenceParser.TryApply(subscriber.Preferences, input, topics, out var preferences, out var problems))
             return PreferencesPage(http, pages, token, subscriber, defaults.Value, saved: false,
                 error: string.Join(" ", problems.Select(p => $"{Label(p.Key)}: {p.Value}")), statusCode: StatusCodes.Status400BadRequest);
         if (!await subscribers.SavePreferencesAsync(id, form["paused"] == "on", preferences, cancellationToken)
@@ -216,7 +216,7 @@ public static class SubscriptionEndpoints
         return PreferencesPage(http, pages, token, saved, defaults.Value, saved: true);
     }
 
-    private static async Task<IResult> SaveJsonPreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, CancellationToken cancellationToken)
+    private static async Task<IResult> SaveJsonPreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, TopicCatalog topics, CancellationToken cancellationToken)
     {
         if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
             return TypedResults.Problem("The link is invalid or expired.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid link");
@@ -225,7 +225,7 @@ public static class SubscriptionEndpoints
         catch (JsonException) { body = null; }
         if (body is null)
             return TypedResults.Problem("The body must be JSON like {\"topics\": [\"cs.LG\"], \"sendHour\": 8}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
-        if (!PreferenceParser.TryApply(subscriber.Preferences, body.ToInput(), out var preferences, out var problems))
+        if (!PreferenceParser.TryApply(subscriber.Preferences, body.ToInput(), topics, out var preferences, out var problems))
             return TypedResults.ValidationProblem(problems.ToDictionary(p => p.Key, p => new[] { p.Value }), title: "Invalid preferences");
         await subscribers.SavePreferencesAsync(id, body.Paused, preferences, cancellationToken);
         var saved = (await subscribers.FindAsync(id, cancellationToken))!;
