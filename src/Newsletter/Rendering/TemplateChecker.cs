@@ -87,6 +87,7 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
             ["newsletter"] = DigestRenderer.NewsletterModel(options.Value),
             ["subscriber"] = new ScriptObject { ["email"] = "reader@example.org" },
             ["confirm_url"] = SampleConfirm,
+            ["preferences_url"] = "https://example.org/preferences?token=SAMPLE",
             ["expires_in_days"] = 7,
         };
         foreach (var name in Subscriptions.ConfirmationMailer.Required)

@@ -261,7 +261,8 @@ public sealed class ArxivCategoryTests : IAsyncLifetime
         await _host.RunAsync("collect");
         Assert.Equal(0L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM entries WHERE categories_checked = 1"));
         var draft = await _host.RunAsync("preview", "--email", "cl@example.org", "--out", Path.Combine(_host.Directory, "p1"));
-        Assert.Contains("(0 entries)", draft.Output);
+        // Nothing would be sent to cl@ yet: the preview says why instead of writing an empty digest.
+        Assert.Contains("No digest would be sent to cl@example.org now: none of the 2 new papers matched the reader's preferences", draft.Output);
 
         _feeds.Serve("/api/query", "arxiv_api_query.xml");
         await _host.RunAsync("collect");
@@ -273,6 +274,6 @@ public sealed class ArxivCategoryTests : IAsyncLifetime
         await _host.RunAsync("collect");
         Assert.Equal(queries, _feeds.Requests.Count(r => r.Path == "/api/query"));
         var preview = await _host.RunAsync("preview", "--email", "cl@example.org", "--out", Path.Combine(_host.Directory, "p2"));
-        Assert.Contains("(1 entries)", preview.Output);
+        Assert.Contains("(1 entry)", preview.Output);
     }
 }
