@@ -87,10 +87,18 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     /// Checks the whole configuration (as the service does before it starts) and prepares the
     /// database. Returns false, having said why, when the configuration is invalid.
     /// </summary>
-    internal async Task<bool> PrepareAsync(CancellationToken cancellationToken)
+    /// <param name="rendersTemplates">
+    /// False for a verb that renders no mail or page (<c>subscribers list</c>, <c>collect</c>, ...): a
+    /// broken or missing template is then a warning, so the operator can still look at the list while
+    /// fixing it; the verbs that render refuse, naming the file.
+    /// </param>
+    internal async Task<bool> PrepareAsync(CancellationToken cancellationToken, bool rendersTemplates = true)
     {
-        if (!await CheckConfigurationAsync())
+        if (!await CheckConfigurationAsync(rendersTemplates ? null : requirement => requirement is TemplatesFolderValidator))
             return false;
+        if (!rendersTemplates)
+            foreach (var problem in Services.GetServices<IStartupRequirement>().OfType<TemplatesFolderValidator>().SelectMany(r => r.Problems(Get<IConfiguration>())))
+                await error.WriteLineAsync($"Warning: {problem}");
         try
         {
             Services.GetService<IStartupValidator>()?.Validate();
@@ -200,7 +208,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var command = new Command("collect", "Fetch every source once and store new entries.");
         command.SetAction(async (_, ct) =>
         {
-            if (!await PrepareAsync(ct)) return ExitCodes.InvalidConfiguration;
+            if (!await PrepareAsync(ct, rendersTemplates: false)) return ExitCodes.InvalidConfiguration;
             // Entries may land on pages that are sound while others are broken: writing into a
             // damaged file only makes it worse, so collect checks it first (list/export fail on reading it).
             if (await Get<Database>().IntegrityProblemAsync(ct) is { } damaged)
@@ -428,6 +436,27 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         };
     }
 
+    /// <summary>
+    /// Why a test mail to this address is refused: a reader who unsubscribed, bounced, has not
+    /// confirmed or paused gets no mail from us, and a test is no exception (an operator who wants
+    /// one sends it to an address of their own). Null for an active reader or an address we do not know.
+    /// </summary>
+    private async Task<string?> NotAReaderNowAsync(string address, CancellationToken cancellationToken)
+    {
+        if (!Subscriptions.EmailAddress.TryParse(address, out var email, out _)
+            || await Get<Subscriptions.SubscriberStore>().FindAsync(email!, cancellationToken) is not { } reader)
+            return null;
+        var why = reader.StatusReason is { } reason ? $" ({reason})" : "";
+        return reader.Status switch
+        {
+            Subscriptions.SubscriberStatus.Unsubscribed => $"Nothing sent: {reader.Email} is unsubscribed{why} and gets no mail from us; send the test to another address ('subscribers add {reader.Email} --confirmed' if they asked to come back).",
+            Subscriptions.SubscriberStatus.Bounced => $"Nothing sent: {reader.Email} is bounced{why}: its server refused our mail; send the test to another address ('subscribers add {reader.Email} --confirmed' once the address works again).",
+            Subscriptions.SubscriberStatus.Pending => $"Nothing sent: {reader.Email} is pending: it has not confirmed its subscription, and only the confirmation mail goes to it; send the test to another address.",
+            _ when reader.IsPaused => $"Nothing sent: {reader.Email} is paused; 'subscribers resume {reader.Email}' first, or send the test to another address.",
+            _ => null,
+        };
+    }
+
     private Command SendTestCommand()
     {
         var to = new Option<string>("--to") { Description = "Recipient address.", Required = true };
@@ -441,6 +470,11 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             {
                 await error.WriteLineAsync($"'{parse.GetValue(to)}' is not a valid email address.");
                 return 2;
+            }
+            if (await NotAReaderNowAsync(recipient.Email, ct) is { } refused)
+            {
+                await error.WriteLineAsync(refused);
+                return 1;
             }
             try
             {

@@ -62,7 +62,7 @@ public static class SubscriptionEndpoints
     /// </summary>
     private static async Task<IResult> SubscribeAsync(HttpContext http, PageRenderer pages, SubscriberStore subscribers,
         ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, IOptions<ScheduleDefaults> defaults,
-        AddressLimiter addressLimiter, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        AddressLimiter addressLimiter, TopicCatalog topics, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var json = http.Request.HasJsonContentType();
         string? email, honeypot = null;
@@ -93,7 +93,7 @@ public static class SubscriptionEndpoints
         var problems = new Dictionary<string, string>();
         if (!EmailAddress.TryParse(email, out var address, out var problem, options.Value.AllowUnicodeLocalPart))
             problems["email"] = problem;
-        if (!PreferenceParser.TryApply(Preferences.None, input, out var preferences, out var preferenceProblems))
+        if (!PreferenceParser.TryApply(Preferences.None, input, topics, out var preferences, out var preferenceProblems))
             foreach (var (field, message) in preferenceProblems)
                 problems[field] = message;
         if (problems.Count > 0)
@@ -207,10 +207,10 @@ public static class SubscriptionEndpoints
     /// the query (<c>POST /preferences?token=</c>): fields left out of the JSON stay as they are.
     /// </summary>
     private static async Task<IResult> SavePreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages,
-        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, CancellationToken cancellationToken)
+        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, TopicCatalog topics, CancellationToken cancellationToken)
     {
         if (http.Request.HasJsonContentType())
-            return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, cancellationToken);
+            return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, topics, cancellationToken);
         if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
         var form = await PreferenceFormReader.ReadAsync(http, cancellationToken);
@@ -235,7 +235,7 @@ public static class SubscriptionEndpoints
         if (form["weekdays"].Count == 0 && form.ContainsKey("cadence"))
             input = input with { Weekdays = ["none"] };
         // One refused field saves nothing, and the page comes back as the reader left it, not as stored.
-        if (!PreferenceParser.TryApply(subscriber.Preferences, input, out var preferences, out var problems))
+        if (!PreferenceParser.TryApply(subscriber.Preferences, input, topics, out var preferences, out var problems))
             return PreferencesPage(http, pages, token, subscriber, defaults.Value, saved: false, typed: form, problems: problems, statusCode: StatusCodes.Status400BadRequest);
         if (!await subscribers.SavePreferencesAsync(id, form["paused"] == "on", preferences, cancellationToken)
             || await subscribers.FindAsync(id, cancellationToken) is not { } saved)
@@ -243,7 +243,7 @@ public static class SubscriptionEndpoints
         return PreferencesPage(http, pages, token, saved, defaults.Value, saved: true);
     }
 
-    private static async Task<IResult> SaveJsonPreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, CancellationToken cancellationToken)
+    private static async Task<IResult> SaveJsonPreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, TopicCatalog topics, CancellationToken cancellationToken)
     {
         if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
             return TypedResults.Problem("The link is invalid or expired.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid link");
@@ -252,7 +252,7 @@ public static class SubscriptionEndpoints
         catch (JsonException) { body = null; }
         if (body is null)
             return TypedResults.Problem("The body must be JSON like {\"topics\": [\"cs.LG\"], \"sendHour\": 8}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
-        if (!PreferenceParser.TryApply(subscriber.Preferences, body.ToInput(), out var preferences, out var problems))
+        if (!PreferenceParser.TryApply(subscriber.Preferences, body.ToInput(), topics, out var preferences, out var problems))
             return Problems(problems, "Invalid preferences");
         await subscribers.SavePreferencesAsync(id, body.Paused, preferences, cancellationToken);
         var saved = (await subscribers.FindAsync(id, cancellationToken))!;

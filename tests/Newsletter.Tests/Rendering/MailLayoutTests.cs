@@ -3,6 +3,7 @@ using AngleSharp.Dom;
 using AngleSharp.Html.Dom;
 using AngleSharp.Html.Parser;
 using Newsletter.Model;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Tests.Support;
 
