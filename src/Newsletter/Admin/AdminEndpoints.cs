@@ -51,11 +51,13 @@ public static class AdminEndpoints
         var recipient = await previews.RecipientAsync(email, cancellationToken);
         if (recipient is null)
             return TypedResults.Problem($"'{email}' is not a valid email address.", statusCode: StatusCodes.Status400BadRequest);
-        var issue = await previews.CurrentIssueAsync(email, cancellationToken);
+        var (issue, note) = await previews.IssueForAsync(email, null, cancellationToken);
+        http.Response.Headers.CacheControl = "no-store";
+        if (issue is null)
+            return TypedResults.Content(note, "text/plain; charset=utf-8");
         var digest = renderer.Render(issue, recipient);
         // Shown in the operator's browser: no scripts, whatever a template or feed contains.
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:";
-        http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Content(digest.Html, "text/html; charset=utf-8");
     }
 }

@@ -27,7 +27,7 @@ internal static class DatabaseCommands
                 await cli.Error.WriteLineAsync($"Cannot copy: --to {problem}");
                 return ExitCodes.InvalidConfiguration;
             }
-            if (!await cli.PrepareAsync(ct)) return ExitCodes.InvalidConfiguration;
+            if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return ExitCodes.InvalidConfiguration;
             var source = cli.Get<Database>();
             using var target = new Database(targetProvider, connectionString, TimeSpan.FromSeconds(10));
             if (target.DataSource == source.DataSource)

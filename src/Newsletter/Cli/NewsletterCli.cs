@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Model;
 using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Sources;
@@ -86,10 +87,18 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     /// Checks the whole configuration (as the service does before it starts) and prepares the
     /// database. Returns false, having said why, when the configuration is invalid.
     /// </summary>
-    internal async Task<bool> PrepareAsync(CancellationToken cancellationToken)
+    /// <param name="rendersTemplates">
+    /// False for a verb that renders no mail or page (<c>subscribers list</c>, <c>collect</c>, ...): a
+    /// broken or missing template is then a warning, so the operator can still look at the list while
+    /// fixing it; the verbs that render refuse, naming the file.
+    /// </param>
+    internal async Task<bool> PrepareAsync(CancellationToken cancellationToken, bool rendersTemplates = true)
     {
-        if (!await CheckConfigurationAsync())
+        if (!await CheckConfigurationAsync(rendersTemplates ? null : requirement => requirement is TemplatesFolderValidator))
             return false;
+        if (!rendersTemplates)
+            foreach (var problem in Services.GetServices<IStartupRequirement>().OfType<TemplatesFolderValidator>().SelectMany(r => r.Problems(Get<IConfiguration>())))
+                await error.WriteLineAsync($"Warning: {problem}");
         try
         {
             Services.GetService<IStartupValidator>()?.Validate();
@@ -199,7 +208,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         var command = new Command("collect", "Fetch every source once and store new entries.");
         command.SetAction(async (_, ct) =>
         {
-            if (!await PrepareAsync(ct)) return ExitCodes.InvalidConfiguration;
+            if (!await PrepareAsync(ct, rendersTemplates: false)) return ExitCodes.InvalidConfiguration;
             // Entries may land on pages that are sound while others are broken: writing into a
             // damaged file only makes it worse, so collect checks it first (list/export fail on reading it).
             if (await Get<Database>().IntegrityProblemAsync(ct) is { } damaged)
@@ -247,6 +256,30 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         return command;
     }
 
+    /// <summary>
+    /// Who this send-now sent nothing, and why: by reason, then (the first few) by address; and
+    /// that the scheduled digest still looks at them that day, so a manual run takes nothing away.
+    /// </summary>
+    private async Task ReportSkipsAsync(ComposeResult composed, CancellationToken ct)
+    {
+        const int Listed = 20;
+        if (composed.NothingNew > 0)
+        {
+            foreach (var skip in composed.Skips)
+                await output.WriteLineAsync($"  {Readers(skip.Readers)} no mail now: {skip.Reason}");
+            var skipped = await Get<IssueStore>().SkipsAsync(composed.Date, composed.ComposedAt, Listed, ct);
+            foreach (var (email, reason) in skipped)
+                await output.WriteLineAsync($"    {email}: {reason}");
+            if (composed.NothingNew > skipped.Count)
+                await output.WriteLineAsync($"    ... and {composed.NothingNew - skipped.Count} more");
+            await output.WriteLineAsync("  Those whose hour has not come yet today are not done: the scheduled digest looks at them again at their hour and sends what has been collected by then.");
+        }
+        if (composed.NotOnDate > 0)
+            await output.WriteLineAsync($"  {Readers(composed.NotOnDate)} no digest on {composed.Date:dddd} (not one of their days); send-now leaves them to the schedule.");
+    }
+
+    private static string Readers(int count) => count == 1 ? "1 reader gets" : $"{count} readers get";
+
     /// <summary>The <c>--date</c> of send-now and preview: null when not given; not valid (said on stderr) when it is no YYYY-MM-DD date.</summary>
     private async Task<(bool Valid, DateOnly? Date)> ReadDateAsync(string? text)
     {
@@ -271,8 +304,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             ComposeOutcome.AlreadyComposed => $"Issue {composed.Date:yyyy-MM-dd}: already composed",
             _ => $"Issue {composed.Date:yyyy-MM-dd}: no new entries since the previous issue, nothing composed ({composed.LeftOut} left out)",
         });
-        if (composed.NothingNew > 0)
-            await output.WriteLineAsync($"  {composed.NothingNew} readers get no mail: nothing new matched their preferences (recorded in the ledger)");
+        await ReportSkipsAsync(composed, ct);
         var due = (await Get<DeliveryStore>().CountsAsync(ct)).Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count);
         var progress = new SendProgress(output, Get<TimeProvider>(), due);
         var summary = await progress.RunAsync(report => Get<Dispatcher>().DispatchAsync(report, ct));
@@ -303,6 +335,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         return 0;
     }
 
+    /// <summary>One count everywhere, the one the subject line gives: every paper of the digest, full and compact.</summary>
+    private static string Papers(Issue issue) =>
+        $"{issue.PaperCount} {(issue.PaperCount == 1 ? "entry" : "entries")}" + (issue.More.Count > 0 ? $": {issue.Entries.Count} in full, {issue.More.Count} under More papers" : "");
+
     private Command PreviewCommand()
     {
         var email = new Option<string?>("--email") { Description = "Render as this subscriber would get it." };
@@ -322,13 +358,19 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 return 2;
             }
             var (issue, note) = await previews.IssueForAsync(parse.GetValue(email), issueDate, ct);
+            if (issue is null)
+            {
+                // Nothing would be sent: say why, and write nothing that could pass for a digest.
+                await output.WriteLineAsync(note);
+                return 0;
+            }
             var directory = Path.GetFullPath(parse.GetValue(outDir) ?? "preview");
             try
             {
                 var files = await previews.WriteAsync(issue, recipient, directory, ct);
                 if (note is not null)
                     await output.WriteLineAsync(note);
-                await output.WriteLineAsync($"Issue {issue.Date:yyyy-MM-dd} ({issue.PaperCount} entries) rendered for {recipient.Email}:");
+                await output.WriteLineAsync($"Issue {issue.Date:yyyy-MM-dd} ({Papers(issue)}) rendered for {recipient.Email}:");
                 foreach (var file in files)
                     await output.WriteLineAsync("  " + file);
                 return 0;
@@ -350,8 +392,10 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
 
     private Command TemplatesCommand()
     {
-        var check = new Command("check", "Parse and test-render every template; prints file:line:col: message per error.");
-        check.SetAction(async (_, ct) =>
+        var lint = new Option<bool>("--lint") { Description = "Also lint the rendered sample mails against caniemail (Gmail, Outlook, Apple Mail, Yahoo) and html-validate's accessibility rules (needs Node.js and lint/'s npm packages)." };
+        var lintModules = new Option<string?>("--lint-modules") { Description = $"The node_modules folder holding the lint's packages (default: {TemplateLint.DefaultModules}; when that is missing, the lint is skipped with a note)." };
+        var check = new Command("check", "Parse and test-render every template; prints file:line:col: message per error.") { lint, lintModules };
+        check.SetAction(async (parse, ct) =>
         {
             // Every other configuration mistake is reported as for any verb; the templates
             // themselves (missing ones included) are this verb's own report.
@@ -361,9 +405,56 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             foreach (var problem in problems)
                 await error.WriteLineAsync(problem);
             await output.WriteLineAsync(problems.Count == 0 ? "All templates are valid." : $"{problems.Count} template error(s).");
-            return problems.Count == 0 ? 0 : 1;
+            if (problems.Count > 0 || !parse.GetValue(lint))
+                return problems.Count == 0 ? 0 : 1;
+            return await LintTemplatesAsync(parse.GetValue(lintModules), ct);
         });
         return new Command("templates", "Template tools.") { check };
+    }
+
+    /// <summary>
+    /// <c>--lint</c>: exit 1 on a finding. Without Node or the packages it says how to get them, and
+    /// exits 0 when they were only looked for in the default place, 1 when <c>--lint-modules</c> named a folder.
+    /// </summary>
+    private async Task<int> LintTemplatesAsync(string? modules, CancellationToken cancellationToken)
+    {
+        var templates = Get<TemplateStore>();
+        var samples = TemplateLintSamples.Render(Get<DigestRenderer>(), Get<Subscriptions.ConfirmationMailer>(), templates);
+        var exceptions = Path.Combine(templates.Root, TemplateLint.ExceptionsFile);
+        var result = await TemplateLint.RunAsync(samples, modules ?? TemplateLint.DefaultModules, exceptions, templates.Display(exceptions), cancellationToken);
+        foreach (var line in result.Lines)
+        {
+            // Findings and "not run" go where template errors go; the summary and notes are the report.
+            var report = line.StartsWith("Mail lint:", StringComparison.Ordinal) || line.StartsWith("note:", StringComparison.Ordinal);
+            await (report ? output : error).WriteLineAsync(line);
+        }
+        return result.Outcome switch
+        {
+            LintOutcome.Clean => 0,
+            LintOutcome.ToolsMissing when modules is null => 0,
+            _ => ExitCodes.Failed,
+        };
+    }
+
+    /// <summary>
+    /// Why a test mail to this address is refused: a reader who unsubscribed, bounced, has not
+    /// confirmed or paused gets no mail from us, and a test is no exception (an operator who wants
+    /// one sends it to an address of their own). Null for an active reader or an address we do not know.
+    /// </summary>
+    private async Task<string?> NotAReaderNowAsync(string address, CancellationToken cancellationToken)
+    {
+        if (!Subscriptions.EmailAddress.TryParse(address, out var email, out _)
+            || await Get<Subscriptions.SubscriberStore>().FindAsync(email!, cancellationToken) is not { } reader)
+            return null;
+        var why = reader.StatusReason is { } reason ? $" ({reason})" : "";
+        return reader.Status switch
+        {
+            Subscriptions.SubscriberStatus.Unsubscribed => $"Nothing sent: {reader.Email} is unsubscribed{why} and gets no mail from us; send the test to another address ('subscribers add {reader.Email} --confirmed' if they asked to come back).",
+            Subscriptions.SubscriberStatus.Bounced => $"Nothing sent: {reader.Email} is bounced{why}: its server refused our mail; send the test to another address ('subscribers add {reader.Email} --confirmed' once the address works again).",
+            Subscriptions.SubscriberStatus.Pending => $"Nothing sent: {reader.Email} is pending: it has not confirmed its subscription, and only the confirmation mail goes to it; send the test to another address.",
+            _ when reader.IsPaused => $"Nothing sent: {reader.Email} is paused; 'subscribers resume {reader.Email}' first, or send the test to another address.",
+            _ => null,
+        };
     }
 
     private Command SendTestCommand()
@@ -380,11 +471,22 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"'{parse.GetValue(to)}' is not a valid email address.");
                 return 2;
             }
+            if (await NotAReaderNowAsync(recipient.Email, ct) is { } refused)
+            {
+                await error.WriteLineAsync(refused);
+                return 1;
+            }
             try
             {
-                var issue = await previews.CurrentIssueAsync(parse.GetValue(to), ct);
+                var (issue, note) = await previews.IssueForAsync(parse.GetValue(to), null, ct);
+                if (issue is not { PaperCount: > 0 })
+                {
+                    // An empty "0 new papers" mail tests nothing and looks like a bug to whoever gets it.
+                    await error.WriteLineAsync($"Nothing sent: {note ?? "there is no paper to send yet (collect first)."}");
+                    return 1;
+                }
                 var destination = await previews.SendAsync(issue, recipient, ct);
-                await output.WriteLineAsync($"Sent issue {issue.Date:yyyy-MM-dd} ({issue.Entries.Count} entries) to {recipient.Email} through {destination}");
+                await output.WriteLineAsync($"Sent issue {issue.Date:yyyy-MM-dd} ({Papers(issue)}) to {recipient.Email} through {destination}");
                 return 0;
             }
             catch (Exception exception) when (exception is DeliveryException or TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)

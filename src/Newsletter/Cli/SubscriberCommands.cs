@@ -8,7 +8,7 @@ using Newsletter.Subscriptions;
 
 namespace Newsletter.Cli;
 
-/// <summary><c>subscribers add | set | list | remove | import | export</c>.</summary>
+/// <summary><c>subscribers add | set | list | pause | resume | remove | import | export</c>.</summary>
 internal static class SubscriberCommands
 {
     /// <summary>The PREFERENCES options of the contract; text forms as in <see cref="PreferenceInput"/>.</summary>
@@ -43,13 +43,16 @@ internal static class SubscriberCommands
         public string OptionName(string field) => _options.First(o => o.Field == field).Option.Name;
     }
 
-    /// <summary>Checks the input against <paramref name="current"/>; says what is wrong, by option, when it does not fit.</summary>
-    private static async Task<bool> ValidAsync(NewsletterCli cli, PreferenceOptions options, PreferenceInput input, Preferences current, string address)
+    /// <summary>
+    /// Checks the input against <paramref name="current"/> (topics against the configured sources);
+    /// says what is wrong, one line per option (<c>--time-zone: 'Mars/Olympus' is not ...</c>).
+    /// </summary>
+    private static async Task<bool> ValidAsync(NewsletterCli cli, PreferenceOptions options, PreferenceInput input, Preferences current, TopicCatalog topics)
     {
-        if (PreferenceParser.TryApply(current, input, out _, out var problems))
+        if (PreferenceParser.TryApply(current, input, topics, out _, out var problems))
             return true;
         foreach (var (field, problem) in problems)
-            await cli.Error.WriteLineAsync($"Cannot set preferences of '{address}': {options.OptionName(field)} {problem}");
+            await cli.Error.WriteLineAsync($"{options.OptionName(field)}: {problem}");
         return false;
     }
 
@@ -59,6 +62,8 @@ internal static class SubscriberCommands
         command.Subcommands.Add(Add(cli));
         command.Subcommands.Add(Set(cli));
         command.Subcommands.Add(List(cli));
+        command.Subcommands.Add(PauseOrResume(cli, pause: true));
+        command.Subcommands.Add(PauseOrResume(cli, pause: false));
         command.Subcommands.Add(Remove(cli));
         command.Subcommands.Add(Import(cli));
         command.Subcommands.Add(Export(cli));
@@ -80,13 +85,13 @@ internal static class SubscriberCommands
                 return 1;
             }
             var input = preferences.Read(parse);
-            if (!await ValidAsync(cli, preferences, input, Preferences.None, email!.Address))
-                return 1;
-            if (!await cli.PrepareAsync(ct)) return 2;
+            // Only a pending address gets mail (the confirmation): with --confirmed no template is needed.
+            if (!await cli.PrepareAsync(ct, rendersTemplates: !parse.GetValue(confirmed))) return 2;
             var store = cli.Get<SubscriberStore>();
-            if (!input.IsEmpty && await store.FindAsync(email, ct) is { } known && !await ValidAsync(cli, preferences, input, known.Preferences, email.Address))
+            // Every option at once, topics against the configured sources too, before anything is stored.
+            if (!input.IsEmpty && !await ValidAsync(cli, preferences, input, (await store.FindAsync(email!, ct))?.Preferences ?? Preferences.None, cli.Get<TopicCatalog>()))
                 return 1;
-            var (outcome, subscriber) = await store.AddAsync(email, parse.GetValue(confirmed), input, ct);
+            var (outcome, subscriber) = await store.AddAsync(email!, parse.GetValue(confirmed), input, ct);
             var said = outcome switch
             {
                 AddOutcome.Added => $"Added {subscriber.Email} ({subscriber.Status})",
@@ -124,16 +129,14 @@ internal static class SubscriberCommands
                 await cli.Error.WriteLineAsync("Nothing to set: give at least one of --topics, --keywords, --exclude, --authors, --min-score, --time-zone, --send-hour, --weekdays, --cadence, --weekly-day.");
                 return 1;
             }
-            if (!await ValidAsync(cli, preferences, input, Preferences.None, email!.Address))
-                return 1;
-            if (!await cli.PrepareAsync(ct)) return 2;
+            if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
             var store = cli.Get<SubscriberStore>();
-            if (await store.FindAsync(email, ct) is not { } subscriber)
+            if (await store.FindAsync(email!, ct) is not { } subscriber)
             {
-                await cli.Error.WriteLineAsync($"{email.Address} is not a subscriber.");
+                await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
                 return 1;
             }
-            if (!await ValidAsync(cli, preferences, input, subscriber.Preferences, email.Address))
+            if (!await ValidAsync(cli, preferences, input, subscriber.Preferences, cli.Get<TopicCatalog>()))
                 return 1;
             PreferenceParser.TryApply(subscriber.Preferences, input, out var updated, out _);
             await store.SavePreferencesAsync(subscriber.Id, null, updated, ct);
@@ -195,7 +198,7 @@ internal static class SubscriberCommands
         var command = new Command("list", "One line per subscriber: address, status, and why if suspended.");
         command.SetAction(async (_, ct) =>
         {
-            if (!await cli.PrepareAsync(ct)) return 2;
+            if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
             // Read everything before printing: a database failing half-way prints one sentence, not half a list.
             var lines = new List<string>();
             await foreach (var subscriber in cli.Get<SubscriberStore>().ListAsync(ct))
@@ -213,6 +216,50 @@ internal static class SubscriberCommands
         return command;
     }
 
+    /// <summary>
+    /// <c>pause ADDRESS</c> / <c>resume ADDRESS</c>, as the preferences page does: a paused reader stays
+    /// subscribed and gets no digest until resumed. Only an active reader can be paused; anyone else
+    /// gets no digest anyway, and pausing would hide why.
+    /// </summary>
+    private static Command PauseOrResume(NewsletterCli cli, bool pause)
+    {
+        var verb = pause ? "pause" : "resume";
+        var address = new Argument<string>("address") { Description = "Email address." };
+        var command = new Command(verb, pause ? "Pause a reader's digests until 'subscribers resume'." : "Resume a paused reader's digests.") { address };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!EmailAddress.TryParse(parse.GetValue(address), out var email, out var problem))
+            {
+                await cli.Error.WriteLineAsync($"Cannot {verb} '{parse.GetValue(address)}': {problem}");
+                return 1;
+            }
+            if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
+            var store = cli.Get<SubscriberStore>();
+            if (await store.FindAsync(email!, ct) is not { } subscriber)
+            {
+                await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
+                return 1;
+            }
+            if (subscriber.Status != SubscriberStatus.Active)
+            {
+                await cli.Error.WriteLineAsync($"Cannot {verb} {subscriber.Email}: it is {subscriber.Status}{(subscriber.StatusReason is { } reason ? $" ({reason})" : "")}; only an active reader can be paused or resumed.");
+                return 1;
+            }
+            if (subscriber.IsPaused == pause)
+            {
+                await cli.Output.WriteLineAsync($"{subscriber.Email} is already {(pause ? "paused" : "active (not paused)")}; nothing changed.");
+                return 0;
+            }
+            // The preferences as just read go back unchanged: the store writes pause with them, as the page does.
+            await store.SavePreferencesAsync(subscriber.Id, pause, subscriber.Preferences, ct);
+            await cli.Output.WriteLineAsync(pause
+                ? $"Paused {subscriber.Email}: no digests until 'subscribers resume {subscriber.Email}'."
+                : $"Resumed {subscriber.Email}: digests again from their next send time.");
+            return 0;
+        });
+        return command;
+    }
+
     private static Command Remove(NewsletterCli cli)
     {
         var address = new Argument<string>("address") { Description = "Email address." };
@@ -224,7 +271,7 @@ internal static class SubscriberCommands
                 await cli.Error.WriteLineAsync($"Cannot remove '{parse.GetValue(address)}': {problem}");
                 return 1;
             }
-            if (!await cli.PrepareAsync(ct)) return 2;
+            if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
             if (!await cli.Get<SubscriberStore>().RemoveAsync(email!, ct))
             {
                 await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
@@ -261,15 +308,16 @@ internal static class SubscriberCommands
                 await cli.Error.WriteLineAsync($"{path.Name}: the header row has no 'email' column.");
                 return 1;
             }
-            if (!await cli.PrepareAsync(ct)) return 2;
+            if (!await cli.PrepareAsync(ct, rendersTemplates: !parse.GetValue(confirmed))) return 2;
             var store = cli.Get<SubscriberStore>();
+            var topics = cli.Get<TopicCatalog>();
             var headers = PreferenceInput.FieldNames
                 .Select(field => (field, header: csv.HeaderRecord!.FirstOrDefault(h => h.Trim().Equals(field, StringComparison.OrdinalIgnoreCase))))
                 .Where(h => h.header is not null).ToDictionary(h => h.field, h => h.header!);
             int added = 0, activated = 0, present = 0, invalid = 0, mailed = 0, unsent = 0;
             while (await csv.ReadAsync())
             {
-                var value = csv.GetField("email") ?? "";
+                var value = FormulaGuard.Remove(csv.GetField("email") ?? "");
                 if (value.Trim().Length == 0 && csv.Parser.Record?.All(string.IsNullOrWhiteSpace) == true) continue;
                 if (!EmailAddress.TryParse(value, out var email, out var problem))
                 {
@@ -278,11 +326,12 @@ internal static class SubscriberCommands
                     continue;
                 }
                 // Preference columns are optional and named as the JSON fields; a bad value skips the row.
-                var input = PreferenceInput.FromText(field => headers.TryGetValue(field, out var column) ? csv.GetField(column) ?? "" : null);
-                if (!PreferenceParser.TryApply(Preferences.None, input, out _, out var problems))
+                // A file written by export carries the formula guard's quote: read the value as it was.
+                var input = PreferenceInput.FromText(field => headers.TryGetValue(field, out var column) ? FormulaGuard.Remove(csv.GetField(column) ?? "") : null);
+                if (!PreferenceParser.TryApply(Preferences.None, input, topics, out _, out var problems))
                 {
                     invalid++;
-                    await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: skipped '{value}': " + string.Join(" ", problems.Select(p => $"{p.Key} {p.Value}")));
+                    await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: skipped '{value}': " + string.Join(" ", problems.Select(p => $"{p.Key}: {p.Value}")));
                     continue;
                 }
                 var (outcome, subscriber) = await store.AddAsync(email!, parse.GetValue(confirmed), input.IsEmpty ? null : input, ct);
@@ -307,17 +356,13 @@ internal static class SubscriberCommands
         var command = new Command("export", "Write all subscribers as CSV to standard output.");
         command.SetAction(async (_, ct) =>
         {
-            if (!await cli.PrepareAsync(ct)) return 2;
+            if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
             // Read everything first (as list does): a failing database must not leave half a file.
             var subscribers = new List<Subscriber>();
             await foreach (var s in cli.Get<SubscriberStore>().ListAsync(ct))
                 subscribers.Add(s);
-            await using var csv = new CsvWriter(cli.Output, new CsvConfiguration(CultureInfo.InvariantCulture)
-            {
-                // A field such as =cmd|'/c calc'!A1 runs as a formula when the export is opened in
-                // a spreadsheet: CsvHelper prefixes such fields (=, +, -, @, tab, CR) with a quote.
-                InjectionOptions = InjectionOptions.Escape,
-            }, leaveOpen: true);
+            // Every field through the formula guard (a spreadsheet must not run an address or keyword as a formula).
+            await using var csv = new CsvWriter(cli.Output, new CsvConfiguration(CultureInfo.InvariantCulture), leaveOpen: true);
             // The preference columns read back by import (same names, same text forms).
             foreach (var header in new[] { "email", "status", "topics", "created_at", "confirmed_at", "status_reason" }.Concat(PreferenceInput.FieldNames.Skip(1)))
                 csv.WriteField(header);
@@ -332,7 +377,7 @@ internal static class SubscriberCommands
                     p.MinScore?.ToString(CultureInfo.InvariantCulture) ?? "", p.TimeZone ?? "", p.SendHour?.ToString(CultureInfo.InvariantCulture) ?? "",
                     p.Days?.ToString() ?? "", p.Cadence == Cadence.Weekly ? "weekly" : "daily", p.WeeklyDay is { } d ? Weekdays.Name(d) : "",
                 })
-                    csv.WriteField(field);
+                    csv.WriteField(FormulaGuard.Add(field));
                 await csv.NextRecordAsync();
             }
             return 0;

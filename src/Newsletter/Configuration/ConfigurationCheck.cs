@@ -68,9 +68,42 @@ public sealed class ConfigurationCheck(IConfiguration configuration, IServicePro
             problems.AddRange(requirement.Problems(sanitized));
 
         var warnings = new List<string>();
-        foreach (var root in _sections.Select(s => s.Section.Split(':')[0]).Distinct(StringComparer.OrdinalIgnoreCase))
+        var roots = _sections.Select(s => s.Section.Split(':')[0]).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        foreach (var root in roots)
             FindUnknown(configuration.GetSection(root), known, warnings);
+        warnings.AddRange(UnknownSections(roots));
         return new ConfigurationReport(problems.Distinct().ToArray(), warnings);
+    }
+
+    /// <summary>What the host and ASP.NET Core read beside ours; any other top-level section of a settings file is read by nobody.</summary>
+    private static readonly string[] HostSections =
+    [
+        "Logging", "AllowedHosts", "Kestrel", "urls", "http_ports", "https_ports", "ConnectionStrings", "DetailedErrors",
+        "environment", "applicationName", "contentRoot", "webroot", "hostBuilder", "HostingStartupAssemblies",
+        "HostingStartupExcludeAssemblies", "PreventHostingStartup", "SuppressStatusMessages", "ShutdownTimeoutSeconds",
+        "CaptureStartupErrors", "PreferHostingUrls", "$schema",
+    ];
+
+    /// <summary>
+    /// A misspelt top-level section ("Newsleter") is read by nobody, so every setting in it silently
+    /// falls back to its default (the internet sources, the pickup folder): a warning with the
+    /// nearest name. Only the settings files are looked at: the environment holds PATH, HOME and the like.
+    /// </summary>
+    private IEnumerable<string> UnknownSections(string[] roots)
+    {
+        if (configuration is not IConfigurationRoot root)
+            yield break;
+        var known = roots.Concat(HostSections).ToArray();
+        foreach (var file in root.Providers.OfType<Microsoft.Extensions.Configuration.FileConfigurationProvider>())
+            foreach (var key in file.GetChildKeys([], null).Distinct(StringComparer.OrdinalIgnoreCase))
+            {
+                if (known.Contains(key, StringComparer.OrdinalIgnoreCase))
+                    continue;
+                var name = Path.GetFileName(file.Source.Path) ?? "a settings file";
+                yield return Suggestions.Nearest(key, known) is { } nearest
+                    ? $"Unknown section '{key}' in {name}; did you mean '{nearest}'? Its keys are ignored."
+                    : $"Unknown section '{key}' in {name}; its keys are ignored.";
+            }
     }
 
     private IEnumerable<string> Validate<TOptions>(IConfigurationSection section) where TOptions : class

@@ -4,13 +4,14 @@ namespace Newsletter.Configuration;
 public static class Suggestions
 {
     /// <summary>The candidate closest to <paramref name="typed"/>, when it is close enough to be a typo.</summary>
-    public static string? Nearest(string typed, IEnumerable<string> candidates)
+    /// <param name="maxDistance">Edits a typo may take; by default a third of what was typed, at least two.</param>
+    public static string? Nearest(string typed, IEnumerable<string> candidates, int? maxDistance = null)
     {
         var best = candidates
             .Select(c => (Candidate: c, Distance: Distance(typed.ToLowerInvariant(), c.ToLowerInvariant())))
             .OrderBy(c => c.Distance).ThenBy(c => c.Candidate, StringComparer.Ordinal)
             .FirstOrDefault();
-        return best.Candidate is not null && best.Distance <= Math.Max(2, typed.Length / 3) ? best.Candidate : null;
+        return best.Candidate is not null && best.Distance <= (maxDistance ?? Math.Max(2, typed.Length / 3)) ? best.Candidate : null;
     }
 
     /// <summary>Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1.</summary>

@@ -20,6 +20,8 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
     public async Task<IMailSender> ConnectAsync(CancellationToken cancellationToken)
     {
         var client = new SmtpClient { Timeout = (int)options.Timeout.TotalMilliseconds };
+        // Past the TCP connect the relay was reached: what fails after it is not "unreachable".
+        var reached = false;
         try
         {
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -34,7 +36,17 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
                 socket.Dispose();
                 throw;
             }
+            reached = true;
             await client.ConnectAsync(socket, options.Host!, options.Port, SecureOptions(), cancellationToken);
+            if (!string.IsNullOrEmpty(options.Username) && !client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
+            {
+                // MailKit would say "The SMTP server does not support authentication", which read as unreachable.
+                var hint = !client.IsSecure && client.Capabilities.HasFlag(SmtpCapabilities.StartTLS)
+                    ? "; it offers STARTTLS, and many relays offer AUTH only after it: set Smtp:Security to StartTls"
+                    : "";
+                throw new DeliveryException(FailureKind.RunLevel,
+                    $"the relay {options.Host}:{options.Port} was reached but offers no authentication (AUTH) while Smtp:Username is set{hint}; leave Smtp:Username empty if it takes mail without");
+            }
             if (!string.IsNullOrEmpty(options.Username))
                 await client.AuthenticateAsync(options.Username, options.Password ?? "", cancellationToken);
             return new Sender(client, logger);
@@ -44,9 +56,15 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
             client.Dispose();
             throw exception switch
             {
+                DeliveryException known => known,
                 AuthenticationException => new DeliveryException(FailureKind.RunLevel, $"the relay refused authentication as {options.Username}: {exception.Message}", exception),
                 SslHandshakeException => new DeliveryException(FailureKind.RunLevel, $"TLS handshake with {options.Host}:{options.Port} failed: {exception.Message}", exception),
                 OperationCanceledException => new DeliveryException(FailureKind.RunLevel, $"the relay {options.Host}:{options.Port} did not answer within {options.Timeout.TotalSeconds:0} s", exception),
+                // MailKit says "does not support the STARTTLS extension" when Security is StartTls and the relay does not offer it.
+                NotSupportedException when reached && options.Security == SmtpSecurity.StartTls =>
+                    new DeliveryException(FailureKind.RunLevel, $"the relay {options.Host}:{options.Port} was reached but does not offer STARTTLS, which Smtp:Security=StartTls requires"
+                        + " (use SslOnConnect for a relay that expects TLS from the start, usually port 465; None only on a network you trust)", exception),
+                _ when reached => new DeliveryException(FailureKind.RunLevel, $"the relay {options.Host}:{options.Port} was reached but the SMTP session failed: {exception.Message}", exception),
                 _ => new DeliveryException(FailureKind.RunLevel, $"the relay {options.Host}:{options.Port} is unreachable: {exception.Message}", exception),
             };
         }

@@ -59,7 +59,7 @@ public sealed class DigestComposer(
         var now = time.GetUtcNow();
         var nowDb = DbTime.ToDb(now);
         var clock = new ReaderClock(schedule.Value, maxAge, now);
-        var due = await DueReaders.ByDateAsync(connection, transaction, date, clock, cancellationToken);
+        var (due, notOnDate) = await DueReaders.ByDateAsync(connection, transaction, date, clock, only: null, cancellationToken);
 
         var total = new ComposeTotals();
         var windowFloor = nowDb - (long)LongestWindow.TotalMilliseconds;
@@ -67,9 +67,8 @@ public sealed class DigestComposer(
         var carryFloor = nowDb - (long)options.Value.CarryOverMaxAge.TotalMilliseconds;
         foreach (var (readerDate, readers) in due.OrderBy(d => d.Key))
         {
-            var served = await DueReaders.ServedOnAsync(connection, transaction, readerDate);
-            var pending = readers.Where(r => !served.Contains(r.Id)).ToList();
-            total.AlreadyServed += served.Count;
+            var (pending, done) = await DueReaders.PendingAsync(connection, transaction, readerDate, readers, clock);
+            total.AlreadyServed += done.Count;
             if (pending.Count == 0)
                 continue;
             var from = Math.Max(pending.Min(r => r.ServedUntil), windowFloor);
@@ -92,30 +91,51 @@ public sealed class DigestComposer(
         total.Overflow.ExceptWith(total.Papers); // shown to one group and carried for another: counted as shown
         if (total.IssueOnly is { } issuePapers)
             return new ComposeResult(ComposeOutcome.Composed, lastDate, total.LastIssueId, issuePapers, 0, 0, total.NothingNew,
-                Math.Min(issuePapers, options.Value.MaxEntriesPerIssue));
+                Math.Min(issuePapers, options.Value.MaxEntriesPerIssue)) { Skips = total.SkipCounts(), NotOnDate = notOnDate, ComposedAt = now };
         var outcome = total.Deliveries > 0 ? ComposeOutcome.Composed
             : total.AlreadyServed > 0 && total.NothingNew == 0 ? ComposeOutcome.AlreadyComposed
             : ComposeOutcome.NoEntries;
         return new ComposeResult(outcome, lastDate, total.LastIssueId, total.Papers.Count, total.Deliveries, total.Groups, total.NothingNew,
-            total.Full.Count, total.Overflow.Count, total.LeftOut.Count);
+            total.Full.Count, total.Overflow.Count, total.LeftOut.Count) { Skips = total.SkipCounts(), NotOnDate = notOnDate, ComposedAt = now };
     }
 
-    /// <summary>A digest for one reader as it would be composed now, without storing anything (previews).</summary>
-    public async Task<Issue> DraftAsync(DateOnly date, long servedUntil, Preferences preferences, CancellationToken cancellationToken)
+    /// <summary>
+    /// What composing the digest of <paramref name="date"/> now (as <c>send-now --date</c> does, whatever
+    /// their hour) would give one reader, through the same steps and without storing anything: their
+    /// digest, or the one reason none would be sent (not one of their days, already sent, nothing new).
+    /// </summary>
+    public async Task<DigestPreview> PreviewAsync(long subscriberId, Preferences preferences, DateOnly date, TimeSpan maxAge, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var now = DbTime.ToDb(time.GetUtcNow());
-        var from = Math.Max(servedUntil, now - (long)LongestWindow.TotalMilliseconds);
-        var papers = await PaperWindow.WindowAsync(connection, null, from, now);
-        var filter = new PaperFilter(preferences);
+        var now = time.GetUtcNow();
+        var nowDb = DbTime.ToDb(now);
+        var clock = new ReaderClock(schedule.Value, maxAge, now);
+        var (due, _) = await DueReaders.ByDateAsync(connection, null, date, clock, subscriberId, cancellationToken);
+        if (due.FirstOrDefault(d => d.Value.Count > 0) is not { Value: [var reader] } found)
+            return new DigestPreview(null, date, $"{date:yyyy-MM-dd} is not one of their days ({Days(preferences)})");
+        var readerDate = found.Key;
+        if ((await DueReaders.PendingAsync(connection, null, readerDate, [reader], clock)).Done.TryGetValue(reader.Id, out var settled))
+            return new DigestPreview(null, readerDate, settled);
+        var windowFloor = nowDb - (long)LongestWindow.TotalMilliseconds;
         var limits = Limits();
-        var matching = papers.Select(p => (Paper: p, In: filter.Matches(p, out var why), Why: why)).Where(p => p.In);
-        var entries = PaperRanking.Rank(matching, c => c.Paper)
-            .Take(limits.Capacity)
-            .Select((c, i) => new IssueEntry(i + 1, c.Paper.Title, c.Paper.Summary, c.Paper.Authors, c.Paper.Url, c.Paper.Score, c.Paper.PublishedAt, c.Paper.Source, c.Why))
+        var papers = await PaperWindow.WindowAsync(connection, null, Math.Max(reader.ServedUntil, windowFloor), nowDb);
+        var carried = await _window.CarriedAsync(connection, null, reader.LastDigestId is { } last ? [last] : []);
+        var carryFloor = nowDb - (long)options.Value.CarryOverMaxAge.TotalMilliseconds;
+        var rising = await RisingPapers.FindAsync(database, connection, null, [reader], windowFloor, carryFloor, cancellationToken);
+        var (digests, skipped) = DigestGroups.Compose([reader], papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, [], cancellationToken);
+        if (digests.Count == 0)
+            return new DigestPreview(null, readerDate, skipped.Keys.Single());
+        // As IssueStore reads a frozen digest back: positions from 1, the carried papers not shown.
+        var composed = digests.Single();
+        var entries = composed.Papers.Select((p, i) => (p.Paper, p.Why, Index: i)).Where(p => limits.Compact(p.Index) < 2)
+            .Select(p => new IssueEntry(p.Index + 1, p.Paper.Title, p.Paper.Summary, p.Paper.Authors, p.Paper.Url, p.Paper.Score, p.Paper.PublishedAt, p.Paper.Source, p.Why))
             .ToList();
-        return new Issue(0, date, entries.Take(limits.InFull).ToList(), preferences.Cadence == Cadence.Weekly ? "weekly" : "daily") { More = entries.Skip(limits.InFull).ToList() };
+        return new DigestPreview(new Issue(0, readerDate, entries.Take(limits.InFull).ToList(), composed.Cadence) { More = entries.Skip(limits.InFull).ToList() }, readerDate, null);
     }
+
+    private static string Days(Preferences preferences) => preferences.Cadence == Cadence.Weekly
+        ? $"weekly on {preferences.EffectiveWeeklyDay}"
+        : preferences.Days?.ToString() ?? "every day";
 
     private DigestLimits Limits() => new(options.Value.MaxEntriesPerIssue, options.Value.MaxEntriesPerIssue + options.Value.MaxMoreEntriesPerIssue);
 }

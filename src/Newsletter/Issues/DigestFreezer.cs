@@ -35,9 +35,11 @@ internal sealed class DigestFreezer(Database database, IssueStore issues, IOptio
 
     private static readonly string PostgresFanOutSql = FanOutSqlTemplate.Replace("{random}", "substr(replace(gen_random_uuid()::text, '-', ''), 1, 24)", StringComparison.Ordinal);
 
+    // A reader skipped by a morning send-now and again at their hour keeps one row: the latest look, its reason and time.
     private const string SkipSql = """
         INSERT INTO digest_skips (issue_date, subscriber_id, reason, created_at)
         SELECT @date, id, @reason, @now FROM subscribers WHERE id IN @ids
+        ON CONFLICT (issue_date, subscriber_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at
         """;
 
     private const string AdvanceSql = "UPDATE subscribers SET served_until = @until, last_digest_id = @digestId WHERE id IN @ids";
@@ -80,7 +82,9 @@ internal sealed class DigestFreezer(Database database, IssueStore issues, IOptio
         {
             foreach (var chunk in ids.Order().Chunk(PaperWindow.Chunk))
             {
-                total.NothingNew += await connection.ExecuteAsync(database.InList(SkipSql), new { date = dateText, reason, now, ids = chunk }, transaction);
+                var count = await connection.ExecuteAsync(database.InList(SkipSql), new { date = dateText, reason, now, ids = chunk }, transaction);
+                total.NothingNew += count;
+                total.Skip(reason, count);
                 await connection.ExecuteAsync(database.InList(AdvanceSql), new { until = now, digestId = (long?)null, ids = chunk }, transaction);
             }
         }

@@ -56,12 +56,13 @@ internal static class DigestGroups
                     chosen.Add((paper, why));
             if (chosen.Count == 0)
             {
-                var reason = inWindow == 0
-                    ? "no new papers since the last digest"
-                    : $"none of the {inWindow} new papers matched the reader's preferences";
-                if (!skipped.TryGetValue(reason, out var ids))
-                    skipped[reason] = ids = [];
-                ids.AddRange(group.Select(r => r.Id));
+                foreach (var reader in group)
+                {
+                    var reason = SkipReason(reader, inWindow);
+                    if (!skipped.TryGetValue(reason, out var ids))
+                        skipped[reason] = ids = [];
+                    ids.Add(reader.Id);
+                }
                 continue;
             }
             var ranked = PaperRanking.Rank(chosen, c => c.Paper).ToList();
@@ -73,4 +74,11 @@ internal static class DigestGroups
         }
         return (digests.Values, skipped);
     }
+
+    /// <summary>Why a reader gets no mail, in words an operator and the reader would use: the true cause, not a guess.</summary>
+    public static string SkipReason(DueReader reader, int inWindow) => inWindow > 0
+        ? $"none of the {inWindow} new papers matched the reader's preferences"
+        : reader.IsNew
+            ? "no papers collected since they joined (nor within Subscriptions:NewReaderLookback before)"
+            : "no new papers since the last digest";
 }

@@ -82,6 +82,11 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         WHERE ie.issue_id = @id ORDER BY ie.position
         """;
 
+    private const string SkipsSql = """
+        SELECT s.email AS Email, k.reason AS Reason FROM digest_skips k JOIN subscribers s ON s.id = k.subscriber_id
+        WHERE k.issue_date = @date AND k.created_at = @at ORDER BY s.email LIMIT @limit
+        """;
+
     /// <summary>
     /// Creates the issue of <paramref name="date"/> inside the composer's transaction, with its own
     /// list: the waiting papers, ranked and split into full and compact (the rest wait for the next
@@ -173,6 +178,14 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         return date is { } day
             ? await connection.ExecuteScalarAsync<long?>(ReaderDigestSql, new { subscriberId, date = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) })
             : await connection.ExecuteScalarAsync<long?>(LatestReaderDigestSql, new { subscriberId });
+    }
+
+    /// <summary>The readers a compose at <paramref name="at"/> sent nothing for <paramref name="date"/>, with the reason (the first <paramref name="limit"/>).</summary>
+    public async Task<IReadOnlyList<(string Email, string Reason)>> SkipsAsync(DateOnly date, DateTimeOffset at, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<(string Email, string Reason)>(SkipsSql,
+            new { date = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), at = DbTime.ToDb(at), limit })).ToList();
     }
 
     /// <summary>What the next issue would hold if composed now, without composing it (for previews).</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Newsletter.Model;
 
@@ -9,7 +10,9 @@ namespace Newsletter.Issues;
 /// by a followed author, or when it is in one of the topics (if any are given) and matches one of
 /// the keywords (if any are given); then nothing excluded may match, and its score must reach the
 /// minimum (papers of followed authors are exempt from the minimum: the reader asked for them).
-/// Keywords and exclusions match title or abstract as whole words or phrases, ignoring case.
+/// Keywords and exclusions match title or abstract as whole words or phrases; names and words are
+/// compared as <see cref="MatchText"/> folds them (Unicode form, Latin accents, case), on the paper's
+/// whole author list.
 /// </summary>
 public sealed class PaperFilter
 {
@@ -25,18 +28,36 @@ public sealed class PaperFilter
         _preferences = preferences;
         _keywords = preferences.Keywords.Select(k => (k, Phrase(k))).ToArray();
         _exclude = preferences.Exclude.Select(Phrase).ToArray();
-        _authors = preferences.Authors.Select(NormaliseName).ToHashSet(StringComparer.Ordinal);
+        _authors = preferences.Authors.Select(MatchText.Name).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// A paper's text as <see cref="MatchText"/> folds it, made once per paper however many reader groups
+    /// look at it in one compose (the papers are the same objects for every group), and dropped with it.
+    /// </summary>
+    private static readonly ConditionalWeakTable<CandidatePaper, FoldedPaper> Folded = new();
+
+    private sealed class FoldedPaper(CandidatePaper paper)
+    {
+        // Benign races: two threads may fold the same text; both get the same value.
+        private string? _title;
+        private string? _summary;
+        private string[]? _names;
+
+        public string Title => _title ??= MatchText.Fold(paper.Title);
+        public string Summary => _summary ??= MatchText.Fold(paper.Summary);
+        public string[] Names => _names ??= paper.Authors.Select(MatchText.Name).ToArray();
     }
 
     public bool FiltersNothing => _preferences.FiltersNothing;
 
-    /// <summary>A whole word or phrase: not inside a longer word, any run of spaces between the words.</summary>
+    /// <summary>
+    /// A whole word or phrase of folded text: not inside a longer word (a combining mark belongs to its
+    /// letter), any run of spaces between the words. Both sides are folded, so no case-insensitive matching.
+    /// </summary>
     private static Regex Phrase(string term) => new(
-        @"(?<![\p{L}\p{N}_])" + string.Join(@"\s+", term.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(Regex.Escape)) + @"(?![\p{L}\p{N}_])",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, MatchTimeout);
-
-    private static string NormaliseName(string name) =>
-        string.Join(' ', name.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
+        @"(?<![\p{L}\p{M}\p{N}_])" + string.Join(@"\s+", MatchText.Words(term).Select(Regex.Escape)) + @"(?![\p{L}\p{M}\p{N}_])",
+        RegexOptions.CultureInvariant, MatchTimeout);
 
     /// <summary>Whether the paper is in; <paramref name="why"/> says why in a few words ("" for a reader without filters).</summary>
     public bool Matches(CandidatePaper paper, out string why)
@@ -45,7 +66,7 @@ public sealed class PaperFilter
         if (FiltersNothing)
             return true;
 
-        var author = _authors.Count == 0 ? null : paper.Authors.FirstOrDefault(a => _authors.Contains(NormaliseName(a)));
+        var author = _authors.Count == 0 ? null : FollowedAuthor(paper);
         string? topic = null;
         string? keyword = null;
         var interest = _preferences.Topics.Count > 0 || _keywords.Length > 0;
@@ -107,11 +128,22 @@ public sealed class PaperFilter
         return null;
     }
 
+    /// <summary>The first followed author on the paper's whole list, as the feed wrote the name.</summary>
+    private string? FollowedAuthor(CandidatePaper paper)
+    {
+        var names = Folded.GetValue(paper, p => new FoldedPaper(p)).Names;
+        for (var i = 0; i < names.Length; i++)
+            if (_authors.Contains(names[i]))
+                return paper.Authors[i];
+        return null;
+    }
+
     private static bool Found(Regex pattern, CandidatePaper paper)
     {
+        var folded = Folded.GetValue(paper, p => new FoldedPaper(p));
         try
         {
-            return pattern.IsMatch(paper.Title) || pattern.IsMatch(paper.Summary);
+            return pattern.IsMatch(folded.Title) || pattern.IsMatch(folded.Summary);
         }
         catch (RegexMatchTimeoutException)
         {

@@ -42,7 +42,7 @@ internal sealed class PaperWindow(Database database)
     }
 
     /// <summary>Per previous digest, the papers it had no room for.</summary>
-    public async Task<Dictionary<long, List<CandidatePaper>>> CarriedAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> digestIds)
+    public async Task<Dictionary<long, List<CandidatePaper>>> CarriedAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<long> digestIds)
     {
         var carried = new Dictionary<long, List<CandidatePaper>>();
         foreach (var digestId in digestIds)

@@ -17,6 +17,7 @@ public sealed class ReaderClock
     private readonly DateOnly? _cronDate;
     private readonly int _defaultHour;
     private readonly int _defaultMinute;
+    private readonly CronExpression _cron;
     private readonly Dictionary<(string, int), DateOnly[]> _passed = [];
 
     public ReaderClock(ScheduleOptions schedule, TimeSpan maxAge, DateTimeOffset now)
@@ -26,7 +27,7 @@ public sealed class ReaderClock
         _now = now;
         var zone = schedule.Zone;
         Today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime);
-        var cron = new CronExpression(schedule.Digest, zone);
+        var cron = _cron = new CronExpression(schedule.Digest, zone);
         DateTimeOffset? latest = null;
         for (var next = cron.GetNextValidTimeAfter(now - maxAge); next is { } fire && fire <= now; next = cron.GetNextValidTimeAfter(fire))
             latest = fire;
@@ -55,6 +56,26 @@ public sealed class ReaderClock
             if (preferences.WantsDigestOn(date))
                 return date;
         return null;
+    }
+
+    /// <summary>
+    /// When a reader's digest of <paramref name="date"/> falls due: their local hour in their zone,
+    /// or the <c>Schedule:Digest</c> cron's first firing that date for a reader who chose none
+    /// (never, for a date the cron does not fire on: only <c>send-now --date</c> serves that).
+    /// </summary>
+    public DateTimeOffset SendInstant(Preferences preferences, DateOnly date)
+    {
+        if (preferences.TimeZone is null && preferences.SendHour is null && preferences.Days is null && preferences.Cadence == Cadence.Daily)
+        {
+            var zone = _schedule.Zone;
+            var midnight = SendInstant(zone, date, 0, 0);
+            return _cron.GetNextValidTimeAfter(midnight.AddTicks(-1)) is { } fire
+                && DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(fire, zone).DateTime) == date
+                ? fire : DateTimeOffset.MaxValue;
+        }
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(preferences.TimeZone ?? _schedule.TimeZone, out var readerZone))
+            readerZone = _schedule.Zone;
+        return SendInstant(readerZone, date, preferences.SendHour ?? _defaultHour, _defaultMinute);
     }
 
     /// <summary>Of today and yesterday (local), the dates whose send time has passed within MaxAge, latest first.</summary>

@@ -47,14 +47,12 @@ internal sealed partial class RisingPapers
         UNION SELECT id FROM issues WHERE composed_at > @floor
         """;
 
-    // Per reader composed for before (composing moves the cursor past joining: served_until > created_at;
-    // until then the reader is new), what they were sent in the recent issues: by (issue, reader), the
-    // ledger's unique key, a point look-up per reader and issue, and a row per digest, not per paper in
-    // it (a popular paper is in 100,000 readers' mail). One statement for all of them: see IdList.
+    // What these readers were sent in the recent issues: by (issue, reader), the ledger's unique key, a
+    // point look-up per reader and issue, and a row per digest, not per paper in it (a popular paper is
+    // in 100,000 readers' mail). One statement for all of them: see IdList.
     private const string LedgerSql = """
-        SELECT s.id AS Reader, d.issue_id AS IssueId, d.digest_id AS DigestId
-        FROM subscribers s LEFT JOIN deliveries d ON d.subscriber_id = s.id AND d.issue_id IN @issues
-        WHERE s.id IN @readers AND s.served_until > s.created_at
+        SELECT subscriber_id AS Reader, issue_id AS IssueId, digest_id AS DigestId FROM deliveries
+        WHERE issue_id IN @issues AND subscriber_id IN @readers
         """;
 
     // What those digests showed (compact 2 was not shown: it is carried, not sent), read once per digest.
@@ -91,7 +89,7 @@ internal sealed partial class RisingPapers
     public static async Task<RisingPapers> FindAsync(Database database, DbConnection connection, DbTransaction? transaction,
         IReadOnlyCollection<DueReader> readers, long windowFloor, long carryFloor, CancellationToken cancellationToken)
     {
-        var asking = readers.Where(r => r.Preferences.MinScore is > 0).ToList();
+        var asking = readers.Where(r => r.Preferences.MinScore is > 0 && !r.IsNew).ToList();
         if (asking.Count == 0)
             return None;
         long WindowStart(DueReader reader) => Math.Max(reader.ServedUntil, windowFloor);
@@ -117,7 +115,7 @@ internal sealed partial class RisingPapers
         }
         if (cutOf.Count == 0)
             return None;
-        var rising = await LeaveOutNewAndSentAsync(database, connection, transaction, cutOf, carryFloor, cancellationToken);
+        var rising = await LeaveOutSentAsync(database, connection, transaction, cutOf, carryFloor, cancellationToken);
         if (rising.Keys.Count == 0)
             return None;
         var rows = await PapersAsync(database, connection, transaction, rising.Papers.Values.SelectMany(ids => ids).Distinct().Order().ToArray(), cancellationToken);
@@ -125,24 +123,20 @@ internal sealed partial class RisingPapers
     }
 
     /// <summary>
-    /// Leaves out readers never composed for, and from each cut what the reader's ledger shows they
-    /// were sent; readers with the same cut and the same digests get the same answer, worked out once.
+    /// Leaves out of each reader's cut what their ledger shows they were sent; readers with the same
+    /// cut and the same digests get the same answer, worked out once.
     /// </summary>
-    private static async Task<(Dictionary<long, string> Keys, Dictionary<string, long[]> Papers)> LeaveOutNewAndSentAsync(Database database,
+    private static async Task<(Dictionary<long, string> Keys, Dictionary<string, long[]> Papers)> LeaveOutSentAsync(Database database,
         DbConnection connection, DbTransaction? transaction, Dictionary<long, long[]> cutOf, long carryFloor, CancellationToken cancellationToken)
     {
         var issues = (await connection.QueryAsync<long>(new CommandDefinition(RecentIssuesSql, new { floor = carryFloor }, transaction, cancellationToken: cancellationToken))).ToArray();
         // A reader's history: the digests they were sent (an old-style delivery stands for its issue's list, as -issue id).
-        var history = new Dictionary<long, List<long>>();
-        foreach (var (reader, issueId, digestId) in await connection.QueryAsync<(long Reader, long? IssueId, long? DigestId)>(new CommandDefinition(IdList(database, LedgerSql),
-            new { issues = IdValues(database, issues), readers = IdValues(database, cutOf.Keys.Order().ToArray()) }, transaction, cancellationToken: cancellationToken)))
-        {
-            if (!history.TryGetValue(reader, out var sent))
-                history[reader] = sent = [];
-            if (issueId is { } issue)
-                sent.Add(digestId ?? -issue);
-        }
-        var readers = history.Keys.Order().ToArray();
+        var readers = cutOf.Keys.Order().ToArray();
+        var history = readers.ToDictionary(r => r, _ => new List<long>());
+        if (issues.Length > 0)
+            foreach (var (reader, issueId, digestId) in await connection.QueryAsync<(long Reader, long IssueId, long? DigestId)>(new CommandDefinition(IdList(database, LedgerSql),
+                new { issues = IdValues(database, issues), readers = IdValues(database, readers) }, transaction, cancellationToken: cancellationToken)))
+                history[reader].Add(digestId ?? -issueId);
         var papers = readers.Select(r => cutOf[r]).Distinct().SelectMany(cut => cut).Distinct().Order().ToArray();
         var sentIn = history.Values.SelectMany(h => h).Distinct().ToList();
         var shown = await PapersOfAsync(database, connection, transaction, DigestPapersSql, sentIn.Where(id => id > 0), papers, cancellationToken);

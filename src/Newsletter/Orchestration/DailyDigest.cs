@@ -61,6 +61,10 @@ public sealed class DailyDigest(
                 logger.Log(result.LeftOut > 0 ? LogLevel.Warning : LogLevel.Information, "No new entries since the previous issue: no issue for {Date} ({NothingNew} readers with nothing new, {LeftOut} left out after waiting longer than CarryOverMaxAge)", dateText, result.NothingNew, result.LeftOut);
                 break;
         }
+        // What is decided not to send is said with its reason (a reader's scheduled look settles their date, so once per reader and date).
+        if (result.NothingNew > 0)
+            logger.LogInformation("No digest for {Date} for {Readers} readers: {Reasons}",
+                dateText, result.NothingNew, string.Join("; ", result.Skips.Select(s => $"{s.Reason} ({s.Readers})")));
         return result;
     }
 

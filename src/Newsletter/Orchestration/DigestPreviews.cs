@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Model;
@@ -11,6 +12,7 @@ public sealed class DigestPreviews(
     IssueStore issues,
     DigestComposer composer,
     DailyDigest daily,
+    IOptions<DeliveryOptions> delivery,
     SubscriberStore subscribers,
     MailLinks links,
     DigestRenderer renderer,
@@ -44,23 +46,24 @@ public sealed class DigestPreviews(
     }
 
     /// <summary>
-    /// For a subscriber, their personal digest of <paramref name="date"/> (default today) as composed
-    /// for them, else what composing it for them now would hold; for any other address, the issue
-    /// (<see cref="IssueForAsync(DateOnly?, CancellationToken)"/>).
+    /// For a subscriber, exactly what <c>send-now</c> (with a date, <c>send-now --date</c>) would send
+    /// them at this moment, through the composer's own steps; or no digest and the one line that
+    /// says why none would be sent (not one of their days, already sent, nothing new, paused,
+    /// unsubscribed). For any other address, the issue (<see cref="IssueForAsync(DateOnly?, CancellationToken)"/>).
     /// </summary>
-    public async Task<(Issue Issue, string? Note)> IssueForAsync(string? email, DateOnly? date, CancellationToken cancellationToken)
+    public async Task<(Issue? Issue, string? Note)> IssueForAsync(string? email, DateOnly? date, CancellationToken cancellationToken)
     {
         if (!EmailAddress.TryParse(email ?? DefaultPreviewAddress, out var address, out _)
             || await subscribers.FindAsync(address!, cancellationToken) is not { } subscriber)
             return await IssueForAsync(date, cancellationToken);
-        if (date is null)
-            return (await CurrentIssueAsync(email, cancellationToken), null);
-        if (await issues.ReaderDigestIdAsync(subscriber.Id, date.Value, cancellationToken) is { } digestId)
-            return (await issues.GetDigestAsync(digestId, cancellationToken), null);
-        var draft = await composer.DraftAsync(date.Value, await subscribers.ServedUntilAsync(subscriber.Id, cancellationToken), subscriber.Preferences, cancellationToken);
-        return (draft, draft.PaperCount == 0
-            ? $"{subscriber.Email} has no digest of {Iso(date.Value)} and nothing new matches for them: composing now would send them nothing."
-            : $"{subscriber.Email} has no digest of {Iso(date.Value)} yet; this is what composing it for them now would hold.");
+        if (subscriber.Status != SubscriberStatus.Active)
+            return (null, $"{subscriber.Email} is {subscriber.Status}: no digest is sent to them.");
+        if (subscriber.IsPaused)
+            return (null, $"{subscriber.Email} is paused: no digest is sent to them until they resume.");
+        var preview = await composer.PreviewAsync(subscriber.Id, subscriber.Preferences, date ?? daily.Today(), delivery.Value.MaxAge, cancellationToken);
+        return preview.Digest is { } digest
+            ? (digest, null)
+            : (null, $"No digest would be sent to {subscriber.Email} now: {preview.Reason}.");
     }
 
     private static string Iso(DateOnly date) => date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
@@ -78,34 +81,6 @@ public sealed class DigestPreviews(
         if (draft.PaperCount > 0 || latest is null)
             return draft;
         return await issues.GetAsync(latest.Value, cancellationToken);
-    }
-
-    /// <summary>
-    /// The digest a reader gets (or would get now): the one composed for them today, else what
-    /// composing for them now would give, else the last one they were sent. An address that is
-    /// not a subscriber sees what a reader without preferences sees.
-    /// </summary>
-    public async Task<Issue> CurrentIssueAsync(string? email, CancellationToken cancellationToken)
-    {
-        if (!EmailAddress.TryParse(email ?? DefaultPreviewAddress, out var address, out _)
-            || await subscribers.FindAsync(address!, cancellationToken) is not { } subscriber)
-            return await CurrentIssueAsync(cancellationToken);
-        var today = daily.Today();
-        if (await issues.ReaderDigestIdAsync(subscriber.Id, today, cancellationToken) is { } todays)
-            return await issues.GetDigestAsync(todays, cancellationToken);
-        var draft = await composer.DraftAsync(today, await subscribers.ServedUntilAsync(subscriber.Id, cancellationToken), subscriber.Preferences, cancellationToken);
-        if (draft.PaperCount > 0)
-            return draft;
-        if (await issues.ReaderDigestIdAsync(subscriber.Id, null, cancellationToken) is { } latest)
-            return await issues.GetDigestAsync(latest, cancellationToken);
-        // Nothing for them yet (e.g. they joined after the last papers came): show what the current
-        // issue looks like through their preferences, so there is something to judge.
-        var current = await CurrentIssueAsync(cancellationToken);
-        var filter = new PaperFilter(subscriber.Preferences);
-        var entries = current.Entries
-            .Select(e => (Entry: e, In: filter.Matches(new CandidatePaper(0, e.Title, e.Summary, e.Authors, e.Url, e.Score, e.PublishedAt, e.Source, [], [e.Source], 0), out var why), Why: why))
-            .Where(e => e.In).Select((e, i) => e.Entry with { Position = i + 1, Why = e.Why }).ToList();
-        return current with { Entries = entries, Cadence = draft.Cadence };
     }
 
     /// <summary>A known subscriber gets their real links; any other valid address gets links for no one.</summary>

@@ -44,6 +44,10 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private const int HtmlWidth = 900;
     private const int TextWidth = 76;
 
+    // How each part's lines are wrapped, the same way in a full render and in a splice.
+    private static readonly Func<string, string> WrapHtml = static html => LineWrapper.Wrap(html, HtmlWidth);
+    private static readonly Func<string, string> WrapText = static text => LineWrapper.WrapText(text, TextWidth);
+
     public RenderedDigest Render(Issue issue, DigestRecipient recipient) =>
         IsPlain(recipient) && Prepare(issue) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
 
@@ -71,7 +75,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     public RenderedDigest RenderFully(Issue issue, DigestRecipient recipient) => Finish(RenderRaw(issue, recipient));
 
     private static RenderedDigest Finish(RenderedDigest raw) =>
-        new(TemplateRenderer.HeaderSafe(raw.Subject), LineWrapper.Wrap(raw.Html, HtmlWidth), LineWrapper.Wrap(raw.Text, TextWidth));
+        new(TemplateRenderer.HeaderSafe(raw.Subject), WrapHtml(raw.Html), WrapText(raw.Text));
 
     /// <summary>Rendered, CSS inlined, not yet cleaned or wrapped (those come after splicing).</summary>
     private RenderedDigest RenderRaw(Issue issue, DigestRecipient recipient)
@@ -127,8 +131,8 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers)
     {
         private readonly Piece[] _subject = Cut(raw.Subject, markers);
-        private readonly Segment[] _html = Segments(raw.Html, markers, HtmlWidth);
-        private readonly Segment[] _text = Segments(raw.Text, markers, TextWidth);
+        private readonly Segment[] _html = Segments(raw.Html, markers, WrapHtml);
+        private readonly Segment[] _text = Segments(raw.Text, markers, WrapText);
 
         public TemplateVersions Versions { get; } = versions;
 
@@ -137,27 +141,27 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         public RenderedDigest Splice(DigestRecipient recipient)
         {
             var values = Values(recipient);
-            return new RenderedDigest(Subject(values), Encoding.UTF8.GetString(Join(_html, values, HtmlWidth)), Encoding.UTF8.GetString(Join(_text, values, TextWidth)));
+            return new RenderedDigest(Subject(values), Encoding.UTF8.GetString(Join(_html, values, WrapHtml)), Encoding.UTF8.GetString(Join(_text, values, WrapText)));
         }
 
         public EncodedDigest SpliceEncoded(DigestRecipient recipient)
         {
             var values = Values(recipient);
-            return new EncodedDigest(Subject(values), Join(_html, values, HtmlWidth), Join(_text, values, TextWidth));
+            return new EncodedDigest(Subject(values), Join(_html, values, WrapHtml), Join(_text, values, WrapText));
         }
 
         private static string[] Values(DigestRecipient recipient) => [recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl];
 
         private string Subject(string[] values) => TemplateRenderer.HeaderSafe(Join(_subject, values));
 
-        private static byte[] Join(Segment[] segments, string[] values, int width)
+        private static byte[] Join(Segment[] segments, string[] values, Func<string, string> wrap)
         {
             // Personal lines first (small), then one exact-size copy of everything.
             var personal = new byte[segments.Length][];
             var length = segments.Length - 1; // the newlines between segments
             for (var i = 0; i < segments.Length; i++)
             {
-                personal[i] = segments[i].Utf8 ?? Encoding.UTF8.GetBytes(LineWrapper.Wrap(Join(segments[i].Line!, values), width));
+                personal[i] = segments[i].Utf8 ?? Encoding.UTF8.GetBytes(wrap(Join(segments[i].Line!, values)));
                 length += personal[i].Length;
             }
             var result = new byte[length];
@@ -189,14 +193,14 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         }
 
         /// <summary>Runs of lines without a value become one pre-wrapped, pre-encoded segment; each line with a value stays a template.</summary>
-        private static Segment[] Segments(string text, string[] markers, int width)
+        private static Segment[] Segments(string text, string[] markers, Func<string, string> wrap)
         {
             var segments = new List<Segment>();
             var run = new List<string>();
             void Flush()
             {
                 if (run.Count == 0) return;
-                segments.Add(new Segment(Encoding.UTF8.GetBytes(LineWrapper.Wrap(string.Join('\n', run), width)), null));
+                segments.Add(new Segment(Encoding.UTF8.GetBytes(wrap(string.Join('\n', run))), null));
                 run.Clear();
             }
             foreach (var line in text.Split('\n'))
@@ -274,14 +278,20 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         ["position"] = entry.Position,
         ["title"] = Printable(entry.Title),
         ["summary"] = Printable(entry.Summary),
-        ["authors"] = new ScriptArray(entry.Authors.Select(Printable)),
-        ["authors_text"] = Printable(string.Join(", ", entry.Authors)),
+        ["authors"] = new ScriptArray(ShownAuthors(entry.Authors).Select(Printable)),
+        ["authors_text"] = Printable(string.Join(", ", ShownAuthors(entry.Authors))),
         ["url"] = SafeLink(entry.Url),
         ["score"] = entry.Score,
         ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
         ["source"] = Printable(entry.Source),
         ["why"] = Printable(entry.Why),
     };
+
+    /// <summary>Names a digest shows per paper. The stored list is whole (followed authors are matched on all of it); past this it ends with "et al.".</summary>
+    public const int MaxAuthorsShown = 50;
+
+    private static IEnumerable<string> ShownAuthors(IReadOnlyList<string> authors) =>
+        authors.Count <= MaxAuthorsShown ? authors : authors.Take(MaxAuthorsShown).Append("et al.");
 
     /// <summary>What every template knows about the newsletter itself.</summary>
     public static ScriptObject NewsletterModel(NewsletterOptions options) => new()

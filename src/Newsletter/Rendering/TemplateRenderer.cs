@@ -19,7 +19,14 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
 
     public static bool IsHtml(string name) => name.Contains(".html.", StringComparison.Ordinal);
 
-    public string Render(string name, ScriptObject model)
+    public string Render(string name, ScriptObject model) => Render(name, model, null);
+
+    /// <summary>
+    /// Renders as the service does; with <paramref name="unknown"/> (only <c>templates check</c>), every
+    /// variable or member the template reads and the model lacks is reported to it. The render stays
+    /// lenient either way: an unknown name is empty text, as it is for readers.
+    /// </summary>
+    internal string Render(string name, ScriptObject model, UnknownNames? unknown)
     {
         var template = templates.Get(name);
         using var timeout = new CancellationTokenSource(options.Value.RenderTimeout);
@@ -35,6 +42,22 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
         context.TemplateLoader = templates;
         context.CancellationToken = timeout.Token;
         context.PushGlobal(model);
+        if (unknown is not null)
+        {
+            // Scriban asks these only after every scope (loop, capture, function, builtins) came up empty.
+            context.TryGetVariable = (TemplateContext _, Scriban.Parsing.SourceSpan span, Scriban.Syntax.ScriptVariable variable, out object? value) =>
+            {
+                unknown.Variable(span, variable.Name, model.GetMembers());
+                value = null;
+                return false;
+            };
+            context.TryGetMember = (TemplateContext current, Scriban.Parsing.SourceSpan span, object target, string member, out object? value) =>
+            {
+                unknown.Member(span, member, current.GetMemberAccessor(target).GetMembers(current, span, target));
+                value = null;
+                return false;
+            };
+        }
         try
         {
             return template.Render(context);

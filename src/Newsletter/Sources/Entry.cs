@@ -21,28 +21,54 @@ public sealed record Entry(
     /// <summary>arXiv caps abstracts at 1,920 characters; journals' are similar.</summary>
     public const int MaxSummaryLength = 2_500;
 
-    /// <summary>Authors kept per paper (the rest become "et al."), and characters per name.</summary>
-    public const int MaxAuthors = 50;
+    /// <summary>
+    /// Authors stored per paper, characters per name, and characters per list. The whole list is kept so
+    /// that a followed author is found however far down it they are; every real list fits (the longest on
+    /// arXiv, ATLAS and CMS collaboration papers, have about 5,000 names in some 80,000 characters), and a
+    /// hostile item cannot store more. A digest shows only the first names (the renderer's cap).
+    /// </summary>
+    public const int MaxAuthors = 5_000;
     public const int MaxAuthorLength = 100;
+    public const int MaxAuthorCharacters = 100_000;
 
     /// <summary>
     /// The entry with its text fields within the caps above, applied when a feed is parsed: one hostile
-    /// or broken item (a 1 MB author list) must not be able to fill a digest past the render limit.
+    /// or broken item (a 1 MB author list) must not be able to fill a row or a digest.
     /// </summary>
     public Entry WithinLimits()
     {
-        if (Title.Length <= MaxTitleLength && Summary.Length <= MaxSummaryLength
-            && Authors.Count <= MaxAuthors && Authors.All(a => a.Length <= MaxAuthorLength))
+        if (Title.Length <= MaxTitleLength && Summary.Length <= MaxSummaryLength && AuthorsWithinLimits())
             return this;
-        var authors = Authors.Take(MaxAuthors).Select(a => Text.Truncate(a, MaxAuthorLength)).ToList();
-        if (Authors.Count > MaxAuthors)
-            authors.Add("et al.");
+        var authors = new List<string>(Math.Min(Authors.Count, MaxAuthors));
+        var characters = 0;
+        foreach (var name in Authors)
+        {
+            var kept = Text.Truncate(name, MaxAuthorLength);
+            if (authors.Count == MaxAuthors || characters + kept.Length > MaxAuthorCharacters)
+                break;
+            authors.Add(kept);
+            characters += kept.Length;
+        }
         return this with
         {
             Title = Text.Truncate(Title, MaxTitleLength),
             Summary = Text.Truncate(Summary, MaxSummaryLength),
             Authors = authors,
         };
+    }
+
+    private bool AuthorsWithinLimits()
+    {
+        if (Authors.Count > MaxAuthors)
+            return false;
+        var characters = 0;
+        foreach (var name in Authors)
+        {
+            if (name.Length > MaxAuthorLength)
+                return false;
+            characters += name.Length;
+        }
+        return characters <= MaxAuthorCharacters;
     }
 }
 

@@ -12,6 +12,9 @@ public sealed class EntryStore(Database database, TimeProvider time)
     /// A later sighting never replaces what is known with less: the score only grows (HF upvotes
     /// beat an RSS 0), and empty summaries or author lists are filled in. A title that was only the
     /// start of the summary (a title-less first sighting) gives way to a real title from a later source.
+    /// The link and the author list are replaced only when <c>@RepairUrl</c> / <c>@FillAuthors</c> say so,
+    /// decided beside the stored row (<see cref="Stored"/>): the rules are easier to read, and the same on
+    /// both providers, in C# than in SQL.
     /// When the score grows, <c>score_raised_at</c> says when: the composer judges a recent paper again
     /// for a reader whose minimum score it did not reach at first.
     /// </summary>
@@ -29,7 +32,8 @@ public sealed class EntryStore(Database database, TimeProvider time)
                                     AND NOT (substr(excluded.title, length(excluded.title), 1) = '…' AND substr(excluded.title, 1, length(excluded.title) - 1) = substr(excluded.summary, 1, length(excluded.title) - 1))
                                 THEN excluded.title ELSE entries.title END,
             summary      = CASE WHEN entries.summary = '' THEN excluded.summary ELSE entries.summary END,
-            authors      = CASE WHEN entries.authors = '' THEN excluded.authors ELSE entries.authors END,
+            authors      = CASE WHEN @FillAuthors = 1 THEN excluded.authors ELSE entries.authors END,
+            url          = CASE WHEN @RepairUrl = 1 THEN excluded.url ELSE entries.url END,
             published_at = COALESCE(entries.published_at, excluded.published_at),
             categories   = CASE WHEN entries.categories = '' THEN excluded.categories ELSE entries.categories END,
             categories_checked = CASE WHEN excluded.categories_checked > entries.categories_checked THEN excluded.categories_checked ELSE entries.categories_checked END,
@@ -40,8 +44,27 @@ public sealed class EntryStore(Database database, TimeProvider time)
     /// <summary>
     /// Asked before the upsert, in its transaction: comparing first_seen_at with now would count a paper
     /// twice when two sources bring it within one clock tick (collect runs the sources side by side).
+    /// The link and authors say whether this sighting may repair them.
     /// </summary>
-    private const string ExistsSql = "SELECT COUNT(*) FROM entries WHERE canonical_id = @CanonicalId";
+    private const string StoredSql = "SELECT url AS Url, authors AS Authors FROM entries WHERE canonical_id = @CanonicalId";
+
+    /// <summary>What an earlier version stored at the end of an author list it cut at 50 names.</summary>
+    private const string EarlierCapMarker = "\net al.";
+
+    /// <summary>The row a sighting meets, if the paper is known.</summary>
+    private sealed class Stored
+    {
+        public string Url { get; init; } = "";
+        public string Authors { get; init; } = "";
+
+        /// <summary>A broken link (none, not http(s), a bare paper link resolved against its feed) gives way to a working one; a working one stays.</summary>
+        public bool RepairsUrl(Entry entry) => PaperLinks.IsBroken(Url) && !PaperLinks.IsBroken(entry.Url);
+
+        /// <summary>An empty list is filled in; a list an earlier version cut at 50 names gives way to a longer one.</summary>
+        public bool FillsAuthors(Entry entry) => entry.Authors.Count > 0
+            && (Authors.Length == 0
+                || (Authors.EndsWith(EarlierCapMarker, StringComparison.Ordinal) && entry.Authors.Count >= EntryColumns.Authors(Authors).Length));
+    }
 
     // Every source that listed a paper: a reader's topic may name any of them.
     private const string SourceSql = "INSERT INTO entry_sources (entry_id, source) VALUES (@id, @source) ON CONFLICT DO NOTHING";
@@ -77,7 +100,7 @@ public sealed class EntryStore(Database database, TimeProvider time)
         foreach (var entry in entries.GroupBy(e => e.CanonicalId).Select(g => g.MaxBy(e => e.Score)!))
         {
             var categories = entry.Categories ?? [];
-            var known = await connection.ExecuteScalarAsync<long>(ExistsSql, new { entry.CanonicalId }, transaction) > 0;
+            var stored = await connection.QuerySingleOrDefaultAsync<Stored>(StoredSql, new { entry.CanonicalId }, transaction);
             var id = await connection.ExecuteScalarAsync<long>(UpsertSql, new
             {
                 entry.CanonicalId,
@@ -91,9 +114,11 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 Now = now,
                 Categories = NoNul(string.Join(' ', categories)),
                 CategoriesChecked = categories.Count > 0 ? 1 : 0,
+                RepairUrl = stored?.RepairsUrl(entry) == true ? 1 : 0,
+                FillAuthors = stored is null || stored.FillsAuthors(entry) ? 1 : 0,
             }, transaction);
             await connection.ExecuteAsync(SourceSql, new { id, source = entry.Source }, transaction);
-            if (known) updated++; else added++;
+            if (stored is not null) updated++; else added++;
         }
         await transaction.CommitAsync(cancellationToken);
         return new UpsertCounts(added, updated);

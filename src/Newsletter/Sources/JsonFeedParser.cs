@@ -39,7 +39,8 @@ public static class JsonFeedParser
             title,
             summary,
             authors.Count > 0 ? authors : feedAuthors,
-            url ?? externalUrl ?? CanonicalId.PageUrl(canonical) ?? "",
+            // A clickable link first: a scheme-less "arxiv.org/abs/ID" as its page, a relative url only when nothing better exists.
+            PaperLinks.Absolute(url) ?? PaperLinks.Absolute(externalUrl) ?? CanonicalId.PageUrl(canonical) ?? url ?? externalUrl ?? "",
             published,
             0,
             sourceName);

@@ -21,8 +21,26 @@ public static partial class Text
     // Elements whose content is never text a reader should see.
     private static readonly HashSet<string> Hidden = new(StringComparer.OrdinalIgnoreCase) { "script", "style", "template", "head", "noscript" };
 
+    /// <summary>
+    /// One line, single-spaced, in Unicode normal form C: a feed that writes "José" decomposed (e + combining
+    /// accent) is stored with the same characters a reader types. Every feed text goes through here.
+    /// </summary>
     public static string Clean(string? value) =>
-        value is null ? "" : Whitespace().Replace(value, " ").Trim();
+        value is null ? "" : Composed(Whitespace().Replace(value, " ").Trim());
+
+    private static string Composed(string value)
+    {
+        if (Ascii.IsValid(value))
+            return value;
+        try
+        {
+            return value.IsNormalized() ? value : value.Normalize();
+        }
+        catch (ArgumentException)
+        {
+            return value; // a lone surrogate has no normal form; the text is kept as it came
+        }
+    }
 
     /// <summary>
     /// Drops markup and decodes entities with a real HTML5 parser (AngleSharp), so comments, CDATA,

@@ -139,13 +139,19 @@ public static partial class XmlFeedParser
     private static Uri? HttpUrl(string? value) =>
         Uri.TryCreate(value?.Trim(), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && !value!.TrimStart().StartsWith('/') ? url : null;
 
-    /// <summary>An item's link as an absolute http(s) URL: relative ones resolved against the channel's link.</summary>
+    /// <summary>
+    /// An item's link as an absolute http(s) URL: a scheme-less paper link (<c>arxiv.org/abs/ID</c>) as its
+    /// page, other relative ones resolved against the channel's link.
+    /// </summary>
     private static string? Resolve(string? link, Uri? feedBase)
     {
         if (link is null)
             return null;
         if (HttpUrl(link) is { } absolute)
             return absolute.OriginalString.Trim();
+        // Resolved against the channel, "arxiv.org/abs/ID" would become a dead page of the feed's own host.
+        if (PaperLinks.FromSchemeless(link) is { } page)
+            return page;
         if (feedBase is not null && !link.Contains(':', StringComparison.Ordinal) && Uri.TryCreate(feedBase, link.Trim(), out var resolved))
             return resolved.AbsoluteUri;
         return link;
@@ -184,7 +190,7 @@ public static partial class XmlFeedParser
         var guidElement = item.Element(ns + "guid");
         // RSS 2.0: a guid is a permalink unless isPermaLink="false"; with no <link> it is the item's URL.
         var permalink = guidElement is not null && !string.Equals(((string?)guidElement.Attribute("isPermaLink"))?.Trim(), "false", StringComparison.OrdinalIgnoreCase)
-            ? HttpUrl(Value(guidElement))?.OriginalString.Trim() : null;
+            ? HttpUrl(Value(guidElement))?.OriginalString.Trim() ?? PaperLinks.FromSchemeless(Value(guidElement)) : null;
         var link = Resolve(Value(item.Element(ns + "link")) ?? Value(item.Element(DublinCoreTerms + "source")), context.Base) ?? permalink;
         var description = Value(item.Element(ns + "description"))
                           ?? Value(item.Element(ContentModule + "encoded"))
@@ -244,8 +250,9 @@ public static partial class XmlFeedParser
     {
         var ns = entry.Name.Namespace;
         var links = entry.Elements(ns + "link").Where(l => l.Attribute("href") is not null).ToList();
-        var link = (links.FirstOrDefault(l => (string?)l.Attribute("rel") is null or "alternate") ?? links.FirstOrDefault())
+        var href = (links.FirstOrDefault(l => (string?)l.Attribute("rel") is null or "alternate") ?? links.FirstOrDefault())
             ?.Attribute("href")?.Value.Trim();
+        var link = PaperLinks.FromSchemeless(href) ?? href;
         var summaryElement = entry.Element(ns + "summary") ?? entry.Element(ns + "content");
         var (summary, _) = Summary(TextConstruct(summaryElement, out var html), typedHtml: html);
         var authors = AtomAuthors(entry);

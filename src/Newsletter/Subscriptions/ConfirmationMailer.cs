@@ -79,17 +79,14 @@ public sealed class ConfirmationMailer(
         var subscriber = await subscribers.FindAsync(subscriberId, cancellationToken);
         if (subscriber is not { Status: SubscriberStatus.Pending })
             return;
-        var model = new ScriptObject
-        {
-            ["newsletter"] = DigestRenderer.NewsletterModel(newsletter.Value),
-            ["subscriber"] = new ScriptObject { ["email"] = subscriber.Email },
-            ["confirm_url"] = links.Confirm(subscriber.Id, time.GetUtcNow() + options.Value.ConfirmationLifetime, subscriber.PendingSince ?? 0),
-            ["expires_in_days"] = (int)Math.Ceiling(options.Value.ConfirmationLifetime.TotalDays),
-        };
+        var mail = Render(
+            subscriber.Email,
+            links.Confirm(subscriber.Id, time.GetUtcNow() + options.Value.ConfirmationLifetime, subscriber.PendingSince ?? 0),
+            links.Preferences(subscriber.Id));
         var message = messages.Build(
-            TemplateRenderer.HeaderSafe(templates.Render(SubjectTemplate, model)),
-            MailHtml.Finish(templates.Render(HtmlTemplate, model)),
-            LineWrapper.Wrap(templates.Render(TextTemplate, model), 76),
+            mail.Subject,
+            mail.Html,
+            mail.Text,
             subscriber.Email,
             // Random only: a subscriber id here would tell anyone how large the list is.
             $"<confirm.{Guid.NewGuid():N}@{newsletter.Value.From.Address[(newsletter.Value.From.Address.LastIndexOf('@') + 1)..]}>",
@@ -98,5 +95,26 @@ public sealed class ConfirmationMailer(
         await using var sender = await transport.ConnectAsync(cancellationToken);
         await sender.SendAsync(message, cancellationToken);
         logger.LogInformation("Confirmation mail sent to {Email}", subscriber.Email);
+    }
+
+    /// <summary>
+    /// The confirmation mail's subject and finished bodies: what is sent, and what the template lint
+    /// (<c>templates check --lint</c>) checks. The preferences link lets a reader choose what they get
+    /// before the first digest; it works while they are still pending.
+    /// </summary>
+    public (string Subject, string Html, string Text) Render(string email, string confirmUrl, string preferencesUrl)
+    {
+        var model = new ScriptObject
+        {
+            ["newsletter"] = DigestRenderer.NewsletterModel(newsletter.Value),
+            ["subscriber"] = new ScriptObject { ["email"] = email },
+            ["confirm_url"] = confirmUrl,
+            ["preferences_url"] = preferencesUrl,
+            ["expires_in_days"] = (int)Math.Ceiling(options.Value.ConfirmationLifetime.TotalDays),
+        };
+        return (
+            TemplateRenderer.HeaderSafe(templates.Render(SubjectTemplate, model)),
+            MailHtml.Finish(templates.Render(HtmlTemplate, model)),
+            LineWrapper.WrapText(templates.Render(TextTemplate, model), 76));
     }
 }

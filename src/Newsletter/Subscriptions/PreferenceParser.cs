@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Newsletter.Configuration;
 using Newsletter.Model;
 
 namespace Newsletter.Subscriptions;
@@ -36,13 +37,22 @@ public static class PreferenceParser
     public static string JoinList(IEnumerable<string> items, bool quotePhrases = false) =>
         string.Join(", ", items.Select(i => i.Contains(',') || (quotePhrases && i.Contains(' ')) ? $"\"{i}\"" : i));
 
-    /// <summary>Applies <paramref name="input"/> to <paramref name="current"/>; false with one sentence per bad field.</summary>
-    public static bool TryApply(Preferences current, PreferenceInput input, out Preferences result, out IReadOnlyDictionary<string, string> problems)
+    /// <summary>
+    /// Applies <paramref name="input"/> to <paramref name="current"/>; false with one sentence per bad
+    /// field (the sentence leaves the field's name to the caller: <c>--time-zone</c>, <c>timeZone</c>, "Time zone").
+    /// Topics are only checked for their shape here: this is for input already checked against the
+    /// <see cref="TopicCatalog"/>, applied again.
+    /// </summary>
+    public static bool TryApply(Preferences current, PreferenceInput input, out Preferences result, out IReadOnlyDictionary<string, string> problems) =>
+        TryApply(current, input, null, out result, out problems);
+
+    /// <summary>As typed by someone: every topic must also be in <paramref name="topics"/> (an arXiv category or a configured source).</summary>
+    public static bool TryApply(Preferences current, PreferenceInput input, TopicCatalog? topics, out Preferences result, out IReadOnlyDictionary<string, string> problems)
     {
         var errors = new Dictionary<string, string>();
         var next = current;
-        if (input.Topics is { } topics)
-            next = next with { Topics = Clean(topics, "topics", Preferences.MaxTopicLength, errors, topic: true) };
+        if (input.Topics is { } typedTopics)
+            next = next with { Topics = Clean(typedTopics, "topics", Preferences.MaxTopicLength, errors, topics is null ? ShapeOnly : topics.Problem) };
         if (input.Keywords is { } keywords)
             next = next with { Keywords = Clean(keywords, "keywords", Preferences.MaxTermLength, errors) };
         if (input.Exclude is { } exclude)
@@ -56,7 +66,7 @@ public static class PreferenceParser
             else if (int.TryParse(minScore.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var score) && score <= 1_000_000)
                 next = next with { MinScore = score == 0 ? null : score };
             else
-                errors["minScore"] = $"must be a whole number from 0 to 1000000; got '{minScore}'.";
+                errors["minScore"] = $"'{Shorten(minScore)}' is not a whole number from 0 to 1000000 (e.g. 10).";
         }
         if (input.TimeZone is { } zone)
         {
@@ -65,7 +75,7 @@ public static class PreferenceParser
             else if (TryZone(zone.Trim(), out var id))
                 next = next with { TimeZone = id };
             else
-                errors["timeZone"] = $"'{Shorten(zone)}' is not a known IANA time zone (such as Europe/Berlin or Asia/Tokyo).";
+                errors["timeZone"] = ZoneProblem(zone.Trim());
         }
         if (input.SendHour is { } hour)
         {
@@ -74,7 +84,7 @@ public static class PreferenceParser
             else if (int.TryParse(hour.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var h) && h is >= 0 and <= 23)
                 next = next with { SendHour = h };
             else
-                errors["sendHour"] = $"must be an hour from 0 to 23; got '{Shorten(hour)}'.";
+                errors["sendHour"] = $"'{Shorten(hour)}' is not an hour from 0 to 23 (e.g. 8 for 08:00).";
         }
         if (input.Weekdays is { } weekdays)
         {
@@ -92,7 +102,7 @@ public static class PreferenceParser
             else if (cadence.Trim().Equals("weekly", StringComparison.OrdinalIgnoreCase))
                 next = next with { Cadence = Cadence.Weekly };
             else
-                errors["cadence"] = $"must be daily or weekly; got '{Shorten(cadence)}'.";
+                errors["cadence"] = $"'{Shorten(cadence)}' is neither daily nor weekly.";
         }
         if (input.WeeklyDay is { } weeklyDay)
         {
@@ -118,9 +128,15 @@ public static class PreferenceParser
         return true;
     }
 
-    private static List<string> Clean(IEnumerable<string> values, string field, int maxLength, Dictionary<string, string> errors, bool topic = false)
+    /// <summary>A topic's shape without a catalog: letters, digits and <c>. - _</c>, as categories and source names are written.</summary>
+    private static readonly Func<string, string?> ShapeOnly = value =>
+        value.All(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or ' ') ? null : $"'{Shorten(value)}' is not an arXiv category (such as cs.LG) or a source name.";
+
+    private static List<string> Clean(IEnumerable<string> values, string field, int maxLength, Dictionary<string, string> errors, Func<string, string?>? topic = null)
     {
         var list = new List<string>();
+        // Every bad value of a list is named, not only the last one.
+        void Refuse(string problem) => errors[field] = errors.TryGetValue(field, out var earlier) ? earlier + " " + problem : problem;
         foreach (var raw in values)
         {
             // Control characters and quotes never belong in a term; whitespace runs become one space.
@@ -130,22 +146,43 @@ public static class PreferenceParser
                 continue;
             if (value.Length > maxLength)
             {
-                errors[field] = $"'{Shorten(value)}' is longer than {maxLength} characters.";
+                Refuse($"'{Shorten(value)}' is longer than {maxLength} characters.");
                 continue;
             }
-            if (topic && !value.All(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or ' '))
+            if (topic?.Invoke(value) is { } problem)
             {
-                errors[field] = $"'{Shorten(value)}' is not an arXiv category (such as cs.LG) or a source name.";
+                Refuse(problem);
                 continue;
             }
             if (!list.Contains(value, StringComparer.OrdinalIgnoreCase))
                 list.Add(value);
         }
         if (list.Count > Preferences.MaxItems)
-            errors[field] = $"has {list.Count} entries; at most {Preferences.MaxItems} are allowed.";
+            errors[field] = $"{list.Count} entries are too many; at most {Preferences.MaxItems} are allowed.";
         return list;
     }
 
-    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "...";
+    /// <summary>The sentence for an unknown zone, with the nearest zone id when one is a typo away (<c>Europe/Berln</c>).</summary>
+    private static string ZoneProblem(string zone)
+    {
+        // Zone ids are long and alike: a typo or two is a suggestion, a third of the name is another city.
+        var nearest = zone.Length <= 64
+            ? Suggestions.Nearest(zone, TimeZoneInfo.GetSystemTimeZones().Where(z => z.HasIanaId).Select(z => z.Id), maxDistance: 2)
+            : null;
+        return nearest is null
+            ? $"'{Shorten(zone)}' is not a known IANA time zone (e.g. Europe/Berlin)."
+            : $"'{Shorten(zone)}' is not a known IANA time zone; did you mean '{nearest}'?";
+    }
+
+    /// <summary>
+    /// The value as a message may quote it: at most 60 characters, control characters written as
+    /// <c>\u0000</c> (a page, a JSON reader and a terminal would drop or obey them, and
+    /// "'Asia/Tokyo' is not a known time zone" would make no sense).
+    /// </summary>
+    private static string Shorten(string text)
+    {
+        var visible = string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+        return visible.Length <= 60 ? visible : visible[..60] + "...";
+    }
 }
 

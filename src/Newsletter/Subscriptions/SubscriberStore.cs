@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.Options;
 using Newsletter.Model;
 using Newsletter.Storage;
 
@@ -7,7 +8,7 @@ namespace Newsletter.Subscriptions;
 public enum AddOutcome { Added, AlreadyPresent, Activated }
 
 /// <summary>Subscriber rows: administration and the reads the dispatcher needs.</summary>
-public sealed class SubscriberStore(Database database, TimeProvider time)
+public sealed class SubscriberStore(Database database, TimeProvider time, IOptions<SubscriptionOptions> options)
 {
     private const string Columns = """
         id AS Id, email AS Email, status AS Status, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt, paused AS Paused,
@@ -23,19 +24,23 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     private const string InsertSql = """
         INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at, pending_since, served_until,
             topics, keywords, exclude_keywords, authors, min_score, time_zone, send_hour, weekdays, cadence, weekly_day)
-        VALUES (@email, @key, @status, @now, @confirmedAt, CASE WHEN @status = 'pending' THEN @now END, @now,
+        VALUES (@email, @key, @status, @now, @confirmedAt, CASE WHEN @status = 'pending' THEN @now END, @servedFrom,
             @Topics, @Keywords, @ExcludeKeywords, @Authors, @MinScore, @TimeZone, @SendHour, @Weekdays, @Cadence, @WeeklyDay)
         """;
 
-    private const string ActivateSql = """
+    // A returning reader's cursor: Subscriptions:NewReaderLookback before now, but never behind what
+    // they were already served, so that nobody gets a paper twice.
+    private const string ResumedCursor = "CASE WHEN COALESCE(served_until, created_at) > @servedFrom THEN COALESCE(served_until, created_at) ELSE @servedFrom END";
+
+    private const string ActivateSql = $"""
         UPDATE subscribers SET status = 'active', confirmed_at = @now, unsubscribed_at = NULL, status_reason = NULL, hard_bounces = 0,
-            served_until = CASE WHEN status = 'pending' THEN served_until ELSE @now END
+            served_until = CASE WHEN status = 'pending' THEN served_until ELSE {ResumedCursor} END
         WHERE id = @id
         """;
 
-    private const string ToPendingSql = """
+    private const string ToPendingSql = $"""
         UPDATE subscribers SET status = 'pending', pending_since = @now, status_reason = NULL,
-            unsubscribed_at = NULL, hard_bounces = 0, paused = 0, served_until = @now,
+            unsubscribed_at = NULL, hard_bounces = 0, paused = 0, served_until = {ResumedCursor},
             topics = @Topics, keywords = @Keywords, exclude_keywords = @ExcludeKeywords, authors = @Authors, min_score = @MinScore,
             time_zone = @TimeZone, send_hour = @SendHour, weekdays = @Weekdays, cadence = @Cadence, weekly_day = @WeeklyDay
         WHERE id = @id
@@ -61,8 +66,8 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         """;
 
     // The preferences link was mailed to this address, so following it is proof enough to resume.
-    private const string ResubscribeSql = """
-        UPDATE subscribers SET status = 'active', unsubscribed_at = NULL, status_reason = NULL, paused = 0, served_until = @now
+    private const string ResubscribeSql = $"""
+        UPDATE subscribers SET status = 'active', unsubscribed_at = NULL, status_reason = NULL, paused = 0, served_until = {ResumedCursor}
         WHERE id = @id AND status = 'unsubscribed'
         """;
 
@@ -114,6 +119,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
                 status = confirmed ? SubscriberStatus.Active : SubscriberStatus.Pending,
                 now,
                 confirmedAt = confirmed ? now : (long?)null,
+                servedFrom = ServedFrom(now),
             }), transaction);
             outcome = AddOutcome.Added;
         }
@@ -123,7 +129,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
                 await connection.ExecuteAsync(PreferencesSql, Parameters(Apply(existing.Preferences, preferences), new { id = existing.Id }), transaction);
             if (confirmed && existing.Status != SubscriberStatus.Active)
             {
-                await connection.ExecuteAsync(ActivateSql, new { id = existing.Id, now }, transaction);
+                await connection.ExecuteAsync(ActivateSql, new { id = existing.Id, now, servedFrom = ServedFrom(now) }, transaction);
                 outcome = AddOutcome.Activated;
             }
             else
@@ -182,7 +188,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         bool send;
         if (existing.Id == 0)
         {
-            await connection.ExecuteAsync(InsertSql, Parameters(preferences, new { email = address.Address, key = address.Key, status = SubscriberStatus.Pending, now, confirmedAt = (long?)null }), transaction);
+            await connection.ExecuteAsync(InsertSql, Parameters(preferences, new { email = address.Address, key = address.Key, status = SubscriberStatus.Pending, now, confirmedAt = (long?)null, servedFrom = ServedFrom(now) }), transaction);
             id = await connection.ExecuteScalarAsync<long>("SELECT id FROM subscribers WHERE email_key = @key", new { key = address.Key }, transaction);
             send = true;
         }
@@ -198,7 +204,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
                     send = false;
                     break;
                 default:
-                    await connection.ExecuteAsync(ToPendingSql, Parameters(preferences, new { id, now }), transaction);
+                    await connection.ExecuteAsync(ToPendingSql, Parameters(preferences, new { id, now, servedFrom = ServedFrom(now) }), transaction);
                     send = true;
                     break;
             }
@@ -209,6 +215,9 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
         await transaction.CommitAsync(cancellationToken);
         return (id, send);
     }
+
+    /// <summary>Where a reader who joins (or returns) at <paramref name="now"/> starts: <c>Subscriptions:NewReaderLookback</c> before it.</summary>
+    private long ServedFrom(long now) => now - (long)options.Value.NewReaderLookback.TotalMilliseconds;
 
     /// <summary>Pending becomes active; an already active subscriber stays so. False otherwise.</summary>
     public async Task<bool> ConfirmAsync(long id, long episode, CancellationToken cancellationToken)
@@ -231,7 +240,8 @@ public sealed class SubscriberStore(Database database, TimeProvider time)
     public async Task<bool> ResubscribeAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(ResubscribeSql, new { id, now = DbTime.ToDb(time.GetUtcNow()) }) == 1;
+        var now = DbTime.ToDb(time.GetUtcNow());
+        return await connection.ExecuteAsync(ResubscribeSql, new { id, now, servedFrom = ServedFrom(now) }) == 1;
     }
 
     /// <summary>Stores a reader's preferences (and, when given, pause/resume). False for an unknown id.</summary>

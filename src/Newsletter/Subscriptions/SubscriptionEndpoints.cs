@@ -20,7 +20,8 @@ public static class SubscriptionEndpoints
     public static WebApplication MapSubscriptions(this WebApplication app)
     {
         app.UseRateLimiter();
-        app.MapGet("/", (HttpContext http, PageRenderer pages) => SubscribePage(http, pages, null, "", StatusCodes.Status200OK));
+        app.MapPageAssets();
+        app.MapGet("/", (HttpContext http, PageRenderer pages, IOptions<ScheduleDefaults> defaults) => SubscribePage(http, pages, defaults.Value));
         app.MapPost("/subscribe", SubscribeAsync).RequireRateLimiting(SubscribeRateLimit).DisableAntiforgery();
         app.MapGet("/confirm", ConfirmPageAsync);
         app.MapPost("/confirm", ConfirmAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
@@ -31,8 +32,26 @@ public static class SubscriptionEndpoints
         return app;
     }
 
-    private static IResult SubscribePage(HttpContext http, PageRenderer pages, string? error, string email, int status) =>
-        pages.Render(http, "subscribe", "Subscribe", new ScriptObject { ["error"] = error ?? "", ["email"] = email }, status, hasForm: true);
+    /// <summary>The subscribe page, empty or, after a refused post, with what was typed and each refusal beside its field.</summary>
+    private static IResult SubscribePage(HttpContext http, PageRenderer pages, ScheduleDefaults defaults, IFormCollection? typed = null,
+        IReadOnlyDictionary<string, string>? problems = null, string notice = "", int status = StatusCodes.Status200OK)
+    {
+        var model = new ScriptObject
+        {
+            ["email"] = typed?["email"].ToString() ?? "",
+            ["default_time_zone"] = defaults.TimeZone,
+        };
+        PageForms.AddPreferences(model, Preferences.None, typed);
+        PageForms.AddErrors(model, problems, notice);
+        return pages.Render(http, "subscribe", "Subscribe", model, status, hasForm: true);
+    }
+
+    /// <summary>
+    /// A refused JSON request: <c>errors</c> keyed by field with the messages the form shows beside
+    /// its fields, and <c>detail</c> the same summary sentence the form shows above them.
+    /// </summary>
+    private static IResult Problems(IReadOnlyDictionary<string, string> problems, string title) =>
+        TypedResults.ValidationProblem(problems.ToDictionary(p => p.Key, p => new[] { p.Value }), detail: PageForms.Summary(problems), title: title);
 
     private static IResult InvalidLink(HttpContext http, PageRenderer pages) =>
         pages.Render(http, "invalid-link", "Link invalid or expired", statusCode: StatusCodes.Status400BadRequest);
@@ -42,11 +61,13 @@ public static class SubscriptionEndpoints
     /// whether the address is new, pending, active or unsubscribed.
     /// </summary>
     private static async Task<IResult> SubscribeAsync(HttpContext http, PageRenderer pages, SubscriberStore subscribers,
-        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, AddressLimiter addressLimiter, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        ConfirmationMailer mailer, IAntiforgery antiforgery, IOptions<SubscriptionOptions> options, IOptions<ScheduleDefaults> defaults,
+        AddressLimiter addressLimiter, TopicCatalog topics, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var json = http.Request.HasJsonContentType();
         string? email, honeypot = null;
         PreferenceInput input;
+        IFormCollection? form = null;
         if (json)
         {
             SubscribeRequest? body;
@@ -58,9 +79,9 @@ public static class SubscriptionEndpoints
         }
         else if (http.Request.HasFormContentType)
         {
+            form = await PreferenceFormReader.ReadAsync(http, cancellationToken);
             if (!await antiforgery.IsRequestValidAsync(http))
-                return SubscribePage(http, pages, "Your session expired. Please try again.", "", StatusCodes.Status400BadRequest);
-            var form = await http.Request.ReadFormAsync(cancellationToken);
+                return SubscribePage(http, pages, defaults.Value, form, notice: "Your session expired. Please try again.", status: StatusCodes.Status400BadRequest);
             (email, honeypot, input) = (form["email"].ToString(), form[HoneypotField].ToString(), FormInput(form));
         }
         else
@@ -68,15 +89,17 @@ public static class SubscriptionEndpoints
             return TypedResults.Problem("Send a form or JSON.", statusCode: StatusCodes.Status415UnsupportedMediaType);
         }
 
+        // Every refused field at once, the address's and the preferences', so one correction is enough.
+        var problems = new Dictionary<string, string>();
         if (!EmailAddress.TryParse(email, out var address, out var problem, options.Value.AllowUnicodeLocalPart))
+            problems["email"] = problem;
+        if (!PreferenceParser.TryApply(Preferences.None, input, topics, out var preferences, out var preferenceProblems))
+            foreach (var (field, message) in preferenceProblems)
+                problems[field] = message;
+        if (problems.Count > 0)
             return json
-                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["email"] = [problem] }, title: "Invalid email address")
-                : SubscribePage(http, pages, problem, email ?? "", StatusCodes.Status400BadRequest);
-
-        if (!PreferenceParser.TryApply(Preferences.None, input, out var preferences, out var problems))
-            return json
-                ? TypedResults.ValidationProblem(problems.ToDictionary(p => p.Key, p => new[] { p.Value }), title: "Invalid preferences")
-                : SubscribePage(http, pages, string.Join(" ", problems.Select(p => $"{Label(p.Key)}: {p.Value}")), email ?? "", StatusCodes.Status400BadRequest);
+                ? Problems(problems, problems.ContainsKey("email") ? "Invalid email address" : "Invalid preferences")
+                : SubscribePage(http, pages, defaults.Value, form, problems, status: StatusCodes.Status400BadRequest);
 
         var logger = loggers.CreateLogger(typeof(SubscriptionEndpoints));
         var started = time.GetTimestamp();
@@ -111,7 +134,7 @@ public static class SubscriptionEndpoints
             || !(subscriber.PendingSince == episode || (subscriber.Status == SubscriberStatus.Active && subscriber.ConfirmedAt >= episode)))
             return InvalidLink(http, pages);
         return pages.Render(http, "confirm", "Confirm your subscription",
-            new ScriptObject { ["token"] = token, ["email"] = subscriber.Email }, hasForm: true);
+            new ScriptObject { ["token"] = token, ["email"] = subscriber.Email, ["notice"] = "" }, hasForm: true);
     }
 
     /// <summary>
@@ -121,7 +144,8 @@ public static class SubscriptionEndpoints
     /// </summary>
     private const string FormExpired = "This form had expired or your browser did not send its cookie; please press the button again.";
 
-    private static async Task<IResult> ConfirmAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    private static async Task<IResult> ConfirmAsync(HttpContext http, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, IAntiforgery antiforgery,
+        MailLinks links, CancellationToken cancellationToken)
     {
         if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
@@ -134,9 +158,12 @@ public static class SubscriptionEndpoints
                 new ScriptObject { ["token"] = link, ["email"] = pending.Email, ["notice"] = FormExpired }, StatusCodes.Status400BadRequest, hasForm: true);
         }
         var form = await http.Request.ReadFormAsync(cancellationToken);
-        if (!tokens.TryRead(form["token"], TokenPurpose.Confirm, out var id, out var episode) || !await subscribers.ConfirmAsync(id, episode, cancellationToken))
+        if (!tokens.TryRead(form["token"], TokenPurpose.Confirm, out var id, out var episode) || !await subscribers.ConfirmAsync(id, episode, cancellationToken)
+            || await subscribers.FindAsync(id, cancellationToken) is not { } confirmed)
             return InvalidLink(http, pages);
-        return pages.Render(http, "confirmed", "Subscription confirmed");
+        // The reader's own signed preferences link, as every digest carries it: topics, days and hour are one click away.
+        return pages.Render(http, "confirmed", "Subscription confirmed",
+            new ScriptObject { ["email"] = confirmed.Email, ["preferences_url"] = links.Preferences(id) });
     }
 
     private static async Task<IResult> UnsubscribePageAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages, CancellationToken cancellationToken)
@@ -180,19 +207,19 @@ public static class SubscriptionEndpoints
     /// the query (<c>POST /preferences?token=</c>): fields left out of the JSON stay as they are.
     /// </summary>
     private static async Task<IResult> SavePreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages,
-        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, CancellationToken cancellationToken)
+        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, TopicCatalog topics, CancellationToken cancellationToken)
     {
         if (http.Request.HasJsonContentType())
-            return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, cancellationToken);
+            return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, topics, cancellationToken);
         if (!http.Request.HasFormContentType)
             return InvalidLink(http, pages);
-        var form = await http.Request.ReadFormAsync(cancellationToken);
+        var form = await PreferenceFormReader.ReadAsync(http, cancellationToken);
         token = form["token"].ToString();
         if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id))
             return InvalidLink(http, pages);
         if (!await antiforgery.IsRequestValidAsync(http))
             return await subscribers.FindAsync(id, cancellationToken) is { } reader
-                ? PreferencesPage(http, pages, token, reader, defaults.Value, saved: false, notice: FormExpired, statusCode: StatusCodes.Status400BadRequest)
+                ? PreferencesPage(http, pages, token, reader, defaults.Value, saved: false, typed: form, notice: FormExpired, statusCode: StatusCodes.Status400BadRequest)
                 : InvalidLink(http, pages);
         if (form["resubscribe"] == "1")
         {
@@ -207,16 +234,16 @@ public static class SubscriptionEndpoints
         // The page's day checkboxes: none ticked is a choice (and a mistake), not "unchanged".
         if (form["weekdays"].Count == 0 && form.ContainsKey("cadence"))
             input = input with { Weekdays = ["none"] };
-        if (!PreferenceParser.TryApply(subscriber.Preferences, input, out var preferences, out var problems))
-            return PreferencesPage(http, pages, token, subscriber, defaults.Value, saved: false,
-                error: string.Join(" ", problems.Select(p => $"{Label(p.Key)}: {p.Value}")), statusCode: StatusCodes.Status400BadRequest);
+        // One refused field saves nothing, and the page comes back as the reader left it, not as stored.
+        if (!PreferenceParser.TryApply(subscriber.Preferences, input, topics, out var preferences, out var problems))
+            return PreferencesPage(http, pages, token, subscriber, defaults.Value, saved: false, typed: form, problems: problems, statusCode: StatusCodes.Status400BadRequest);
         if (!await subscribers.SavePreferencesAsync(id, form["paused"] == "on", preferences, cancellationToken)
             || await subscribers.FindAsync(id, cancellationToken) is not { } saved)
             return InvalidLink(http, pages);
         return PreferencesPage(http, pages, token, saved, defaults.Value, saved: true);
     }
 
-    private static async Task<IResult> SaveJsonPreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, CancellationToken cancellationToken)
+    private static async Task<IResult> SaveJsonPreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, TopicCatalog topics, CancellationToken cancellationToken)
     {
         if (!tokens.TryRead(token, TokenPurpose.Preferences, out var id) || await subscribers.FindAsync(id, cancellationToken) is not { } subscriber)
             return TypedResults.Problem("The link is invalid or expired.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid link");
@@ -225,8 +252,8 @@ public static class SubscriptionEndpoints
         catch (JsonException) { body = null; }
         if (body is null)
             return TypedResults.Problem("The body must be JSON like {\"topics\": [\"cs.LG\"], \"sendHour\": 8}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
-        if (!PreferenceParser.TryApply(subscriber.Preferences, body.ToInput(), out var preferences, out var problems))
-            return TypedResults.ValidationProblem(problems.ToDictionary(p => p.Key, p => new[] { p.Value }), title: "Invalid preferences");
+        if (!PreferenceParser.TryApply(subscriber.Preferences, body.ToInput(), topics, out var preferences, out var problems))
+            return Problems(problems, "Invalid preferences");
         await subscribers.SavePreferencesAsync(id, body.Paused, preferences, cancellationToken);
         var saved = (await subscribers.FindAsync(id, cancellationToken))!;
         return TypedResults.Json(PreferencesJson(saved));
@@ -259,66 +286,43 @@ public static class SubscriptionEndpoints
         ? (form.ContainsKey(name) ? string.Join(',', form[name].Select(v => v ?? "")) : null)
         : form.TryGetValue(name, out var value) ? value.ToString() : null);
 
-    private static string Label(string field) => field switch
-    {
-        "topics" => "Topics",
-        "keywords" => "Keywords",
-        "exclude" => "Exclude",
-        "authors" => "Authors",
-        "minScore" => "Minimum score",
-        "timeZone" => "Time zone",
-        "sendHour" => "Hour",
-        "weekdays" => "Days",
-        "cadence" => "Cadence",
-        "weeklyDay" => "Weekly day",
-        _ => field,
-    };
-
+    /// <summary>
+    /// The preferences page: the stored values, or the ones <paramref name="typed"/> in a refused post
+    /// (with <paramref name="problems"/> marked beside their fields).
+    /// </summary>
     private static IResult PreferencesPage(HttpContext http, PageRenderer pages, string token, Subscriber subscriber, ScheduleDefaults defaults,
-        bool saved, string error = "", string notice = "", int statusCode = StatusCodes.Status200OK)
+        bool saved, IFormCollection? typed = null, IReadOnlyDictionary<string, string>? problems = null, string notice = "", int statusCode = StatusCodes.Status200OK)
     {
-        var p = subscriber.Preferences;
-        var days = p.Days ?? new Weekdays(Weekdays.All);
-        return pages.Render(http, "preferences", "Preferences", new ScriptObject
+        var model = new ScriptObject
         {
             ["notice"] = notice,
-            ["status_text"] = subscriber.Status switch
-            {
-                SubscriberStatus.Active when subscriber.IsPaused => "paused: no digests until you resume",
-                SubscriberStatus.Active => "subscribed: you get the digest",
-                SubscriberStatus.Pending => "not confirmed yet: use the link in the confirmation mail",
-                SubscriberStatus.Unsubscribed => "unsubscribed: you get no mail from us",
-                SubscriberStatus.Bounced => "suspended: mail to this address was refused by its server",
-                var other => other,
-            },
+            ["status_text"] = StatusSentence(subscriber),
             ["can_resubscribe"] = subscriber.Status == SubscriberStatus.Unsubscribed,
             ["token"] = token,
             ["email"] = subscriber.Email,
             ["status"] = subscriber.Status,
-            ["paused"] = subscriber.IsPaused,
-            ["topics"] = new ScriptArray(p.Topics),
-            ["topics_text"] = string.Join(", ", p.Topics),
-            ["keywords_text"] = PreferenceParser.JoinList(p.Keywords, quotePhrases: true),
-            ["exclude_text"] = PreferenceParser.JoinList(p.Exclude, quotePhrases: true),
-            ["authors_text"] = PreferenceParser.JoinList(p.Authors),
-            ["min_score"] = p.MinScore?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
-            ["time_zone"] = p.TimeZone ?? "",
+            ["paused"] = typed is not null && typed.ContainsKey("cadence") ? typed["paused"] == "on" : subscriber.IsPaused,
             ["default_time_zone"] = defaults.TimeZone,
-            ["send_hour"] = p.SendHour?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             ["default_send_hour"] = defaults.SendHour,
-            ["hours"] = new ScriptArray(Enumerable.Range(0, 24).Select(h => h.ToString(System.Globalization.CultureInfo.InvariantCulture))),
-            ["weekdays"] = new ScriptArray(Enumerable.Range(1, 7).Select(i => (DayOfWeek)(i % 7)).Select(d => new ScriptObject
-            {
-                ["name"] = Weekdays.Name(d),
-                ["checked"] = days.Contains(d),
-            })),
-            ["cadence"] = p.Cadence == Cadence.Weekly ? "weekly" : "daily",
-            ["weekly_day"] = Weekdays.Name(p.EffectiveWeeklyDay),
-            ["days"] = new ScriptArray(Enumerable.Range(1, 7).Select(i => Weekdays.Name((DayOfWeek)(i % 7)))),
             ["saved"] = saved,
-            ["error"] = error,
-        }, statusCode, hasForm: true);
+        };
+        PageForms.AddPreferences(model, subscriber.Preferences, typed);
+        PageForms.AddErrors(model, problems);
+        return pages.Render(http, "preferences", "Preferences", model, statusCode, hasForm: true);
     }
+
+    /// <summary>The reader's status as a sentence of its own (the page shows it after the address).</summary>
+    private static string StatusSentence(Subscriber subscriber) => subscriber.Status switch
+    {
+        SubscriberStatus.Active when subscriber.IsPaused => "Your digest is paused until you resume it.",
+        SubscriberStatus.Active => subscriber.Preferences.Cadence == Cadence.Weekly
+            ? "You're subscribed and get the weekly digest."
+            : "You're subscribed and get the daily digest.",
+        SubscriberStatus.Pending => "Your subscription is not confirmed yet. Use the link in the confirmation mail.",
+        SubscriberStatus.Unsubscribed => "You're unsubscribed and get no mail from us.",
+        SubscriberStatus.Bounced => "Mail to this address was refused by its server, so nothing is sent to it.",
+        var other => other,
+    };
 
     /// <summary>The preference fields of a JSON request, as the contract names them.</summary>
     private record PreferenceFields

@@ -32,6 +32,13 @@ public sealed class SubscriptionOptions
     /// <summary>A subscribe request is answered no sooner than this, so its timing does not tell a new address from a known one.</summary>
     public TimeSpan MinimumSubscribeTime { get; set; } = TimeSpan.FromMilliseconds(25);
 
+    /// <summary>
+    /// How far back a new reader's first digest reaches: the papers first collected within this
+    /// before they joined, and everything after. Zero: only papers collected after joining.
+    /// A reader who subscribes again never reaches back past what they were already served.
+    /// </summary>
+    public TimeSpan NewReaderLookback { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Accept addresses with non-ASCII characters before '@' (needs an SMTPUTF8 relay).</summary>
     public bool AllowUnicodeLocalPart { get; set; }
 }
@@ -49,6 +56,8 @@ internal sealed class SubscriptionOptionsValidator : IValidateOptions<Subscripti
         check.Require(options.LinkRateLimitPermits >= 1, "LinkRateLimitPermits", "must be at least 1.");
         check.Require(options.AddressRateLimitPermits >= 1, "AddressRateLimitPermits", "must be at least 1.");
         check.Require(options.AddressRateLimitWindow >= TimeSpan.FromSeconds(1), "AddressRateLimitWindow", "must be at least one second.");
+        // Past eight days the composer takes a reader's best of the last eight days anyway (DigestComposer.LongestWindow).
+        check.Require(options.NewReaderLookback >= TimeSpan.Zero && options.NewReaderLookback <= TimeSpan.FromDays(8), "NewReaderLookback", "must be between 00:00:00 and 8.00:00:00.");
         return check.Result();
     }
 }

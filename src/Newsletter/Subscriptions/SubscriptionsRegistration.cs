@@ -19,6 +19,7 @@ public static class SubscriptionsRegistration
         builder.Services.AddSingleton<ConfirmationMailer>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ConfirmationMailer>());
         builder.Services.AddSingleton<AddressLimiter>();
+        builder.Services.AddSingleton<TopicCatalog>();
         // Every state-changing endpoint is limited per client network (an IPv6 /64 counts as one).
         builder.Services.AddRateLimiter(limiter =>
         {

@@ -73,7 +73,7 @@ public sealed class AdminPreviewTests : IAsyncLifetime
         Assert.Contains("matches \u201challucinate\u201d", ada);
         Assert.DoesNotContain("A Composed Example Paper With Code", ada);
         Assert.Contains("A Composed Example Paper With Code", grace);
-        Assert.Contains("(1 entries) rendered for ada@example.org", cli.Output);
+        Assert.Contains("(1 entry) rendered for ada@example.org", cli.Output);
         Assert.Contains("matches \u201challucinate\u201d", await File.ReadAllTextAsync(Path.Combine(_host.Directory, "ada", "digest.txt")));
     }
 

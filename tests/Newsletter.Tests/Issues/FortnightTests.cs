@@ -284,7 +284,8 @@ public sealed class FortnightTests(ITestOutputHelper output) : IAsyncLifetime
             .Select(c => (DateTimeOffset?)c.At).FirstOrDefault() is { } listed && listed > FirstSeen(paper) ? listed : null;
         var expected = new List<string>();
         sendTimes = [];
-        var previous = reader.Joined;
+        // The contract: a new reader's first digest reaches back Subscriptions:NewReaderLookback (default one day) before joining.
+        var previous = reader.Joined - TimeSpan.FromDays(1);
         foreach (var send in sends)
         {
             var seenBefore = collects.Where(c => c.At <= send).ToList();

@@ -81,6 +81,8 @@ public sealed class RisingScoreTests : IAsyncDisposable
         await app.Services.GetRequiredService<StartupTasks>().RunAsync(CancellationToken.None);
         var collector = app.Services.GetRequiredService<Collector>();
         var digest = app.Services.GetRequiredService<DailyDigest>();
+        var previews = app.Services.GetRequiredService<DigestPreviews>();
+        var previewed = new List<string>();
 
         for (var now = Start; now < Start.AddDays(Days); now = now.AddMinutes(15))
         {
@@ -91,6 +93,12 @@ public sealed class RisingScoreTests : IAsyncDisposable
                 var reports = await collector.CollectAsync(CancellationToken.None);
                 Assert.DoesNotContain(reports, r => r.Error is not null);
             }
+            // Between the collect and the digest, the preview shows what is about to be sent.
+            if (now.Hour == 3 && now.Minute == 0 && (int)(now - Start).TotalDays is 1 or 2)
+            {
+                var (issue, note) = await previews.IssueForAsync("twenty@example.org", null, CancellationToken.None);
+                previewed.Add($"day {(int)(now - Start).TotalDays}: " + (issue is null ? note : string.Join(' ', issue.Entries.Concat(issue.More).Select(e => e.Url))));
+            }
             await digest.RunAsync(null, null, CancellationToken.None);
         }
 
@@ -99,6 +107,8 @@ public sealed class RisingScoreTests : IAsyncDisposable
         // The reader with a minimum of 20 gets the paper the day it reaches 25, and not again at 40.
         Assert.Equal($"day 1: {Rising} | day 4: {Recent}", twenty);
         Assert.Contains("25 upvotes", _smtp.To("twenty@example.org").Single(m => (m.Date - Start).Days == 1).TextBody);
+        Assert.Equal($"day 1: https://arxiv.org/abs/{Rising}", previewed[0]);
+        Assert.StartsWith("day 2: No digest would be sent to twenty@example.org now: none of the 1 new papers matched", previewed[1]);
         // A reader without a minimum got it on the first day, with the other new paper, and never again.
         Assert.Equal($"day 0: {Rising} {Late} | day 2: {Recent}", everything);
         // A keyword that did not match still does not, whatever the score.

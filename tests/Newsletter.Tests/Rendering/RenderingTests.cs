@@ -2,6 +2,7 @@ using MimeKit;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Model;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Tests.Support;
 

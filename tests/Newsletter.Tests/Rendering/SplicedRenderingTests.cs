@@ -1,4 +1,5 @@
 using Newsletter.Model;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Tests.Support;
 

@@ -1,6 +1,7 @@
 using MimeKit;
 using Newsletter.Issues;
 using Newsletter.Model;
+using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Tests.Support;
 using Scriban.Syntax;

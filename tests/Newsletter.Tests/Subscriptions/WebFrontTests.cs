@@ -260,14 +260,14 @@ public sealed class WebFrontTests : IAsyncLifetime
         using var browser = new FormClient(_baseUrl);
 
         var (_, page) = await browser.GetAsync(preferences);
-        Assert.Contains("unsubscribed: you get no mail from us", page);
+        Assert.Contains("You&#39;re unsubscribed and get no mail from us.", page);
         Assert.Contains("Subscribe again", page);
         Assert.DoesNotContain("Pause the daily digest", page);
 
         var (response, body) = await browser.SubmitAsync(preferences, "/preferences");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("subscribed: you get the digest", body);
+        Assert.Contains("You&#39;re subscribed and get the daily digest.", body);
         Assert.Contains("Pause the daily digest", body);
         Assert.Equal("active", await StatusOfAsync("ada@example.org"));
     }

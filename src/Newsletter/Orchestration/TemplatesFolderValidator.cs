@@ -1,6 +1,8 @@
 using Newsletter.Configuration;
+using Newsletter.Rendering;
+using Newsletter.Subscriptions;
 
-namespace Newsletter.Rendering;
+namespace Newsletter.Orchestration;
 
 /// <summary>
 /// <c>TemplatesPath</c> must be a folder holding every template the service renders: a missing
@@ -10,7 +12,7 @@ namespace Newsletter.Rendering;
 internal sealed class TemplatesFolderValidator : IStartupRequirement
 {
     public static IEnumerable<string> Required =>
-        DigestRenderer.Required.Concat(Subscriptions.ConfirmationMailer.Required).Concat(Subscriptions.PageRenderer.Required);
+        DigestRenderer.Required.Concat(ConfirmationMailer.Required).Concat(PageRenderer.Required);
 
     public IEnumerable<string> Problems(IConfiguration configuration)
     {
