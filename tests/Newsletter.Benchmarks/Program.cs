@@ -74,10 +74,11 @@ async Task SeedAsync(int subscribers, int papers, int groups)
         }
         await transaction.CommitAsync();
     }
+    // The preview first: it shows what send-now is about to send, which after the send is nothing new.
+    await RunVerbAsync("preview", "--email", "reader1@example.org", "--date", "2025-09-08", "--out", Path.Combine(directory, "preview"));
     // Compose without sending: the relay is unreachable for this one run, so every delivery stays pending.
     settings["Newsletter:Smtp:Port"] = "1";
     await RunVerbAsync("send-now", "--date", "2025-09-08");
-    await RunVerbAsync("preview", "--email", "reader1@example.org", "--out", Path.Combine(directory, "preview"));
     Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory}; one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes");
 }
 
