@@ -222,6 +222,8 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await (report.Outcome == CollectOutcome.Failed ? error : output).WriteLineAsync(report.ToString());
             var failed = reports.Count(r => r.Outcome == CollectOutcome.Failed);
             await output.WriteLineAsync($"{reports.Sum(r => r.Added)} new entries from {reports.Count} sources ({failed} failed)");
+            var embedding = Get<Collector>().LastEmbedding;
+            await output.WriteLineAsync(embedding is null ? "Learned ranking: off (Ranking:Model is Off), papers are ordered by score" : $"Learned ranking: {embedding}");
             if (reports.Count > 0 && failed == reports.Count)
             {
                 await error.WriteLineAsync("Every source failed; nothing was collected.");

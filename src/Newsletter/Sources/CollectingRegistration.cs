@@ -27,6 +27,8 @@ public static class CollectingRegistration
         builder.Services.AddSingleton<EntryStore>();
         builder.Services.AddSingleton<SourceStateStore>();
         builder.Services.AddSingleton<ArxivCategories>();
+        builder.Services.AddValidatedOptions<RankingOptions, RankingOptionsValidator>(RankingOptions.Section);
+        builder.Services.AddSingleton<PaperEmbeddings>();
         builder.Services.AddSingleton<Collector>();
         return builder;
     }

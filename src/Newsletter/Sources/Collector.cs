@@ -20,6 +20,7 @@ public sealed class Collector(
     EntryStore entries,
     SourceStateStore states,
     ArxivCategories categories,
+    PaperEmbeddings embeddings,
     IOptions<SourcesOptions> options,
     ILogger<Collector> logger,
     ILoggerFactory loggers)
@@ -31,6 +32,9 @@ public sealed class Collector(
     public const string FailureCategory = "Newsletter.Sources.Collector.Failures";
 
     private readonly ILogger _failures = loggers.CreateLogger(FailureCategory);
+
+    /// <summary>What the last collect embedded (null: <c>Ranking:Model</c> is <c>Off</c>), for <c>collect</c>'s summary.</summary>
+    public EmbeddingReport? LastEmbedding { get; private set; }
 
     private readonly TaskCompletionSource _firstRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -62,6 +66,10 @@ public sealed class Collector(
         var reports = await Task.WhenAll(options.Value.Sources.Select(source => CollectOneAsync(source, cancellationToken)));
         // Never fails the collect: a paper without categories is still collected and retried next run.
         await categories.LookUpAsync(cancellationToken);
+        // Never fails the collect either: a paper not embedded is served unranked and embedded next run.
+        LastEmbedding = await embeddings.EmbedPendingAsync(cancellationToken);
+        if (LastEmbedding is { } embedded)
+            logger.LogInformation("Learned ranking: {Embedding}", embedded);
         logger.LogInformation("Collected {Sources} sources: {Added} new entries, {Failed} failed",
             reports.Length, reports.Sum(r => r.Added), reports.Count(r => r.Outcome == CollectOutcome.Failed));
         return reports;

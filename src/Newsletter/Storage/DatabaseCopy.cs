@@ -22,7 +22,7 @@ public sealed class DatabaseCopy(Database source)
     internal static readonly string[] Tables =
     [
         "settings", "source_state", "entries", "entry_sources", "subscribers", "issues", "issue_entries",
-        "digests", "digest_entries", "digest_skips", "run_owners", "deliveries",
+        "digests", "digest_entries", "digest_skips", "run_owners", "deliveries", "votes",
         "data_protection_keys", "rate_limits",
     ];
 

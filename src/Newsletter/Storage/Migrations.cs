@@ -367,6 +367,34 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE entries ADD COLUMN score_raised_at BIGINT NULL;
         CREATE INDEX digests_created ON digests (created_at);
         """),
+        // A digest that learns (issue 21): each paper's sentence embedding (384 float32, little-endian; NULL until
+        // embedded, so a failed embedding is retried), the readers' votes ("more/less like this" in mail, seeds
+        // pasted on the preferences page, the operator's `subscribers feedback`), and each reader's ranking choice.
+        new(Sqlite: """
+        ALTER TABLE entries ADD COLUMN embedding BLOB NULL;
+        CREATE TABLE votes (
+            subscriber_id  INTEGER NOT NULL REFERENCES subscribers (id),
+            entry_id       INTEGER NOT NULL REFERENCES entries (id),
+            vote           INTEGER NOT NULL,
+            origin         TEXT    NOT NULL,
+            voted_at       INTEGER NOT NULL,
+            PRIMARY KEY (subscriber_id, entry_id)
+        );
+        ALTER TABLE subscribers ADD COLUMN ranking TEXT NOT NULL DEFAULT 'auto';
+        ALTER TABLE subscribers ADD COLUMN min_relevance REAL NULL;
+        """, Postgres: """
+        ALTER TABLE entries ADD COLUMN embedding BYTEA NULL;
+        CREATE TABLE votes (
+            subscriber_id  BIGINT  NOT NULL REFERENCES subscribers (id),
+            entry_id       BIGINT  NOT NULL REFERENCES entries (id),
+            vote           BIGINT  NOT NULL,
+            origin         TEXT    NOT NULL,
+            voted_at       BIGINT  NOT NULL,
+            PRIMARY KEY (subscriber_id, entry_id)
+        );
+        ALTER TABLE subscribers ADD COLUMN ranking TEXT NOT NULL DEFAULT 'auto';
+        ALTER TABLE subscribers ADD COLUMN min_relevance DOUBLE PRECISION NULL;
+        """),
     ];
 
     private static string QuartzPostgresSchema()

@@ -83,12 +83,14 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
     private const string PurgeSql = """
         DELETE FROM deliveries WHERE subscriber_id IN (SELECT id FROM subscribers WHERE status = 'pending' AND pending_since < @before);
         DELETE FROM digest_skips WHERE subscriber_id IN (SELECT id FROM subscribers WHERE status = 'pending' AND pending_since < @before);
+        DELETE FROM votes WHERE subscriber_id IN (SELECT id FROM subscribers WHERE status = 'pending' AND pending_since < @before);
         DELETE FROM subscribers WHERE status = 'pending' AND pending_since < @before;
         """;
 
     private const string DeleteSql = """
         DELETE FROM deliveries WHERE subscriber_id = @id;
         DELETE FROM digest_skips WHERE subscriber_id = @id;
+        DELETE FROM votes WHERE subscriber_id = @id;
         DELETE FROM subscribers WHERE id = @id;
         """;
 

@@ -50,6 +50,8 @@ public sealed class TestHost : IAsyncDisposable
             ["Newsletter:Sources:0:Url"] = "file:///nonexistent/none.json",
             // No arXiv category lookups on the internet; a test that wants them serves its own.
             ["Newsletter:ArxivApiUrl"] = "",
+            // The embedding model costs ~150 ms a paper and ~380 MB while loaded: the tests about learned ranking turn it on.
+            ["Newsletter:Ranking:Model"] = "Off",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings ?? [])
