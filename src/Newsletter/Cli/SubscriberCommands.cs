@@ -26,6 +26,8 @@ internal static class SubscriberCommands
             ("weekdays", new Option<string?>("--weekdays") { Description = "Mon-Fri, Mon,Wed,Fri or all (default: all)." }),
             ("cadence", new Option<string?>("--cadence") { Description = "daily or weekly (the top papers of the week)." }),
             ("weeklyDay", new Option<string?>("--weekly-day") { Description = "Day of the weekly digest, e.g. Sun (default: Sun)." }),
+            ("ranking", new Option<string?>("--ranking") { Description = "auto (learned once the reader has a vote or a seed), learned or score." }),
+            ("minRelevance", new Option<string?>("--min-relevance") { Description = "Learned ranking only: leave out papers less relevant than this (0-1, e.g. 0.3)." }),
         ];
 
         public void AddTo(Command command)
@@ -65,6 +67,7 @@ internal static class SubscriberCommands
         command.Subcommands.Add(PauseOrResume(cli, pause: true));
         command.Subcommands.Add(PauseOrResume(cli, pause: false));
         command.Subcommands.Add(Remove(cli));
+        command.Subcommands.Add(Feedback(cli));
         command.Subcommands.Add(Import(cli));
         command.Subcommands.Add(Export(cli));
         return command;
@@ -126,7 +129,7 @@ internal static class SubscriberCommands
             var input = preferences.Read(parse);
             if (input.IsEmpty)
             {
-                await cli.Error.WriteLineAsync("Nothing to set: give at least one of --topics, --keywords, --exclude, --authors, --min-score, --time-zone, --send-hour, --weekdays, --cadence, --weekly-day.");
+                await cli.Error.WriteLineAsync("Nothing to set: give at least one of --topics, --keywords, --exclude, --authors, --min-score, --time-zone, --send-hour, --weekdays, --cadence, --weekly-day, --ranking, --min-relevance.");
                 return 1;
             }
             if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
@@ -158,6 +161,8 @@ internal static class SubscriberCommands
         parts.Add(p.Cadence == Cadence.Weekly ? $"weekly on {Weekdays.Name(p.EffectiveWeeklyDay)}" : "daily" + (p.Days is { } days ? $" on {days}" : ""));
         if (p.SendHour is { } hour) parts.Add($"at {hour:00}:00");
         if (p.TimeZone is { } zone) parts.Add(zone);
+        if (p.Ranking != RankingMode.Auto) parts.Add($"ranking {p.Ranking.ToString().ToLowerInvariant()}");
+        if (p.MinRelevance is { } relevance) parts.Add($"min relevance {relevance.ToString(CultureInfo.InvariantCulture)}");
         return string.Join("; ", parts);
     }
 
@@ -283,6 +288,67 @@ internal static class SubscriberCommands
         return command;
     }
 
+    /// <summary>
+    /// <c>subscribers feedback ADDRESS --like ID,... --dislike ID,...</c>: votes as the digest's links record them.
+    /// Every paper is found (or looked up at arXiv) before anything is stored, so a typo stores nothing.
+    /// </summary>
+    private static Command Feedback(NewsletterCli cli)
+    {
+        var address = new Argument<string>("address") { Description = "Email address." };
+        var like = new Option<string?>("--like") { Description = "Papers the reader wants more of: arXiv ids or URLs, DOIs, comma-separated." };
+        var dislike = new Option<string?>("--dislike") { Description = "Papers the reader wants fewer like, in the same forms." };
+        var command = new Command("feedback", "Record votes for a reader's learned ranking, as the links in the mail do.") { address, like, dislike };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!EmailAddress.TryParse(parse.GetValue(address), out var email, out var problem))
+            {
+                await cli.Error.WriteLineAsync($"Cannot record feedback for '{parse.GetValue(address)}': {problem}");
+                return 1;
+            }
+            var wanted = Split(parse.GetValue(like)).Select(id => (Id: id, Vote: 1)).Concat(Split(parse.GetValue(dislike)).Select(id => (Id: id, Vote: -1))).ToList();
+            if (wanted.Count == 0)
+            {
+                await cli.Error.WriteLineAsync("Nothing to record: give --like ID[,ID...] and/or --dislike ID[,ID...].");
+                return 1;
+            }
+            if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
+            if (await cli.Get<SubscriberStore>().FindAsync(email!, ct) is not { } subscriber)
+            {
+                await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
+                return 1;
+            }
+            var lookup = cli.Get<Newsletter.Sources.PaperLookup>();
+            var found = new List<(string Id, int Vote, Newsletter.Sources.FoundPaper Paper)>();
+            foreach (var (id, vote) in wanted)
+                found.Add((id, vote, await lookup.FindAsync(id, ct)));
+            var refused = found.Where(f => f.Paper.EntryId is null).ToList();
+            foreach (var (id, vote, paper) in refused)
+                await cli.Error.WriteLineAsync($"{(vote > 0 ? "--like" : "--dislike")} {id}: {paper.Problem}");
+            if (refused.Count > 0)
+            {
+                await cli.Error.WriteLineAsync("Nothing was recorded.");
+                return 1;
+            }
+            var votes = cli.Get<VoteStore>();
+            foreach (var (_, vote, paper) in found)
+            {
+                var previous = await votes.RecordAsync(subscriber.Id, paper.EntryId!.Value, vote, VoteOrigin.Operator, ct);
+                var change = previous is null ? "" : previous == vote ? " (unchanged)" : " (was " + (previous > 0 ? "like" : "dislike") + ")";
+                await cli.Output.WriteLineAsync($"{(vote > 0 ? "Like" : "Dislike")}: \u201c{paper.Title}\u201d{change}");
+            }
+            await cli.Output.WriteLineAsync($"{subscriber.Email} has {await votes.CountAsync(subscriber.Id, ct)} votes; {RankingNote(subscriber.Preferences)}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static IEnumerable<string> Split(string? list) =>
+        (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static string RankingNote(Preferences preferences) => preferences.Ranking == RankingMode.Score
+        ? "their ranking is 'score', so the votes wait until it is auto or learned."
+        : "their next digest is ordered by what they liked.";
+
     private static Command Import(NewsletterCli cli)
     {
         var file = new Argument<FileInfo>("file") { Description = "CSV with a header row and an 'email' column." };
@@ -376,6 +442,7 @@ internal static class SubscriberCommands
                     PreferenceParser.JoinList(p.Keywords, quotePhrases: true), PreferenceParser.JoinList(p.Exclude, quotePhrases: true), PreferenceParser.JoinList(p.Authors),
                     p.MinScore?.ToString(CultureInfo.InvariantCulture) ?? "", p.TimeZone ?? "", p.SendHour?.ToString(CultureInfo.InvariantCulture) ?? "",
                     p.Days?.ToString() ?? "", p.Cadence == Cadence.Weekly ? "weekly" : "daily", p.WeeklyDay is { } d ? Weekdays.Name(d) : "",
+                    p.Ranking.ToString().ToLowerInvariant(), p.MinRelevance?.ToString(CultureInfo.InvariantCulture) ?? "",
                 })
                     csv.WriteField(FormulaGuard.Add(field));
                 await csv.NextRecordAsync();

@@ -24,7 +24,8 @@ internal static class DueReaders
     private const string ReadersSql = """
         SELECT id AS Id, COALESCE(served_until, created_at) AS ServedUntil, last_digest_id AS LastDigestId, created_at AS CreatedAt,
                topics AS Topics, keywords AS Keywords, exclude_keywords AS ExcludeKeywords, authors AS Authors, min_score AS MinScore,
-               time_zone AS TimeZone, send_hour AS SendHour, weekdays AS Weekdays, cadence AS Cadence, weekly_day AS WeeklyDay
+               time_zone AS TimeZone, send_hour AS SendHour, weekdays AS Weekdays, cadence AS Cadence, weekly_day AS WeeklyDay,
+               ranking AS Ranking, min_relevance AS MinRelevance
         FROM subscribers WHERE status = 'active' AND paused = 0 {only} ORDER BY id
         """;
 
@@ -105,6 +106,6 @@ internal static class DueReaders
         public long CreatedAt { get; set; }
 
         /// <summary>The stored preferences as one text, so that 100,000 readers in a few groups parse a few times.</summary>
-        public string Key() => string.Join('\u001f', Topics, Keywords, ExcludeKeywords, Authors, MinScore, TimeZone, SendHour, Weekdays, Cadence, WeeklyDay);
+        public string Key() => string.Join('\u001f', Topics, Keywords, ExcludeKeywords, Authors, MinScore, TimeZone, SendHour, Weekdays, Cadence, WeeklyDay, Ranking, MinRelevance);
     }
 }

@@ -18,6 +18,8 @@ public class PreferenceColumns
     public long? Weekdays { get; set; }
     public string Cadence { get; set; } = "daily";
     public long? WeeklyDay { get; set; }
+    public string Ranking { get; set; } = "auto";
+    public double? MinRelevance { get; set; }
 
     public static PreferenceColumns From(Preferences preferences) => new()
     {
@@ -31,6 +33,8 @@ public class PreferenceColumns
         Weekdays = preferences.Days?.Mask,
         Cadence = preferences.Cadence == Model.Cadence.Weekly ? "weekly" : "daily",
         WeeklyDay = preferences.WeeklyDay is { } day ? (int)day : null,
+        Ranking = preferences.Ranking.ToString().ToLowerInvariant(),
+        MinRelevance = preferences.MinRelevance,
     };
 
     public Preferences ToPreferences() => new()
@@ -45,6 +49,8 @@ public class PreferenceColumns
         Days = Weekdays is > 0 and < Model.Weekdays.All ? new Weekdays((int)Weekdays) : null,
         Cadence = Cadence == "weekly" ? Model.Cadence.Weekly : Model.Cadence.Daily,
         WeeklyDay = WeeklyDay is >= 0 and <= 6 ? (DayOfWeek)WeeklyDay : null,
+        Ranking = Ranking switch { "learned" => RankingMode.Learned, "score" => RankingMode.Score, _ => RankingMode.Auto },
+        MinRelevance = MinRelevance is > 0 and <= 1 ? MinRelevance : null,
     };
 
     private static string[] Split(string text, char separator) =>

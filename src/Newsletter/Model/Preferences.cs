@@ -29,6 +29,12 @@ public sealed record Preferences
     /// <summary>The day of a weekly digest; null: Sunday.</summary>
     public DayOfWeek? WeeklyDay { get; init; }
 
+    /// <summary>How the digest is ordered: learned from the reader's votes (auto: once there is one), or by score.</summary>
+    public RankingMode Ranking { get; init; } = RankingMode.Auto;
+
+    /// <summary>Learned ranking only: papers whose relevance (cosine similarity to what the reader liked, 0–1) is below it are left out and counted.</summary>
+    public double? MinRelevance { get; init; }
+
     public static Preferences None { get; } = new();
 
     /// <summary>No filter: the reader gets every paper, as before preferences existed.</summary>
@@ -47,12 +53,17 @@ public sealed record Preferences
         Join(Keywords.Select(t => t.ToLowerInvariant()).Order(StringComparer.Ordinal)),
         Join(Exclude.Select(t => t.ToLowerInvariant()).Order(StringComparer.Ordinal)),
         Join(Authors.Select(t => t.ToLowerInvariant()).Order(StringComparer.Ordinal)),
-        MinScore?.ToString(CultureInfo.InvariantCulture) ?? "");
+        MinScore?.ToString(CultureInfo.InvariantCulture) ?? "",
+        Ranking.ToString(),
+        MinRelevance?.ToString(CultureInfo.InvariantCulture) ?? "");
 
     private static string Join(IEnumerable<string> values) => string.Join('\u001e', values);
 }
 
 public enum Cadence { Daily, Weekly }
+
+/// <summary><c>auto</c>: learned once the reader has a vote or a seed, else by score; <c>learned</c>; <c>score</c> (as before learning).</summary>
+public enum RankingMode { Auto, Learned, Score }
 
 /// <summary>A set of weekdays, stored as a bit mask (Sunday = bit 0, as <see cref="DayOfWeek"/>).</summary>
 public readonly record struct Weekdays(int Mask)

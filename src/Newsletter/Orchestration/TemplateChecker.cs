@@ -150,6 +150,8 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
         yield return ("invalid-link", Page("Link invalid or expired", false));
         yield return ("unsubscribe", Page("Unsubscribe", false, new() { ["token"] = "SAMPLE-TOKEN", ["email"] = "reader@example.org" }));
         yield return ("unsubscribed", Page("Unsubscribed", false));
+        yield return ("feedback", Page("More like this", false, Subscriptions.FeedbackEndpoints.Model("SAMPLE-TOKEN", "Why Language Models Hallucinate", moreLike: true, recorded: false, changed: "", "https://example.org/preferences?token=SAMPLE-TOKEN")));
+        yield return ("feedback", Page("Thanks", false, Subscriptions.FeedbackEndpoints.Model("SAMPLE-TOKEN", "Why Language Models Hallucinate", moreLike: false, recorded: true, changed: "This replaces your earlier \u201cmore like this\u201d.", "https://example.org/preferences?token=SAMPLE-TOKEN")));
         yield return ("preferences", Page("Preferences", true, SamplePreferences("active", paused: false, weekly: false, saved: false, error: "", notice: "")));
         yield return ("preferences", Page("Preferences", true, SamplePreferences("active", paused: true, weekly: true, saved: true, error: "Sample error.", notice: "Sample notice.")));
         yield return ("preferences", Page("Preferences", true, SamplePreferences("unsubscribed", paused: false, weekly: false, saved: false, error: "", notice: "")));
@@ -189,6 +191,9 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
             ["weekdays"] = new ScriptArray(days.Select((day, i) => new ScriptObject { ["name"] = day, ["checked"] = weekly || i < 5 })),
             ["cadence"] = weekly ? "weekly" : "daily",
             ["weekly_day"] = "Sun",
+            ["ranking"] = weekly ? "learned" : "auto",
+            ["min_relevance"] = weekly ? "0.3" : "",
+            ["likes_text"] = weekly ? "2509.04664" : "",
             ["days"] = new ScriptArray(days),
             ["saved"] = saved,
             ["error"] = error,

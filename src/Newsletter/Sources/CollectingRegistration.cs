@@ -29,6 +29,7 @@ public static class CollectingRegistration
         builder.Services.AddSingleton<ArxivCategories>();
         builder.Services.AddValidatedOptions<RankingOptions, RankingOptionsValidator>(RankingOptions.Section);
         builder.Services.AddSingleton<PaperEmbeddings>();
+        builder.Services.AddSingleton<PaperLookup>();
         builder.Services.AddSingleton<Collector>();
         return builder;
     }

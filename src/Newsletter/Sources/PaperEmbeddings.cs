@@ -29,12 +29,12 @@ public sealed class PaperEmbeddings(Database database, IOptions<RankingOptions> 
     /// <summary>Papers encoded per model call: big enough to amortise the call, small enough to store progress often.</summary>
     private const int BatchSize = 16;
 
-    /// <summary>Only papers a digest can still show are worth the model's time (the composer's longest window).</summary>
+    /// <summary>Only papers a digest can still show are worth the model's time (the composer's longest window), and those readers voted for.</summary>
     private static readonly TimeSpan Horizon = TimeSpan.FromDays(8);
 
     private const string PendingSql = """
         SELECT id AS Id, title AS Title, summary AS Summary FROM entries
-        WHERE embedding IS NULL AND first_seen_at > @since
+        WHERE embedding IS NULL AND (first_seen_at > @since OR id IN (SELECT entry_id FROM votes))
         ORDER BY id LIMIT @limit
         """;
 

@@ -6,7 +6,8 @@ using System.Text;
 namespace Newsletter.Subscriptions;
 
 /// <summary>What a signed link allows; part of the signed payload, so a token for one purpose is useless for another.</summary>
-public enum TokenPurpose { Confirm, Unsubscribe, Preferences }
+/// For <see cref="MoreLike"/> and <see cref="LessLike"/> the episode is the paper's entry id: the token names reader, paper and vote.
+public enum TokenPurpose { Confirm, Unsubscribe, Preferences, MoreLike, LessLike }
 
 /// <summary>The HMAC keys: the current one signs, previous ones still verify during a rotation.</summary>
 public sealed class SigningKeys

@@ -19,4 +19,8 @@ public sealed class MailLinks(LinkTokens tokens, IOptions<NewsletterOptions> opt
 
     public string Preferences(long subscriberId) =>
         $"{BaseUrl}/preferences?token={tokens.Create(TokenPurpose.Preferences, subscriberId)}";
+
+    /// <summary>"More like this" / "less like this" under a paper: a page whose button records the vote (a GET records nothing).</summary>
+    public string Feedback(long subscriberId, long entryId, bool moreLike) =>
+        $"{BaseUrl}/feedback?token={tokens.Create(moreLike ? TokenPurpose.MoreLike : TokenPurpose.LessLike, subscriberId, episode: entryId)}";
 }

@@ -26,6 +26,9 @@ internal static class PageForms
         ("weeklyDay", "weekly_day", "Weekly day"),
         ("sendHour", "send_hour", "Hour"),
         ("timeZone", "time_zone", "Time zone"),
+        ("ranking", "ranking", "Order"),
+        ("minRelevance", "min_relevance", "Minimum relevance"),
+        ("likes", "likes", "Papers you like"),
     ];
 
     private static readonly IReadOnlyDictionary<string, string> NoProblems = new Dictionary<string, string>();
@@ -77,6 +80,10 @@ internal static class PageForms
         model["time_zone"] = Text("timeZone", stored.TimeZone ?? "");
         model["send_hour"] = Text("sendHour", stored.SendHour?.ToString(CultureInfo.InvariantCulture) ?? "");
         model["weekly_day"] = Text("weeklyDay", Weekdays.Name(stored.EffectiveWeeklyDay));
+        var ranking = Text("ranking", "").Trim().ToLowerInvariant();
+        model["ranking"] = ranking is "auto" or "learned" or "score" ? ranking : stored.Ranking.ToString().ToLowerInvariant();
+        model["min_relevance"] = Text("minRelevance", stored.MinRelevance?.ToString(CultureInfo.InvariantCulture) ?? "");
+        model["likes_text"] = Text("likes", "");
         var cadence = Text("cadence", "").Trim().ToLowerInvariant();
         model["cadence"] = cadence is "daily" or "weekly" ? cadence : stored.Cadence == Cadence.Weekly ? "weekly" : "daily";
         // The page's day checkboxes: a posted form (it always has "cadence") says which were ticked, none included.

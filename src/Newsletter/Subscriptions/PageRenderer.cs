@@ -14,7 +14,7 @@ public sealed class PageRenderer(TemplateRenderer templates, IAntiforgery antifo
 {
     /// <summary>The page templates the web front renders; start-up fails when one is missing.</summary>
     public static readonly string[] Required =
-        new[] { "layout", "subscribe", "check-inbox", "confirm", "confirmed", "invalid-link", "unsubscribe", "unsubscribed", "preferences" }
+        new[] { "layout", "subscribe", "check-inbox", "confirm", "confirmed", "invalid-link", "unsubscribe", "unsubscribed", "preferences", "feedback" }
             .Select(page => $"pages/{page}.html.sbn").ToArray();
 
     public IResult Render(HttpContext http, string page, string title, ScriptObject? model = null, int statusCode = StatusCodes.Status200OK, bool hasForm = false)

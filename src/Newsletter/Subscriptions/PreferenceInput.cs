@@ -20,11 +20,13 @@ public sealed record PreferenceInput
     public IReadOnlyList<string>? Weekdays { get; init; }
     public string? Cadence { get; init; }
     public string? WeeklyDay { get; init; }
+    public string? Ranking { get; init; }
+    public string? MinRelevance { get; init; }
 
     public bool IsEmpty => this == new PreferenceInput();
 
     /// <summary>The field names of the contract, as JSON and CSV spell them.</summary>
-    public static readonly string[] FieldNames = ["topics", "keywords", "exclude", "authors", "minScore", "timeZone", "sendHour", "weekdays", "cadence", "weeklyDay"];
+    public static readonly string[] FieldNames = ["topics", "keywords", "exclude", "authors", "minScore", "timeZone", "sendHour", "weekdays", "cadence", "weeklyDay", "ranking", "minRelevance"];
 
     /// <summary>Builds an input from text fields (CSV cells, form fields, CLI options); a missing field is null.</summary>
     public static PreferenceInput FromText(Func<string, string?> field) => new()
@@ -39,6 +41,8 @@ public sealed record PreferenceInput
         Weekdays = field("weekdays") is { } weekdays ? [weekdays] : null,
         Cadence = field("cadence"),
         WeeklyDay = field("weeklyDay"),
+        Ranking = field("ranking"),
+        MinRelevance = field("minRelevance"),
     };
 }
 

@@ -113,6 +113,27 @@ public static class PreferenceParser
             else
                 errors["weeklyDay"] = $"'{Shorten(weeklyDay)}' is not a day; use Mon, Tue, Wed, Thu, Fri, Sat or Sun.";
         }
+        if (input.Ranking is { } ranking)
+        {
+            var word = ranking.Trim().ToLowerInvariant();
+            if (word is "" or "auto")
+                next = next with { Ranking = RankingMode.Auto };
+            else if (word == "learned")
+                next = next with { Ranking = RankingMode.Learned };
+            else if (word == "score")
+                next = next with { Ranking = RankingMode.Score };
+            else
+                errors["ranking"] = $"'{Shorten(ranking)}' is not auto, learned or score.";
+        }
+        if (input.MinRelevance is { } relevance)
+        {
+            if (relevance.Trim().Length == 0)
+                next = next with { MinRelevance = null };
+            else if (double.TryParse(relevance.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1)
+                next = next with { MinRelevance = value == 0 ? null : value };
+            else
+                errors["minRelevance"] = $"'{Shorten(relevance)}' is not a number from 0 to 1 (e.g. 0.3).";
+        }
         result = errors.Count == 0 ? next : current;
         problems = errors;
         return errors.Count == 0;

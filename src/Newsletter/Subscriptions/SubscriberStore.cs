@@ -14,7 +14,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
         id AS Id, email AS Email, status AS Status, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt, paused AS Paused,
         pending_since AS PendingSince,
         topics AS Topics, keywords AS Keywords, exclude_keywords AS ExcludeKeywords, authors AS Authors, min_score AS MinScore, time_zone AS TimeZone,
-        send_hour AS SendHour, weekdays AS Weekdays, cadence AS Cadence, weekly_day AS WeeklyDay
+        send_hour AS SendHour, weekdays AS Weekdays, cadence AS Cadence, weekly_day AS WeeklyDay, ranking AS Ranking, min_relevance AS MinRelevance
         """;
 
     private const string SelectByKeySql = $"SELECT {Columns} FROM subscribers WHERE email_key = @key";
@@ -23,9 +23,9 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
 
     private const string InsertSql = """
         INSERT INTO subscribers (email, email_key, status, created_at, confirmed_at, pending_since, served_until,
-            topics, keywords, exclude_keywords, authors, min_score, time_zone, send_hour, weekdays, cadence, weekly_day)
+            topics, keywords, exclude_keywords, authors, min_score, time_zone, send_hour, weekdays, cadence, weekly_day, ranking, min_relevance)
         VALUES (@email, @key, @status, @now, @confirmedAt, CASE WHEN @status = 'pending' THEN @now END, @servedFrom,
-            @Topics, @Keywords, @ExcludeKeywords, @Authors, @MinScore, @TimeZone, @SendHour, @Weekdays, @Cadence, @WeeklyDay)
+            @Topics, @Keywords, @ExcludeKeywords, @Authors, @MinScore, @TimeZone, @SendHour, @Weekdays, @Cadence, @WeeklyDay, @Ranking, @MinRelevance)
         """;
 
     // A returning reader's cursor: Subscriptions:NewReaderLookback before now, but never behind what
@@ -42,7 +42,8 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
         UPDATE subscribers SET status = 'pending', pending_since = @now, status_reason = NULL,
             unsubscribed_at = NULL, hard_bounces = 0, paused = 0, served_until = {ResumedCursor},
             topics = @Topics, keywords = @Keywords, exclude_keywords = @ExcludeKeywords, authors = @Authors, min_score = @MinScore,
-            time_zone = @TimeZone, send_hour = @SendHour, weekdays = @Weekdays, cadence = @Cadence, weekly_day = @WeeklyDay
+            time_zone = @TimeZone, send_hour = @SendHour, weekdays = @Weekdays, cadence = @Cadence, weekly_day = @WeeklyDay,
+            ranking = @Ranking, min_relevance = @MinRelevance
         WHERE id = @id
         """;
 
@@ -73,7 +74,8 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
 
     private const string PreferencesSql = """
         UPDATE subscribers SET topics = @Topics, keywords = @Keywords, exclude_keywords = @ExcludeKeywords, authors = @Authors, min_score = @MinScore,
-            time_zone = @TimeZone, send_hour = @SendHour, weekdays = @Weekdays, cadence = @Cadence, weekly_day = @WeeklyDay
+            time_zone = @TimeZone, send_hour = @SendHour, weekdays = @Weekdays, cadence = @Cadence, weekly_day = @WeeklyDay,
+            ranking = @Ranking, min_relevance = @MinRelevance
         WHERE id = @id
         """;
 

@@ -29,6 +29,7 @@ public static class SubscriptionEndpoints
         app.MapPost("/unsubscribe", UnsubscribeAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
         app.MapGet("/preferences", PreferencesPageAsync);
         app.MapPost("/preferences", SavePreferencesAsync).RequireRateLimiting(LinkRateLimit).DisableAntiforgery();
+        app.MapFeedback();
         return app;
     }
 
@@ -207,7 +208,7 @@ public static class SubscriptionEndpoints
     /// the query (<c>POST /preferences?token=</c>): fields left out of the JSON stay as they are.
     /// </summary>
     private static async Task<IResult> SavePreferencesAsync(HttpContext http, string? token, LinkTokens tokens, SubscriberStore subscribers, PageRenderer pages,
-        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, TopicCatalog topics, CancellationToken cancellationToken)
+        IAntiforgery antiforgery, IOptions<ScheduleDefaults> defaults, TopicCatalog topics, Sources.PaperLookup papers, VoteStore votes, CancellationToken cancellationToken)
     {
         if (http.Request.HasJsonContentType())
             return await SaveJsonPreferencesAsync(http, token, tokens, subscribers, topics, cancellationToken);
@@ -237,6 +238,18 @@ public static class SubscriptionEndpoints
         // One refused field saves nothing, and the page comes back as the reader left it, not as stored.
         if (!PreferenceParser.TryApply(subscriber.Preferences, input, topics, out var preferences, out var problems))
             return PreferencesPage(http, pages, token, subscriber, defaults.Value, saved: false, typed: form, problems: problems, statusCode: StatusCodes.Status400BadRequest);
+        // Seed papers: every line must name a paper (found here or at arXiv) before anything is saved.
+        var seeds = new List<long>();
+        foreach (var line in form["likes"].ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(Preferences.MaxItems))
+        {
+            var found = await papers.FindAsync(line, cancellationToken);
+            if (found.EntryId is not { } entryId)
+                return PreferencesPage(http, pages, token, subscriber, defaults.Value, saved: false, typed: form,
+                    problems: new Dictionary<string, string> { ["likes"] = found.Problem ?? "not found." }, statusCode: StatusCodes.Status400BadRequest);
+            seeds.Add(entryId);
+        }
+        foreach (var entryId in seeds)
+            await votes.RecordAsync(id, entryId, 1, VoteOrigin.Seed, cancellationToken);
         if (!await subscribers.SavePreferencesAsync(id, form["paused"] == "on", preferences, cancellationToken)
             || await subscribers.FindAsync(id, cancellationToken) is not { } saved)
             return InvalidLink(http, pages);
@@ -278,6 +291,8 @@ public static class SubscriptionEndpoints
             weekdays = (p.Days ?? new Weekdays(Weekdays.All)).DayNames().ToArray(),
             cadence = p.Cadence == Cadence.Weekly ? "weekly" : "daily",
             weeklyDay = Weekdays.Name(p.EffectiveWeeklyDay),
+            ranking = p.Ranking.ToString().ToLowerInvariant(),
+            minRelevance = p.MinRelevance,
         };
     }
 
@@ -337,6 +352,8 @@ public static class SubscriptionEndpoints
         public string[]? Weekdays { get; init; }
         public string? Cadence { get; init; }
         public string? WeeklyDay { get; init; }
+        public string? Ranking { get; init; }
+        public double? MinRelevance { get; init; }
 
         public PreferenceInput ToInput() => new()
         {
@@ -350,6 +367,8 @@ public static class SubscriptionEndpoints
             Weekdays = Weekdays is null ? null : Weekdays.Length == 0 ? ["none"] : Weekdays,
             Cadence = Cadence,
             WeeklyDay = WeeklyDay,
+            Ranking = Ranking,
+            MinRelevance = MinRelevance?.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
     }
 

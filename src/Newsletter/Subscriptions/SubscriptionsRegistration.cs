@@ -12,6 +12,7 @@ public static class SubscriptionsRegistration
         builder.Services.AddSingleton<SigningKeys>();
         builder.Services.AddSingleton<LinkTokens>();
         builder.Services.AddSingleton<MailLinks>();
+        builder.Services.AddSingleton<VoteStore>();
         builder.Services.AddSingleton<SubscriberStore>();
         builder.Services.AddValidatedOptions<SubscriptionOptions, SubscriptionOptionsValidator>(SubscriptionOptions.Section);
         builder.Services.AddAntiforgery();
