@@ -75,7 +75,8 @@ public sealed class DigestComposer(
             var papers = await PaperWindow.WindowAsync(connection, transaction, from, nowDb);
             var carried = await _window.CarriedAsync(connection, transaction, pending.Select(r => r.LastDigestId).OfType<long>().Distinct());
             var rising = await RisingPapers.FindAsync(database, connection, transaction, pending, windowFloor, carryFloor, cancellationToken);
-            var (digests, skipped) = DigestGroups.Compose(pending, papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, total.LeftOut, cancellationToken);
+            var learned = await LearnedRanking.LoadAsync(connection, transaction, pending);
+            var (digests, skipped) = DigestGroups.Compose(pending, papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, total.LeftOut, cancellationToken, learned);
             await _freezer.FreezeAsync(connection, transaction, readerDate, nowDb, limits, digests, skipped, total);
         }
         // send-now --date with nobody due still composes the issue itself (its own list, for previews and archives), as before.
@@ -122,7 +123,8 @@ public sealed class DigestComposer(
         var carried = await _window.CarriedAsync(connection, null, reader.LastDigestId is { } last ? [last] : []);
         var carryFloor = nowDb - (long)options.Value.CarryOverMaxAge.TotalMilliseconds;
         var rising = await RisingPapers.FindAsync(database, connection, null, [reader], windowFloor, carryFloor, cancellationToken);
-        var (digests, skipped) = DigestGroups.Compose([reader], papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, [], cancellationToken);
+        var learned = await LearnedRanking.LoadAsync(connection, null, [reader]);
+        var (digests, skipped) = DigestGroups.Compose([reader], papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, [], cancellationToken, learned);
         if (digests.Count == 0)
             return new DigestPreview(null, readerDate, skipped.Keys.Single());
         // As IssueStore reads a frozen digest back: positions from 1, the carried papers not shown.

@@ -21,15 +21,19 @@ internal static class DigestGroups
 {
     public static (IReadOnlyCollection<ComposedDigest> Digests, Dictionary<string, List<long>> Skipped) Compose(
         IEnumerable<DueReader> readers, IReadOnlyList<CandidatePaper> papers, IReadOnlyDictionary<long, List<CandidatePaper>> carried,
-        RisingPapers rising, long windowFloor, long carryFloor, DigestLimits limits, HashSet<long> leftOut, CancellationToken cancellationToken)
+        RisingPapers rising, long windowFloor, long carryFloor, DigestLimits limits, HashSet<long> leftOut, CancellationToken cancellationToken,
+        LearnedRanking? learned = null)
     {
-        var groups = readers.GroupBy(r => (r.Preferences.ContentKey(), Math.Max(r.ServedUntil, windowFloor), r.Preferences.Cadence, r.LastDigestId, rising.Key(r.Id)));
+        learned ??= LearnedRanking.None;
+        // A reader on a learned ranking has an order of their own: they are a group of one (0 for everyone else).
+        var groups = readers.GroupBy(r => (r.Preferences.ContentKey(), Math.Max(r.ServedUntil, windowFloor), r.Preferences.Cadence, r.LastDigestId, rising.Key(r.Id),
+            learned.Learns(r) ? r.Id : 0));
         var digests = new Dictionary<string, ComposedDigest>(StringComparer.Ordinal);
         var skipped = new Dictionary<string, List<long>>(StringComparer.Ordinal);
         foreach (var group in groups)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (_, start, cadence, lastDigest, risingKey) = group.Key;
+            var (_, start, cadence, lastDigest, risingKey, learner) = group.Key;
             var filter = new PaperFilter(group.First().Preferences);
             var inWindow = 0;
             var chosen = new List<(CandidatePaper Paper, string Why)>();
@@ -65,7 +69,14 @@ internal static class DigestGroups
                 }
                 continue;
             }
-            var ranked = PaperRanking.Rank(chosen, c => c.Paper).ToList();
+            var ranked = learner != 0 ? learned.Rank(group.First(), chosen, leftOut) : PaperRanking.Rank(chosen, c => c.Paper).ToList();
+            if (ranked.Count == 0)
+            {
+                // Everything was under the reader's minimum relevance: no mail, and the reason says so.
+                foreach (var reader in group)
+                    AddSkip(skipped, $"none of the {chosen.Count} matching papers reached the reader's minimum relevance", reader.Id);
+                continue;
+            }
             var cadenceText = cadence == Cadence.Weekly ? "weekly" : "daily";
             var signature = cadenceText + "|" + string.Join('|', ranked.Select((r, i) => r.Paper.Id + ":" + r.Why + ":" + limits.Compact(i)));
             if (!digests.TryGetValue(signature, out var composed))
@@ -73,6 +84,13 @@ internal static class DigestGroups
             composed.Readers.AddRange(group.Select(r => r.Id));
         }
         return (digests.Values, skipped);
+    }
+
+    private static void AddSkip(Dictionary<string, List<long>> skipped, string reason, long reader)
+    {
+        if (!skipped.TryGetValue(reason, out var ids))
+            skipped[reason] = ids = [];
+        ids.Add(reader);
     }
 
     /// <summary>Why a reader gets no mail, in words an operator and the reader would use: the true cause, not a guess.</summary>

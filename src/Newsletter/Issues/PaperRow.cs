@@ -24,6 +24,7 @@ internal sealed class PaperRow
     public long FirstSeenAt { get; init; }
     public long Compact { get; init; }
     public string Why { get; init; } = "";
+    public byte[]? Embedding { get; init; }
 
     /// <summary>The paper as filtering sees it, with every source that listed it (at least its own).</summary>
     public CandidatePaper ToCandidate(List<string> sources) => new(
@@ -31,7 +32,8 @@ internal sealed class PaperRow
         Url, (int)Score, DbTime.FromDb(PublishedAt), Source,
         Categories.Length == 0 ? [] : Categories.Split(' ', StringSplitOptions.RemoveEmptyEntries),
         sources.Count == 0 ? [Source] : sources,
-        FirstSeenAt);
+        FirstSeenAt,
+        PaperVector.FromBytes(Embedding));
 
     /// <summary>The paper as a frozen issue or digest holds it.</summary>
     public IssueEntry ToIssueEntry() => new(

@@ -63,7 +63,7 @@ internal sealed partial class RisingPapers
 
     private const string PapersByIdSql = """
         SELECT id AS Id, title AS Title, summary AS Summary, authors AS Authors, url AS Url, score AS Score,
-               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt
+               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt, embedding AS Embedding
         FROM entries WHERE id IN @ids
         """;
 

@@ -1,6 +1,9 @@
 namespace Newsletter.Model;
 
-/// <summary>A collected paper with what filtering needs: its categories and every source that listed it.</summary>
+/// <summary>
+/// A collected paper with what filtering and ranking need: its categories, every source that listed it, and its
+/// sentence embedding (<see cref="PaperVector"/>; null until embedded, or with <c>Ranking:Model</c> off).
+/// </summary>
 public sealed record CandidatePaper(
     long Id,
     string Title,
@@ -12,4 +15,5 @@ public sealed record CandidatePaper(
     string Source,
     IReadOnlyList<string> Categories,
     IReadOnlyList<string> Sources,
-    long FirstSeenAt);
+    long FirstSeenAt,
+    float[]? Embedding = null);
