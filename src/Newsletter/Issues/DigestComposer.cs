@@ -130,7 +130,7 @@ public sealed class DigestComposer(
         // As IssueStore reads a frozen digest back: positions from 1, the carried papers not shown.
         var composed = digests.Single();
         var entries = composed.Papers.Select((p, i) => (p.Paper, p.Why, Index: i)).Where(p => limits.Compact(p.Index) < 2)
-            .Select(p => new IssueEntry(p.Index + 1, p.Paper.Title, p.Paper.Summary, p.Paper.Authors, p.Paper.Url, p.Paper.Score, p.Paper.PublishedAt, p.Paper.Source, p.Why))
+            .Select(p => new IssueEntry(p.Index + 1, p.Paper.Title, p.Paper.Summary, p.Paper.Authors, p.Paper.Url, p.Paper.Score, p.Paper.PublishedAt, p.Paper.Source, p.Why, p.Paper.Id))
             .ToList();
         return new DigestPreview(new Issue(0, readerDate, entries.Take(limits.InFull).ToList(), composed.Cadence) { More = entries.Skip(limits.InFull).ToList() }, readerDate, null);
     }

@@ -38,5 +38,5 @@ internal sealed class PaperRow
     /// <summary>The paper as a frozen issue or digest holds it.</summary>
     public IssueEntry ToIssueEntry() => new(
         (int)Position, Title, Summary, EntryColumns.Authors(Authors),
-        Url, (int)Score, DbTime.FromDb(PublishedAt), Source, Why);
+        Url, (int)Score, DbTime.FromDb(PublishedAt), Source, Why, Id);
 }

@@ -22,4 +22,5 @@ public sealed record IssueEntry(
     int Score,
     DateTimeOffset? PublishedAt,
     string Source,
-    string Why = "");
+    string Why = "",
+    long EntryId = 0);

@@ -23,7 +23,8 @@ public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, D
         EncodedDigest digest;
         try
         {
-            digest = renderer.RenderEncoded(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId)));
+            digest = renderer.RenderEncoded(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId),
+                (entryId, more) => links.Feedback(delivery.SubscriberId, entryId, more)));
         }
         catch (Exception exception) when (exception is TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
         {

@@ -90,7 +90,9 @@ public sealed class DigestPreviews(
             return null;
         var subscriber = await subscribers.FindAsync(address!, cancellationToken);
         var id = subscriber?.Id ?? 0;
-        return new DigestRecipient(subscriber?.Email ?? address!.Address, links.Unsubscribe(id), links.Preferences(id));
+        // Feedback links only for a real reader: a vote through a stranger's preview would land on nobody.
+        return new DigestRecipient(subscriber?.Email ?? address!.Address, links.Unsubscribe(id), links.Preferences(id),
+            subscriber is null ? null : (entryId, more) => links.Feedback(id, entryId, more));
     }
 
     public async Task<IReadOnlyList<string>> WriteAsync(Issue issue, DigestRecipient recipient, string directory, CancellationToken cancellationToken)

@@ -60,7 +60,8 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
             }
         }
 
-        var recipient = new DigestRecipient("reader@example.org", SampleUnsubscribe, "https://example.org/preferences?token=SAMPLE");
+        var recipient = new DigestRecipient("reader@example.org", SampleUnsubscribe, "https://example.org/preferences?token=SAMPLE",
+            static (entryId, more) => $"https://example.org/feedback?token=SAMPLE{entryId}{(more ? "m" : "l")}");
         var digestModel = renderer.Model(SampleIssue(), recipient);
         Rendered(DigestRenderer.SubjectTemplate, digestModel);
         var html = Rendered(DigestRenderer.HtmlTemplate, digestModel);
@@ -215,16 +216,16 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
     internal static Issue SampleIssue() => new(0, new DateOnly(2025, 9, 8),
     [
         new IssueEntry(1, "Why Language Models Hallucinate", "Like students facing hard exam questions, large language models sometimes guess when uncertain.",
-            ["Adam Tauman Kalai", "Ofir Nachum"], "https://arxiv.org/abs/2509.04664", 26, new DateTimeOffset(2025, 9, 4, 0, 0, 0, TimeSpan.Zero), "sample"),
+            ["Adam Tauman Kalai", "Ofir Nachum"], "https://arxiv.org/abs/2509.04664", 26, new DateTimeOffset(2025, 9, 4, 0, 0, 0, TimeSpan.Zero), "sample", EntryId: 1),
         new IssueEntry(2, "<script>alert(1)</script> \"><img src=x onerror=alert(2)> {{ 7 * 7 }}\r\nBcc: victim@example.org",
-            "Summary with <b>markup</b> & entities", ["Mallory <m@example.org>"], "javascript:alert(3)", 0, null, "sample"),
-        new IssueEntry(3, "An upvoted paper without listed authors", "Its upvotes still show.", [], "https://huggingface.co/papers/2509.01234", 12, null, "sample"),
+            "Summary with <b>markup</b> & entities", ["Mallory <m@example.org>"], "javascript:alert(3)", 0, null, "sample", EntryId: 2),
+        new IssueEntry(3, "An upvoted paper without listed authors", "Its upvotes still show.", [], "https://huggingface.co/papers/2509.01234", 12, null, "sample", EntryId: 3),
     ])
     {
         More =
         [
-            new IssueEntry(4, SampleMoreTitle, "Only its title and link are shown.", [], "https://arxiv.org/abs/2509.05001", 3, null, "sample"),
-            new IssueEntry(5, "<script>alert(4)</script> in the more-papers list", "", [], "javascript:alert(5)", 0, null, "sample"),
+            new IssueEntry(4, SampleMoreTitle, "Only its title and link are shown.", [], "https://arxiv.org/abs/2509.05001", 3, null, "sample", EntryId: 4),
+            new IssueEntry(5, "<script>alert(4)</script> in the more-papers list", "", [], "javascript:alert(5)", 0, null, "sample", EntryId: 5),
         ],
     };
 }

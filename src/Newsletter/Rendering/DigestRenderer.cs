@@ -36,9 +36,12 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private static readonly DigestRecipient Probe = new(
         "probe.reader+check@example.org",
         "https://probe.example.org/unsubscribe?token=UHJvYmU.c2lnbmF0dXJl",
-        "https://probe.example.org/preferences?token=UHJvYmU.c2lnbmF0dXJm");
+        "https://probe.example.org/preferences?token=UHJvYmU.c2lnbmF0dXJm",
+        static (entryId, more) => $"https://probe.example.org/feedback?token=UHJvYmU{entryId}{(more ? "m" : "l")}");
 
+    // One prepared render per issue with feedback links (readers) and one without (a test send to a stranger, benchmarks).
     private readonly ConditionalWeakTable<Issue, Prepared> _prepared = new();
+    private readonly ConditionalWeakTable<Issue, Prepared> _preparedWithoutFeedback = new();
     private readonly string _marker = "zq" + Guid.NewGuid().ToString("N")[..12] + "mark";
 
     private const int HtmlWidth = 900;
@@ -49,25 +52,26 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private static readonly Func<string, string> WrapText = static text => LineWrapper.WrapText(text, TextWidth);
 
     public RenderedDigest Render(Issue issue, DigestRecipient recipient) =>
-        IsPlain(recipient) && Prepare(issue) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
+        IsPlain(issue, recipient) && Prepare(issue, recipient.Feedback is not null) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
 
     /// <summary>The delivery path: the bodies as UTF-8 bytes, ready for the wire.</summary>
     public EncodedDigest RenderEncoded(Issue issue, DigestRecipient recipient)
     {
-        if (IsPlain(recipient) && Prepare(issue) is { Spliceable: true } prepared)
+        if (IsPlain(issue, recipient) && Prepare(issue, recipient.Feedback is not null) is { Spliceable: true } prepared)
             return prepared.SpliceEncoded(recipient);
         var full = RenderFully(issue, recipient);
         return new EncodedDigest(full.Subject, Encoding.UTF8.GetBytes(full.Html), Encoding.UTF8.GetBytes(full.Text));
     }
 
-    private Prepared Prepare(Issue issue)
+    private Prepared Prepare(Issue issue, bool feedback)
     {
         var current = new TemplateVersions(templates, SubjectTemplate, HtmlTemplate, TextTemplate);
-        if (_prepared.TryGetValue(issue, out var prepared) && prepared.Versions == current)
+        var cache = feedback ? _prepared : _preparedWithoutFeedback;
+        if (cache.TryGetValue(issue, out var prepared) && prepared.Versions == current)
             return prepared;
-        lock (_prepared)
+        lock (cache)
         {
-            return _prepared.TryGetValue(issue, out prepared) && prepared.Versions == current ? prepared : PrepareAndCache(issue, current);
+            return cache.TryGetValue(issue, out prepared) && prepared.Versions == current ? prepared : PrepareAndCache(issue, current, feedback, cache);
         }
     }
 
@@ -87,34 +91,50 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             templates.Render(TextTemplate, model));
     }
 
-    private Prepared PrepareAndCache(Issue issue, TemplateVersions versions)
+    private Prepared PrepareAndCache(Issue issue, TemplateVersions versions, bool feedback, ConditionalWeakTable<Issue, Prepared> cache)
     {
-        var markers = new DigestRecipient(_marker + "0x", _marker + "1x", _marker + "2x");
-        var prepared = new Prepared(versions, RenderRaw(issue, markers), [markers.Email, markers.UnsubscribeUrl, markers.PreferencesUrl]);
+        // Slots 0-2: address and links; then two per paper (more, less like this), in the issue's order.
+        var papers = Papers(issue);
+        var slotOf = papers.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => 3 + 2 * p.i);
+        var markers = new DigestRecipient(_marker + "0x", _marker + "1x", _marker + "2x",
+            feedback ? (entryId, more) => _marker + (slotOf[entryId] + (more ? 0 : 1)).ToString(CultureInfo.InvariantCulture) + "x" : null);
+        var probe = feedback ? Probe : Probe with { Feedback = null };
+        var prepared = new Prepared(versions, RenderRaw(issue, markers), Prepared.Values(markers, papers), papers);
         // Whether the templates pass personal values through unchanged is a property of the
         // templates: checked once per template version (on the first digest), not once per
         // preference group, where the second full render would cost as much as the first.
-        if (_verdict is { } verdict && verdict.Versions == versions)
+        if ((feedback ? _verdict : _verdictWithoutFeedback) is { } verdict && verdict.Versions == versions)
         {
             prepared.Spliceable = verdict.Spliceable;
         }
         else
         {
-            prepared.Spliceable = prepared.Splice(Probe) == RenderFully(issue, Probe);
-            _verdict = (versions, prepared.Spliceable);
+            prepared.Spliceable = prepared.Splice(probe) == RenderFully(issue, probe);
+            if (feedback) _verdict = (versions, prepared.Spliceable);
+            else _verdictWithoutFeedback = (versions, prepared.Spliceable);
             if (!prepared.Spliceable)
                 logger.LogWarning("The digest templates transform a personal value (address or link); every digest is rendered in full, which is much slower");
         }
-        _prepared.AddOrUpdate(issue, prepared);
+        cache.AddOrUpdate(issue, prepared);
         return prepared;
     }
 
-    private (TemplateVersions Versions, bool Spliceable)? _verdict;
+    private (TemplateVersions Versions, bool Spliceable)? _verdict, _verdictWithoutFeedback;
 
-    private static bool IsPlain(DigestRecipient recipient) =>
+    /// <summary>
+    /// Whether the reader's values pass through escaping unchanged, so the splice holds. Feedback links all have one
+    /// form (the base URL, then a base64url token), so the first paper's stand for the rest: minting every token twice
+    /// per reader would cost more than the check saves.
+    /// </summary>
+    private static bool IsPlain(Issue issue, DigestRecipient recipient) =>
         !recipient.Email.AsSpan().ContainsAnyExcept(Plain)
         && !recipient.UnsubscribeUrl.AsSpan().ContainsAnyExcept(Plain)
-        && !recipient.PreferencesUrl.AsSpan().ContainsAnyExcept(Plain);
+        && !recipient.PreferencesUrl.AsSpan().ContainsAnyExcept(Plain)
+        && (recipient.Feedback is null || Papers(issue) is not [var first, ..]
+            || (!recipient.Feedback(first, true).AsSpan().ContainsAnyExcept(Plain) && !recipient.Feedback(first, false).AsSpan().ContainsAnyExcept(Plain)));
+
+    /// <summary>The entry ids of an issue's papers, full then compact, as the feedback slots follow them (0: a sample paper without a row).</summary>
+    private static long[] Papers(Issue issue) => issue.Entries.Concat(issue.More).Select(e => e.EntryId).Where(id => id != 0).Distinct().ToArray();
 
     /// <summary>Which parsed templates a prepared issue was made with: a hot reload makes it stale.</summary>
     private sealed record TemplateVersions(object Subject, object Html, object Text)
@@ -128,7 +148,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     /// Wrapping works line by line, so lines without a personal value are wrapped (and UTF-8
     /// encoded) here once; only the few lines that hold a value are spliced and wrapped per reader.
     /// </remarks>
-    private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers)
+    private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers, long[] papers)
     {
         private readonly Piece[] _subject = Cut(raw.Subject, markers);
         private readonly Segment[] _html = Segments(raw.Html, markers, WrapHtml);
@@ -150,7 +170,20 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             return new EncodedDigest(Subject(values), Join(_html, values, WrapHtml), Join(_text, values, WrapText));
         }
 
-        private static string[] Values(DigestRecipient recipient) => [recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl];
+        private string[] Values(DigestRecipient recipient) => Values(recipient, papers);
+
+        /// <summary>A reader's values in slot order: address, unsubscribe, preferences, then more/less per paper.</summary>
+        public static string[] Values(DigestRecipient recipient, long[] papers)
+        {
+            var values = new string[3 + 2 * papers.Length];
+            (values[0], values[1], values[2]) = (recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl);
+            for (var i = 0; i < papers.Length; i++)
+            {
+                values[3 + 2 * i] = recipient.Feedback?.Invoke(papers[i], true) ?? "";
+                values[4 + 2 * i] = recipient.Feedback?.Invoke(papers[i], false) ?? "";
+            }
+            return values;
+        }
 
         private string Subject(string[] values) => TemplateRenderer.HeaderSafe(Join(_subject, values));
 
@@ -251,8 +284,8 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
 
     internal ScriptObject Model(Issue issue, DigestRecipient recipient)
     {
-        var entries = new ScriptArray(issue.Entries.Select(EntryModel));
-        var more = new ScriptArray(issue.More.Select(EntryModel));
+        var entries = new ScriptArray(issue.Entries.Select(e => EntryModel(e, recipient)));
+        var more = new ScriptArray(issue.More.Select(e => EntryModel(e, recipient)));
         return new ScriptObject
         {
             ["newsletter"] = NewsletterModel(options.Value),
@@ -273,8 +306,10 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         };
     }
 
-    private static ScriptObject EntryModel(IssueEntry entry) => new()
+    private static ScriptObject EntryModel(IssueEntry entry, DigestRecipient recipient) => new()
     {
+        ["more_like_url"] = entry.EntryId != 0 ? recipient.Feedback?.Invoke(entry.EntryId, true) ?? "" : "",
+        ["less_like_url"] = entry.EntryId != 0 ? recipient.Feedback?.Invoke(entry.EntryId, false) ?? "" : "",
         ["position"] = entry.Position,
         ["title"] = Printable(entry.Title),
         ["summary"] = Printable(entry.Summary),
