@@ -8,6 +8,9 @@
 #        bench/run.sh 100000 8 1 30 500   # 500 preference groups, measured beside one group in the same run
 #        bench/run.sh 100000 8 3 30 1 Postgres   # the same on PostgreSQL (a throwaway cluster from
 #                                                # .ci/postgres.sh, or NEWSLETTER_BENCH_POSTGRES)
+# Papers have real lengths (abstracts of 1,000-1,900 characters, 60-140-character titles, 3-12 authors:
+# 30 papers make a ~116 KB message) and the default caps (50 in full, the rest under "More papers");
+# BENCH_ABSTRACTS=short seeds the old ~60 KB digest (~500-character abstracts, PAPERS in full, no More list).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subscribers=${1:-100000}
@@ -55,6 +58,7 @@ for run in $(seq "$runs"); do
 for g in $modes; do
   rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" "$g" >"$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
   size=$(stat -c %s "$work/db/preview/digest.eml")
+  [ "$run" = 1 ] && sed -nE 's/.*one digest is (.*)/'"$g"' group(s): one digest is \1/p' "$work/seed.log"
   echo "$size" >"$work/size.$g"
   provider_env=(Newsletter__Database__Provider=Sqlite Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db")
   if [ "$provider" = Postgres ]; then

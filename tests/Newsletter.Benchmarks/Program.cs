@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -14,7 +15,8 @@ using Newsletter.Subscriptions;
 
 // Benchmark helper for bench/run.sh. The measured send-now runs as the real executable in its
 // own process (so its peak RSS is its own); this program prepares the data and measures render cost.
-//   seed DIR SUBSCRIBERS PAPERS [GROUPS]   database in DIR with SUBSCRIBERS active readers and one issue of PAPERS papers;
+//   seed DIR SUBSCRIBERS PAPERS [GROUPS]   database in DIR with SUBSCRIBERS active readers and one issue of PAPERS papers
+//                                 (realistic lengths, RealisticPapers; BENCH_ABSTRACTS=short: the old ~60 KB digest);
 //                                 with GROUPS > 1, readers are spread over GROUPS keyword preferences (each gets a
 //                                 different ~PAPERS of a pool of 200) instead of all getting the same papers
 //   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
@@ -50,11 +52,23 @@ return 0;
 
 async Task SeedAsync(int subscribers, int papers, int groups)
 {
-    // Both modes draw from the same pool of 200 papers: a single group gets the top PAPERS of it,
-    // each of G groups the top PAPERS of those matching its two keywords (about as many).
-    settings["Newsletter:MaxEntriesPerIssue"] = papers.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    settings["Newsletter:MaxMoreEntriesPerIssue"] = "0";
-    await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(Papers(200)));
+    // Both modes draw from the same pool of papers: a single group gets the top PAPERS of it,
+    // each of G groups those of 200 matching its two keywords (about as many).
+    // Realistic papers (the default) are sent with the default caps, as a new operator would:
+    // PAPERS is the day's count, the first 50 in full, the next under "More papers".
+    // BENCH_ABSTRACTS=short keeps the old ~60 KB digest: ~500-character abstracts, no More list.
+    var shortAbstracts = Environment.GetEnvironmentVariable("BENCH_ABSTRACTS") == "short";
+    if (shortAbstracts)
+    {
+        settings["Newsletter:MaxEntriesPerIssue"] = papers.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Newsletter:MaxMoreEntriesPerIssue"] = "0";
+    }
+    else
+    {
+        settings.Remove("Newsletter:MaxEntriesPerIssue");
+    }
+    var pool = groups <= 1 ? papers : Math.Max(200, papers);
+    await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(shortAbstracts ? Papers(pool) : RealisticPapers.Create(pool)));
     await RunVerbAsync("collect");
     await using (var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]))
     {
@@ -79,7 +93,9 @@ async Task SeedAsync(int subscribers, int papers, int groups)
     // Compose without sending: the relay is unreachable for this one run, so every delivery stays pending.
     settings["Newsletter:Smtp:Port"] = "1";
     await RunVerbAsync("send-now", "--date", "2025-09-08");
-    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory}; one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes");
+    var preview = await MimeKit.MimeMessage.LoadAsync(Path.Combine(directory, "preview", "digest.eml"));
+    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory}; one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes"
+        + $" (HTML part {Encoding.UTF8.GetByteCount(preview.HtmlBody ?? "")} bytes, text part {Encoding.UTF8.GetByteCount(preview.TextBody ?? "")} bytes)");
 }
 
 async Task RenderAsync(int count)
@@ -146,14 +162,13 @@ static Dictionary<string, string?> Settings(string directory) => new()
     ["Logging:LogLevel:Default"] = "Warning",
 };
 
-// 40 keywords; C(40, 2) = 780 distinct pairs, so up to 780 groups with different papers.
-static string Keyword(int k) => $"topic{(char)('a' + k / 26)}{(char)('a' + k % 26)}";
+static string Keyword(int k) => RealisticPapers.Keyword(k);
 
 static IEnumerable<(string A, string B)> KeywordPairs() =>
     from a in Enumerable.Range(0, 40) from b in Enumerable.Range(a + 1, 39 - a)
     orderby (a * 7919 + b * 104729) % 780 select (Keyword(a), Keyword(b));
 
-// Papers shaped like a Hugging Face daily list: ~90-character titles, 6 authors, ~1,100-character
+// The old short papers (BENCH_ABSTRACTS=short): ~90-character titles, 6 authors, ~550-character
 // abstracts; each names three of the 40 keywords.
 static object[] Papers(int count) => Enumerable.Range(1, count).Select(i => (object)new
 {
