@@ -71,16 +71,26 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         }
     }
 
-    /// <summary>The plain way: the whole template for one reader.</summary>
-    public RenderedDigest RenderFully(Issue issue, DigestRecipient recipient) => Finish(RenderRaw(issue, recipient));
+    /// <summary>The plain way: the whole template for one reader (shortened as every reader's copy is, <see cref="DigestSizeBudget"/>).</summary>
+    public RenderedDigest RenderFully(Issue issue, DigestRecipient recipient) => RenderFully(issue, recipient, Prepare(issue).Levels);
+
+    private RenderedDigest RenderFully(Issue issue, DigestRecipient recipient, int[] levels) => Finish(RenderRaw(issue, recipient, levels));
+
+    /// <summary>The size of each part of <paramref name="issue"/> as readers get it, and whether it is within <see cref="DigestSizeBudget.PartLimit"/> with the real personal values.</summary>
+    public (int HtmlBytes, int TextBytes) MeasureParts(Issue issue, DigestRecipient recipient)
+    {
+        var digest = Render(issue, recipient);
+        return (Encoding.UTF8.GetByteCount(digest.Html.Replace("\n", "\r\n", StringComparison.Ordinal)),
+            Encoding.UTF8.GetByteCount(digest.Text.Replace("\n", "\r\n", StringComparison.Ordinal)));
+    }
 
     private static RenderedDigest Finish(RenderedDigest raw) =>
         new(TemplateRenderer.HeaderSafe(raw.Subject), WrapHtml(raw.Html), WrapText(raw.Text));
 
     /// <summary>Rendered, CSS inlined, not yet cleaned or wrapped (those come after splicing).</summary>
-    private RenderedDigest RenderRaw(Issue issue, DigestRecipient recipient)
+    private RenderedDigest RenderRaw(Issue issue, DigestRecipient recipient, int[]? levels)
     {
-        var model = Model(issue, recipient);
+        var model = Model(issue, recipient, levels);
         return new RenderedDigest(
             templates.Render(SubjectTemplate, model),
             MailHtml.Inline(templates.Render(HtmlTemplate, model)),
@@ -90,7 +100,13 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private Prepared PrepareAndCache(Issue issue, TemplateVersions versions)
     {
         var markers = new DigestRecipient(_marker + "0x", _marker + "1x", _marker + "2x");
-        var prepared = new Prepared(versions, RenderRaw(issue, markers), [markers.Email, markers.UnsubscribeUrl, markers.PreferencesUrl]);
+        // How much of each paper fits the size budget is decided here, once per digest, and holds for every reader.
+        RenderedDigest? raw = null;
+        var (levels, _, fits) = DigestSizeBudget.Fit(issue, levels => Finish(raw = RenderRaw(issue, markers, levels)));
+        if (!fits && !ReferenceEquals(Interlocked.Exchange(ref _oversizeWarned, versions), versions))
+            logger.LogWarning("A digest of {Papers} papers is over {Limit:N0} bytes in one part even with every abstract shortened: the templates add too much per paper (Gmail clips such mail and hides its unsubscribe link); lower MaxEntriesPerIssue or shorten the templates",
+                issue.PaperCount, DigestSizeBudget.PartLimit);
+        var prepared = new Prepared(versions, raw!, [markers.Email, markers.UnsubscribeUrl, markers.PreferencesUrl], levels);
         // Whether the templates pass personal values through unchanged is a property of the
         // templates: checked once per template version (on the first digest), not once per
         // preference group, where the second full render would cost as much as the first.
@@ -100,7 +116,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         }
         else
         {
-            prepared.Spliceable = prepared.Splice(Probe) == RenderFully(issue, Probe);
+            prepared.Spliceable = prepared.Splice(Probe) == RenderFully(issue, Probe, levels);
             _verdict = (versions, prepared.Spliceable);
             if (!prepared.Spliceable)
                 logger.LogWarning("The digest templates transform a personal value (address or link); every digest is rendered in full, which is much slower");
@@ -110,6 +126,8 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     }
 
     private (TemplateVersions Versions, bool Spliceable)? _verdict;
+
+    private TemplateVersions? _oversizeWarned;
 
     private static bool IsPlain(DigestRecipient recipient) =>
         !recipient.Email.AsSpan().ContainsAnyExcept(Plain)
@@ -128,8 +146,11 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     /// Wrapping works line by line, so lines without a personal value are wrapped (and UTF-8
     /// encoded) here once; only the few lines that hold a value are spliced and wrapped per reader.
     /// </remarks>
-    private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers)
+    private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers, int[] levels)
     {
+        /// <summary>Each full entry's <see cref="DigestSizeBudget"/> level.</summary>
+        public int[] Levels { get; } = levels;
+
         private readonly Piece[] _subject = Cut(raw.Subject, markers);
         private readonly Segment[] _html = Segments(raw.Html, markers, WrapHtml);
         private readonly Segment[] _text = Segments(raw.Text, markers, WrapText);
@@ -249,10 +270,11 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         private readonly record struct Segment(byte[]? Utf8, Piece[]? Line);
     }
 
-    internal ScriptObject Model(Issue issue, DigestRecipient recipient)
+    /// <summary>What the digest templates see; <paramref name="levels"/> shortens full entries for the size budget (null: nothing shortened).</summary>
+    internal ScriptObject Model(Issue issue, DigestRecipient recipient, int[]? levels = null)
     {
-        var entries = new ScriptArray(issue.Entries.Select(EntryModel));
-        var more = new ScriptArray(issue.More.Select(EntryModel));
+        var entries = new ScriptArray(issue.Entries.Select((e, i) => EntryModel(e, levels?[i] ?? 0)));
+        var more = new ScriptArray(issue.More.Select(e => EntryModel(e, 0)));
         return new ScriptObject
         {
             ["newsletter"] = NewsletterModel(options.Value),
@@ -273,25 +295,29 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         };
     }
 
-    private static ScriptObject EntryModel(IssueEntry entry) => new()
+    private static ScriptObject EntryModel(IssueEntry entry, int level)
     {
+        var summary = DigestSizeBudget.Summary(entry.Summary, level);
+        var authors = DigestSizeBudget.Authors(entry.Authors, level).ToList();
+        return new()
+        {
         ["position"] = entry.Position,
-        ["title"] = Printable(entry.Title),
-        ["summary"] = Printable(entry.Summary),
-        ["authors"] = new ScriptArray(ShownAuthors(entry.Authors).Select(Printable)),
-        ["authors_text"] = Printable(string.Join(", ", ShownAuthors(entry.Authors))),
+        ["title"] = Printable(DigestSizeBudget.Title(entry.Title, level)),
+        ["summary"] = Printable(summary),
+        // The abstract was shortened for the size budget: the template links to the paper for the rest.
+        ["summary_cut"] = summary.Length < entry.Summary.Length,
+        ["authors"] = new ScriptArray(authors.Select(Printable)),
+        ["authors_text"] = Printable(string.Join(", ", authors)),
         ["url"] = SafeLink(entry.Url),
         ["score"] = entry.Score,
         ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
         ["source"] = Printable(entry.Source),
         ["why"] = Printable(entry.Why),
-    };
+        };
+    }
 
     /// <summary>Names a digest shows per paper. The stored list is whole (followed authors are matched on all of it); past this it ends with "et al.".</summary>
     public const int MaxAuthorsShown = 50;
-
-    private static IEnumerable<string> ShownAuthors(IReadOnlyList<string> authors) =>
-        authors.Count <= MaxAuthorsShown ? authors : authors.Take(MaxAuthorsShown).Append("et al.");
 
     /// <summary>What every template knows about the newsletter itself.</summary>
     public static ScriptObject NewsletterModel(NewsletterOptions options) => new()
