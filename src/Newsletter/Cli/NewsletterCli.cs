@@ -373,6 +373,12 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await output.WriteLineAsync($"Issue {issue.Date:yyyy-MM-dd} ({Papers(issue)}) rendered for {recipient.Email}:");
                 foreach (var file in files)
                     await output.WriteLineAsync("  " + file);
+                // Gmail clips a part past ~102 KB, hiding the footer with the unsubscribe link: this digest, or a heavy day's.
+                var (html, text) = Get<DigestRenderer>().MeasureParts(issue, recipient);
+                if (Math.Max(html, text) > DigestSizeBudget.PartLimit)
+                    await error.WriteLineAsync($"warning: this digest's {(html >= text ? "HTML" : "plain-text")} part is {Math.Max(html, text):N0} bytes, over {DigestSizeBudget.PartLimit:N0}: Gmail clips it and hides what follows, the unsubscribe link included");
+                foreach (var warning in Get<TemplateChecker>().SizeWarnings())
+                    await error.WriteLineAsync(warning);
                 return 0;
             }
             catch (Exception exception) when (exception is TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
@@ -405,6 +411,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             foreach (var problem in problems)
                 await error.WriteLineAsync(problem);
             await output.WriteLineAsync(problems.Count == 0 ? "All templates are valid." : $"{problems.Count} template error(s).");
+            if (problems.Count == 0)
+                foreach (var warning in Get<TemplateChecker>().SizeWarnings())
+                    await error.WriteLineAsync(warning);
             if (problems.Count > 0 || !parse.GetValue(lint))
                 return problems.Count == 0 ? 0 : 1;
             return await LintTemplatesAsync(parse.GetValue(lintModules), ct);

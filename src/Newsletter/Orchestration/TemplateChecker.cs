@@ -123,6 +123,54 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
     }
 
     /// <summary>
+    /// Warnings (not errors) for digests that would be clipped: a heavy day with the configured caps
+    /// (every paper shown in full with a 1,900-character abstract, a 140-character title and twelve
+    /// authors; the compact list as full as composing lets it be) rendered through the operator's
+    /// templates as readers get it, size budget included. Gmail clips an HTML part past ~102 KB and
+    /// hides what follows it, the unsubscribe link included. Empty when the templates do not render
+    /// (<see cref="Check"/> reports that).
+    /// </summary>
+    public IReadOnlyList<string> SizeWarnings()
+    {
+        var sample = HeavySampleIssue();
+        var recipient = new DigestRecipient("reader@example.org", SampleUnsubscribe, "https://example.org/preferences?token=SAMPLE");
+        (int Html, int Text) size;
+        try
+        {
+            size = renderer.MeasureParts(sample, recipient);
+        }
+        catch (Exception exception) when (exception is ScriptRuntimeException or TemplateUnavailableException)
+        {
+            return [];
+        }
+        var day = $"a sample day of {sample.Entries.Count} papers in full with 1,900-character abstracts and {sample.More.Count} under More papers";
+        var warnings = new List<string>();
+        foreach (var (name, bytes, part) in new[] { (DigestRenderer.HtmlTemplate, size.Html, "HTML"), (DigestRenderer.TextTemplate, size.Text, "plain-text") })
+            if (bytes > DigestSizeBudget.PartLimit)
+                warnings.Add($"warning: {templates.Display(name)}: {day} renders a {bytes:N0}-byte {part} part, over {DigestSizeBudget.PartLimit:N0}"
+                    + " (Gmail clips a part past ~102 KB and hides what follows, the unsubscribe link included): print less per paper, or lower MaxEntriesPerIssue");
+        return warnings;
+    }
+
+    /// <summary>The heaviest day the caps allow, with real-length papers (the compact list cut where composing cuts it).</summary>
+    private Issue HeavySampleIssue()
+    {
+        var abstractText = string.Concat(Enumerable.Repeat("We study how sparse expert routing interacts with long-context attention and report consistent gains. ", 20))[..1_900];
+        var authors = Enumerable.Range(1, 12).Select(a => $"Author{a} Surname{a}").ToList();
+        string Title(int n) => $"Paper {n:000}: " + string.Concat(Enumerable.Repeat("Scaling Sparse Mixture-of-Experts Models for Long-Context Reasoning ", 3))[..128];
+        var full = options.Value.MaxEntriesPerIssue;
+        var count = full + options.Value.MaxMoreEntriesPerIssue;
+        var papers = Enumerable.Range(1, count).Select(n => new Model.CandidatePaper(n, Title(n), abstractText, authors,
+            $"https://arxiv.org/abs/2509.{10000 + n}", 1000 - n, null, "sample", [], [], 0)).ToList();
+        var places = new Issues.DigestLimits(full, count).Place(papers);
+        IssueEntry Entry(Model.CandidatePaper p) => new((int)p.Id, p.Title, p.Summary, p.Authors, p.Url, p.Score, null, p.Source);
+        return new Issue(0, new DateOnly(2025, 9, 8), papers.Where((_, i) => places[i] == 0).Select(Entry).ToList())
+        {
+            More = papers.Where((_, i) => places[i] == 1).Select(Entry).ToList(),
+        };
+    }
+
+    /// <summary>
     /// What each page is given (as <c>SubscriptionEndpoints</c> and <c>PageRenderer</c> give it), in
     /// the variants that take both sides of its conditions.
     /// </summary>

@@ -133,4 +133,32 @@ public sealed partial class DigestSizeBudgetTests : IAsyncLifetime
         // The first paper that found no room on Monday leads Tuesday's digest.
         Assert.Contains($"1. Paper {50 + more + 1}:", plain);
     }
+
+    [Fact]
+    public async Task TheShippedTemplatesPassTheSizeCheckWithoutAWarning()
+    {
+        var check = await _host.RunAsync("templates", "check");
+
+        Assert.Equal(0, check.Exit);
+        Assert.DoesNotContain("warning:", check.Error);
+    }
+
+    [Fact]
+    public async Task TemplatesThatPrintTooMuchPerPaperAreWarnedAboutByCheckAndPreview()
+    {
+        // Each paper's title printed 40 times: no shortening brings a heavy day under 100 KB.
+        var shipped = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "templates", "digest.html.sbn"));
+        await _host.WriteTemplateAsync("digest.html.sbn", shipped.Replace(
+            "<p class=\"abstract\">{{ entry.summary }}", "<p>{{ for i in 1..40 }}{{ entry.title }} {{ end }}</p>\n<p class=\"abstract\">{{ entry.summary }}", StringComparison.Ordinal));
+        await _host.Service<EntryStore>().UpsertAsync(Enumerable.Range(1, 3).Select(n => Paper(n, 1_200)).ToList(), CancellationToken.None);
+
+        var check = await _host.RunAsync("templates", "check");
+        var preview = await _host.RunAsync("preview", "--out", Path.Combine(_host.Directory, "preview"));
+
+        Assert.True(check.Exit == 0, check.ToString());
+        Assert.Matches(@"warning: .*digest\.html\.sbn: a sample day of 50 papers in full .* renders a [\d,]+-byte HTML part, over 100,000", check.Error);
+        Assert.DoesNotContain("digest.txt.sbn", check.Error);
+        Assert.Equal(0, preview.Exit);
+        Assert.Contains("digest.html.sbn: a sample day", preview.Error);
+    }
 }
