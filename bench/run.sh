@@ -83,7 +83,7 @@ for g in $modes; do
   query "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries" >>"$work/ours.$g"
   awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt" >>"$work/rss.$g"
   awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt" >>"$work/cpu.$g"
-  $bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/' >>"$work/render.$g"
+  $bench render "$work/db" 20000 | sed -E 's/.*render_msg_per_s=([0-9]+).*/\1/' >>"$work/render.$g"
   start=$(date +%s.%N)
   smtp-source -4 -d -s "$connections" -m "$subscribers" -l "$size" -f a@example.org -t b@example.org "127.0.0.1:$port"
   end=$(date +%s.%N)

@@ -107,6 +107,7 @@ async Task RenderAsync(int count)
     var renderer = app.Services.GetRequiredService<DigestRenderer>();
     var builder = app.Services.GetRequiredService<DigestMessageBuilder>();
     var links = app.Services.GetRequiredService<MailLinks>();
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     for (var i = 1; i <= count; i++)
     {
@@ -116,7 +117,7 @@ async Task RenderAsync(int count)
         message.Prepare(MimeKit.EncodingConstraint.EightBit);
         message.WriteTo(Stream.Null);
     }
-    Console.WriteLine($"render_msg_per_s={count / clock.Elapsed.TotalSeconds:F0}");
+    Console.WriteLine($"render_msg_per_s={count / clock.Elapsed.TotalSeconds:F0} cpu_us_per_msg={(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count:F0}");
 }
 
 // The floor of the SMTP path (for profiling; not part of run.sh): one pre-built digest sent COUNT times over CONNECTIONS MailKit

@@ -20,10 +20,10 @@ public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, D
     private MimeKit.MimeMessage Build(Issue issue, ClaimedDelivery delivery)
     {
         var unsubscribe = links.Unsubscribe(delivery.SubscriberId);
-        EncodedDigest digest;
+        WireDigest digest;
         try
         {
-            digest = renderer.RenderEncoded(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId)));
+            digest = renderer.RenderWire(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId)));
         }
         catch (Exception exception) when (exception is TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
         {

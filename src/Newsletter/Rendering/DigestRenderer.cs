@@ -60,6 +60,19 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         return new EncodedDigest(full.Subject, Encoding.UTF8.GetBytes(full.Html), Encoding.UTF8.GetBytes(full.Text));
     }
 
+    /// <summary>
+    /// The delivery path: the bodies wire-ready (CRLF, 8-bit, cleaned), as runs. The runs every reader
+    /// of the digest shares were converted once, when the digest was prepared; per reader only the
+    /// lines holding their address and links are spliced, wrapped and converted.
+    /// </summary>
+    public WireDigest RenderWire(Issue issue, DigestRecipient recipient)
+    {
+        if (IsPlain(recipient) && Prepare(issue) is { Spliceable: true } prepared)
+            return prepared.SpliceWire(recipient);
+        var full = RenderFully(issue, recipient);
+        return new WireDigest(full.Subject, WireText.Body(Encoding.UTF8.GetBytes(full.Html)), WireText.Body(Encoding.UTF8.GetBytes(full.Text)));
+    }
+
     private Prepared Prepare(Issue issue)
     {
         var current = new TemplateVersions(templates, SubjectTemplate, HtmlTemplate, TextTemplate);
@@ -171,6 +184,32 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             return new EncodedDigest(Subject(values), Join(_html, values, WrapHtml), Join(_text, values, WrapText));
         }
 
+        public WireDigest SpliceWire(DigestRecipient recipient)
+        {
+            var values = Values(recipient);
+            return new WireDigest(Subject(values), Wire(_html, values, WrapHtml), Wire(_text, values, WrapText));
+        }
+
+        /// <summary>The shared runs as they are; each personal line spliced, wrapped and made wire-ready, with the line end the join gives it.</summary>
+        private static WireBody Wire(Segment[] segments, string[] values, Func<string, string> wrap)
+        {
+            var runs = new ReadOnlyMemory<byte>[segments.Length];
+            var longest = 0;
+            for (var i = 0; i < segments.Length; i++)
+            {
+                if (segments[i].Wire is { } shared)
+                {
+                    runs[i] = shared;
+                    longest = Math.Max(longest, segments[i].Longest);
+                    continue;
+                }
+                var line = WireText.ToWire(Encoding.UTF8.GetBytes(wrap(Join(segments[i].Line!, values))), newLine: i < segments.Length - 1);
+                runs[i] = line;
+                longest = Math.Max(longest, WireText.LongestLine(line));
+            }
+            return new WireBody(runs, longest);
+        }
+
         private static string[] Values(DigestRecipient recipient) => [recipient.Email, recipient.UnsubscribeUrl, recipient.PreferencesUrl];
 
         private string Subject(string[] values) => TemplateRenderer.HeaderSafe(Join(_subject, values));
@@ -237,7 +276,10 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
                 }
             }
             Flush();
-            return segments.ToArray();
+            // The shared runs in their wire form, each with the line end that joins it to the next, made once here.
+            return segments.Select((segment, i) => segment.Utf8 is { } utf8
+                ? segment with { Wire = WireText.ToWire(utf8, newLine: i < segments.Count - 1) }
+                : segment).Select(segment => segment.Wire is { } wire ? segment with { Longest = WireText.LongestLine(wire) } : segment).ToArray();
         }
 
         private static Piece[] Cut(string text, string[] markers)
@@ -267,7 +309,13 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         private readonly record struct Piece(string? Text, int Slot);
 
         /// <summary>Pre-encoded lines (<see cref="Utf8"/>), or one line holding personal values (<see cref="Line"/>).</summary>
-        private readonly record struct Segment(byte[]? Utf8, Piece[]? Line);
+        private readonly record struct Segment(byte[]? Utf8, Piece[]? Line)
+        {
+            /// <summary>For pre-encoded lines: their wire form (<see cref="WireText"/>) and its longest line.</summary>
+            public byte[]? Wire { get; init; }
+
+            public int Longest { get; init; }
+        }
     }
 
     /// <summary>What the digest templates see; <paramref name="levels"/> shortens full entries for the size budget (null: nothing shortened).</summary>
