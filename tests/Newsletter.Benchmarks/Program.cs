@@ -42,6 +42,9 @@ switch (mode)
                 BenchmarkDotNet.Jobs.JobExtensions.WithToolchain(BenchmarkDotNet.Jobs.Job.ShortRun, BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance)),
             args.Skip(2).ToArray());
         break;
+    case "stages":
+        await StagesAsync(int.Parse(args[2]));
+        break;
     case "mailkit":
         await MailKitFloorAsync(int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
         break;
@@ -109,15 +112,72 @@ async Task RenderAsync(int count)
     var links = app.Services.GetRequiredService<MailLinks>();
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
+    // The delivery path up to the SMTP client: splice, MIME, and the message written out as SMTP writes it (CRLF).
+    var smtp = new MimeKit.FormatOptions { NewLineFormat = MimeKit.NewLineFormat.Dos };
     for (var i = 1; i <= count; i++)
     {
         var unsubscribe = links.Unsubscribe(i);
-        var digest = renderer.RenderEncoded(issue, new DigestRecipient($"reader{i}@example.org", unsubscribe, links.Preferences(i)));
+        var digest = renderer.RenderWire(issue, new DigestRecipient($"reader{i}@example.org", unsubscribe, links.Preferences(i)));
         var message = builder.Build(digest, $"reader{i}@example.org", $"<bench.{i}@example.org>", unsubscribe, DateTimeOffset.UtcNow);
         message.Prepare(MimeKit.EncodingConstraint.EightBit);
-        message.WriteTo(Stream.Null);
+        message.WriteTo(smtp, Stream.Null);
     }
     Console.WriteLine($"render_msg_per_s={count / clock.Elapsed.TotalSeconds:F0} cpu_us_per_msg={(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count:F0}");
+}
+
+// Where the microseconds of one message go before the socket, old path (joined bytes, MimeKit converts) beside the
+// wire-ready runs, each stage timed alone over COUNT readers on one thread: CPU µs per message.
+async Task StagesAsync(int count)
+{
+    var app = NewsletterApp.Build(["stages"], directory, b => b.Configuration.AddInMemoryCollection(settings));
+    await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
+    var issues = app.Services.GetRequiredService<IssueStore>();
+    var issue = await issues.GetAsync((await issues.LatestIssueIdAsync(CancellationToken.None))!.Value, CancellationToken.None);
+    var renderer = app.Services.GetRequiredService<DigestRenderer>();
+    var builder = app.Services.GetRequiredService<DigestMessageBuilder>();
+    var links = app.Services.GetRequiredService<MailLinks>();
+    var smtp = new MimeKit.FormatOptions { NewLineFormat = MimeKit.NewLineFormat.Dos };
+    var readers = Enumerable.Range(1, count).Select(i => new DigestRecipient($"reader{i}@example.org", links.Unsubscribe(i), links.Preferences(i))).ToArray();
+    double Time(Action<int> stage)
+    {
+        for (var i = 0; i < Math.Min(200, count); i++) stage(i); // warm-up
+        GC.Collect();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        for (var i = 0; i < count; i++) stage(i);
+        return (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+    }
+    var encoded = readers.Select(r => renderer.RenderEncoded(issue, r)).Take(1).Single();
+    var wire = renderer.RenderWire(issue, readers[0]);
+    var oldMessage = builder.Build(encoded, readers[0].Email, "<b@example.org>", readers[0].UnsubscribeUrl, DateTimeOffset.UnixEpoch);
+    var newMessage = builder.Build(wire, readers[0].Email, "<b@example.org>", readers[0].UnsubscribeUrl, DateTimeOffset.UnixEpoch);
+    var links2 = Time(i => { links.Unsubscribe(i + 1); links.Preferences(i + 1); });
+    var spliceOld = Time(i => renderer.RenderEncoded(issue, readers[i]));
+    var spliceNew = Time(i => renderer.RenderWire(issue, readers[i]));
+    var buildOld = Time(i => builder.Build(encoded, readers[i].Email, "<b@example.org>", readers[i].UnsubscribeUrl, DateTimeOffset.UnixEpoch));
+    var buildNew = Time(i => builder.Build(wire, readers[i].Email, "<b@example.org>", readers[i].UnsubscribeUrl, DateTimeOffset.UnixEpoch));
+    var headersOnly = Time(i => new MimeKit.MimeMessage { From = { new MimeKit.MailboxAddress("Daily Papers", "digest@localhost") }, To = { MimeKit.MailboxAddress.Parse(readers[i].Email) }, Subject = wire.Subject, Date = DateTimeOffset.UnixEpoch, MessageId = "b@example.org" });
+    var multipartOnly = Time(_ => new MimeKit.MultipartAlternative());
+    Console.Error.WriteLine($"headers only {headersOnly:F0} µs, an empty multipart {multipartOnly:F0} µs");
+    var writeOld = Time(_ => oldMessage.WriteTo(smtp, Stream.Null));
+    var writeNew = Time(_ => newMessage.WriteTo(smtp, Stream.Null));
+    // MailKit's DATA filter (dot-stuffing) over the written message, as SmtpClient applies it.
+    var dotted = Time(_ =>
+    {
+        using var filtered = new MimeKit.IO.FilteredStream(Stream.Null);
+        filtered.Add(new MailKit.Net.Smtp.SmtpDataFilter(false));
+        newMessage.WriteTo(smtp, filtered);
+        filtered.Flush();
+    }) - writeNew;
+    using var measure = new MimeKit.IO.MeasuringStream();
+    newMessage.WriteTo(smtp, measure);
+    Console.WriteLine($"message_bytes={measure.Length}");
+    Console.WriteLine("| stage | before µs | after µs |\n|---|---|---|");
+    Console.WriteLine($"| signed links (2 HMACs) | {links2:F0} | {links2:F0} |");
+    Console.WriteLine($"| splice (personal lines; before: join + copy of the whole body) | {spliceOld:F0} | {spliceNew:F0} |");
+    Console.WriteLine($"| MIME tree (before: control and line-length scans of each body) | {buildOld:F0} | {buildNew:F0} |");
+    Console.WriteLine($"| MIME writing incl. line-ending conversion (before: MimeKit's Unix2Dos pass) | {writeOld:F0} | {writeNew:F0} |");
+    Console.WriteLine($"| dot-stuffing (MailKit's SmtpDataFilter) | {dotted:F0} | {dotted:F0} |");
+    Console.WriteLine($"| total before the socket | {links2 + spliceOld + buildOld + writeOld + dotted:F0} | {links2 + spliceNew + buildNew + writeNew + dotted:F0} |");
 }
 
 // The floor of the SMTP path (for profiling; not part of run.sh): one pre-built digest sent COUNT times over CONNECTIONS MailKit
