@@ -30,10 +30,12 @@ public sealed class RateLimitStore(Database database, TimeProvider time)
 
     // An attempt under a lockout: counted first (so that parallel attempts each get their own number,
     // and none is checked once the lock is set), unless the key is locked, which returns no row. The
-    // row then holds the failures in a row (count) and the time the lock ends (window_start).
+    // row then holds the failures in a row (count) and in window_start the time the lock ends, or,
+    // while unlocked, minus the time of the last attempt: never a positive "now", which a racing
+    // attempt whose clock read a millisecond earlier would take for a lock; and still purged a day on.
     private const string CountAttemptSql = """
-        INSERT INTO rate_limits (key, window_start, count) VALUES (@key, @now, 1)
-        ON CONFLICT (key) DO UPDATE SET count = rate_limits.count + 1 WHERE rate_limits.window_start <= @now
+        INSERT INTO rate_limits (key, window_start, count) VALUES (@key, -@now, 1)
+        ON CONFLICT (key) DO UPDATE SET count = rate_limits.count + 1, window_start = -@now WHERE rate_limits.window_start <= @now
         RETURNING count
         """;
 
@@ -57,8 +59,9 @@ public sealed class RateLimitStore(Database database, TimeProvider time)
             await transaction.CommitAsync(cancellationToken);
             return (0, DbTime.FromDb(until) - now);
         }
-        await connection.ExecuteAsync(new CommandDefinition("UPDATE rate_limits SET window_start = @until WHERE key = @key",
-            new { key, until = DbTime.ToDb(now + lockFor(attempt.Value)) }, transaction, cancellationToken: cancellationToken));
+        if (lockFor(attempt.Value) is { Ticks: > 0 } locked)
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE rate_limits SET window_start = @until WHERE key = @key",
+                new { key, until = DbTime.ToDb(now + locked) }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return (attempt.Value, TimeSpan.Zero);
     }
@@ -74,6 +77,8 @@ public sealed class RateLimitStore(Database database, TimeProvider time)
     public async Task<int> PurgeAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync("DELETE FROM rate_limits WHERE window_start < @before", new { before = DbTime.ToDb(before) });
+        // A negative window_start is a lockout's last attempt (see CountAttemptSql).
+        return await connection.ExecuteAsync("DELETE FROM rate_limits WHERE (window_start >= 0 AND window_start < @before) OR (window_start < 0 AND window_start > -@before)",
+            new { before = DbTime.ToDb(before) });
     }
 }
