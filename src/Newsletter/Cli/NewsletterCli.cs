@@ -155,6 +155,8 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: --urls (or ASPNETCORE_URLS) {problem}");
                 return ExitCodes.InvalidConfiguration;
             }
+        // A database that is not up yet (compose, a reboot) is waited for; the verbs answer at once.
+        await Get<DatabaseStartup>().WaitUntilReachableAsync(cancellationToken);
         if (!await PrepareAsync(cancellationToken))
             return ExitCodes.InvalidConfiguration;
         try

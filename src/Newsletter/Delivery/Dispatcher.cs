@@ -19,6 +19,7 @@ public sealed class Dispatcher(
     IOptions<SmtpOptions> smtpOptions,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
+    Storage.StorageOutage outage,
     ILogger<Dispatcher> logger)
 {
     // One dispatch at a time per process; claims already make concurrent processes safe.
@@ -63,7 +64,7 @@ public sealed class Dispatcher(
 
         logger.LogInformation("Delivering due digests through {Transport}", transport.Describe());
         var recorder = new OutcomeRecorder(deliveries, options.MaxHardBounces, run, time, progress).RecordAsync();
-        var beat = new LeaseHeartbeat(deliveries, options, owner.Id, run, time, logger).BeatAsync(beatStop.Token);
+        var beat = new LeaseHeartbeat(deliveries, options, owner.Id, run, time, outage, logger).BeatAsync(beatStop.Token);
         var claimer = new DeliveryClaimer(deliveries, options, owner, run, time, logger).ClaimAsync();
         var workers = Enumerable.Range(0, transport.MaxSenders)
             .Select(_ => Task.Run(new SendWorker(run, transport, runMessages, rateLimiter, breaker, retries, logger).WorkAsync, CancellationToken.None))
@@ -90,7 +91,8 @@ public sealed class Dispatcher(
             }
             catch (Exception exception) when (exception is DbException)
             {
-                logger.LogWarning("Releasing unsent deliveries failed; the next run takes them over: {Reason}", exception.Message);
+                if (!outage.Absorb(exception))
+                    logger.LogWarning("Releasing unsent deliveries failed; the next run takes them over: {Reason}", exception.Message);
             }
             beatStop.Cancel();
             await beat;

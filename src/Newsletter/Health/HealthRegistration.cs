@@ -66,8 +66,10 @@ internal sealed class DatabaseHealthCheck(Database database, IntegrityMonitor in
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var probe = await database.ProbeAsync(time, cancellationToken);
+        // With the fault attached, the health service's own log line of an outage becomes part of the
+        // outage's one report (OutageLogging) instead of an error per poll of a load balancer.
         if (!probe.Healthy)
-            return HealthCheckResult.Unhealthy(probe.Description);
+            return HealthCheckResult.Unhealthy(probe.Description, probe.Unreachable);
         if (integrity.Problem is { } problem)
             return HealthCheckResult.Unhealthy(problem);
         return HealthCheckResult.Healthy($"{database.Provider}, " + probe.Description + (integrity.LastChecked is { } at ? $", integrity checked {at:u}" : ""));

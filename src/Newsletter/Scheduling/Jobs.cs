@@ -19,22 +19,22 @@ internal sealed class CollectJob(Collector collector) : IJob
 /// still composes its own date), and every <c>Schedule:ReaderPoll</c> for those whose local hour has come.
 /// </summary>
 [DisallowConcurrentExecution]
-internal sealed class DigestJob(DailyDigest digest, Collector collector, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
+internal sealed class DigestJob(DailyDigest digest, CollectGate collects, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        await collector.WaitForFirstCollectAsync(sources.Value.SourceTimeout * 2, cancellationToken);
+        await collects.WaitAsync(sources.Value.SourceTimeout * 2, cancellationToken);
         await digest.RunAsync(null, null, cancellationToken);
     }
 }
 
 /// <summary>Once at start-up: sends a digest that fell due while the service was down, if still fresh.</summary>
 [DisallowConcurrentExecution]
-internal sealed class DigestCatchUpJob(DailyDigest digest, Collector collector, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
+internal sealed class DigestCatchUpJob(DailyDigest digest, CollectGate collects, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        await collector.WaitForFirstCollectAsync(sources.Value.SourceTimeout * 2, cancellationToken);
+        await collects.WaitAsync(sources.Value.SourceTimeout * 2, cancellationToken);
         await digest.CatchUpAsync(cancellationToken);
     }
 }

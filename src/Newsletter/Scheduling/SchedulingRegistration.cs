@@ -56,7 +56,7 @@ public static class SchedulingRegistration
                 .WithCronSchedule(Schedule(services).Collect, cron => cron.InTimeZone(Schedule(services).Zone)
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
             // Collect once at start-up too, so a fresh install has entries (or says why not) at once.
-            quartz.AddTrigger(trigger => trigger.ForJob("collect").WithIdentity("collect-at-start").StartNow());
+            quartz.AddTrigger(trigger => trigger.ForJob("collect").WithIdentity(CollectGate.StartupTrigger).StartNow());
             quartz.AddJob<DigestJob>(job => job.WithIdentity("digest").StoreDurably().RequestRecovery());
             quartz.AddTrigger((services, trigger) => trigger.ForJob("digest").WithIdentity("digest-cron")
                 .WithCronSchedule(Schedule(services).Digest, cron => cron.InTimeZone(Schedule(services).Zone)
@@ -89,6 +89,7 @@ public static class SchedulingRegistration
             builder.Services.AddHostedService<SharedSend>();
         }
         builder.Services.AddSingleton<ClusterNodes>();
+        builder.Services.AddSingleton<CollectGate>();
         return builder;
     }
 }

@@ -20,6 +20,8 @@ public sealed class Collector(
     EntryStore entries,
     SourceStateStore states,
     ArxivCategories categories,
+    Storage.SettingsStore settings,
+    TimeProvider time,
     IOptions<SourcesOptions> options,
     ILogger<Collector> logger,
     ILoggerFactory loggers)
@@ -32,18 +34,12 @@ public sealed class Collector(
 
     private readonly ILogger _failures = loggers.CreateLogger(FailureCategory);
 
-    private readonly TaskCompletionSource _firstRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <summary>
-    /// Waits (at most <paramref name="limit"/>) until this process has collected once. The service
-    /// collects at start; a digest due at the same moment waits for it, rather than finding
-    /// nothing new and marking the day done for every reader.
+    /// The settings key of the last collect's end (Unix milliseconds), by whichever process ran it:
+    /// the database is what every instance shares, so a digest on one instance knows that another
+    /// has collected (<c>Scheduling/CollectGate</c>).
     /// </summary>
-    public async Task WaitForFirstCollectAsync(TimeSpan limit, CancellationToken cancellationToken)
-    {
-        try { await _firstRun.Task.WaitAsync(limit, cancellationToken); }
-        catch (TimeoutException) { logger.LogWarning("The first collect has not finished after {Limit}; composing without it", limit); }
-    }
+    public const string FinishedKey = "collect_finished_at";
 
     public async Task<IReadOnlyList<SourceReport>> CollectAsync(CancellationToken cancellationToken)
     {
@@ -53,7 +49,27 @@ public sealed class Collector(
         }
         finally
         {
-            _firstRun.TrySetResult();
+            // A failed collect counts as finished too: the digest waits for the attempt, not for success.
+            await TryRecordFinishedAsync();
+        }
+    }
+
+    /// <summary>When the last collect (by any instance, or the collect verb) finished; null before the first.</summary>
+    public async Task<DateTimeOffset?> LastFinishedAsync(CancellationToken cancellationToken) =>
+        await settings.GetAsync(FinishedKey, cancellationToken) is { } text && long.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? Storage.DbTime.FromDb(ms)
+            : null;
+
+    private async Task TryRecordFinishedAsync()
+    {
+        try
+        {
+            await settings.SetAsync(FinishedKey, Storage.DbTime.ToDb(time.GetUtcNow()).ToString(System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException exception)
+        {
+            // The collect's own fault (if any) is the one reported; a digest waiting for this mark gives up at its limit.
+            logger.LogDebug(exception, "Could not record the end of the collect");
         }
     }
 
