@@ -104,6 +104,8 @@ public sealed class SubscriberReport(Database database, SubscriberStore subscrib
         WHERE k.subscriber_id = @id ORDER BY k.issue_date DESC LIMIT @limit
         """;
 
+    private const string CountsSql = "SELECT CASE WHEN status = 'active' AND paused = 1 THEN 'paused' ELSE status END AS Status, COUNT(*) AS Count FROM subscribers GROUP BY 1";
+
     private sealed record HistoryRow(long Joined, long? Confirmed, long? LeftOn, string Status, long Count);
 
     private sealed record ReaderRow(long HardBounces, long ServedUntil, long? LastDigestId, long? ConfirmationSentAt, long? UnsubscribedAt);
@@ -146,6 +148,13 @@ public sealed class SubscriberReport(Database database, SubscriberStore subscrib
             result.Add(new StatusDay(first.AddDays(day), pending, active, unsubscribed, bounced));
         }
         return result;
+    }
+
+    /// <summary>Readers per status word now (<c>paused</c> apart from <c>active</c>), as <c>subscribers list</c> names them.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> CountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<(string Status, long Count)>(new CommandDefinition(CountsSql, cancellationToken: cancellationToken))).ToDictionary(r => r.Status, r => r.Count);
     }
 
     /// <summary>Readers stopped by bounces, newest bounce first.</summary>
