@@ -75,7 +75,13 @@ public sealed class LedgerReport(Database database, TimeProvider time)
         ORDER BY d.id DESC LIMIT @limit
         """;
 
-    private sealed record CountRow(string Date, string Status, long Tried, long Count);
+    private sealed class CountRow
+    {
+        public string Date { get; set; } = "";
+        public string Status { get; set; } = "";
+        public long Tried { get; set; }
+        public long Count { get; set; }
+    }
 
     /// <summary>Each issue day since <paramref name="since"/> (oldest first) with the outcome of its deliveries.</summary>
     public async Task<IReadOnlyList<DayOutcomes>> OutcomesAsync(DateOnly since, CancellationToken cancellationToken)

@@ -106,14 +106,48 @@ public sealed class SubscriberReport(Database database, SubscriberStore subscrib
 
     private const string CountsSql = "SELECT CASE WHEN status = 'active' AND paused = 1 THEN 'paused' ELSE status END AS Status, COUNT(*) AS Count FROM subscribers GROUP BY 1";
 
-    private sealed record HistoryRow(long Joined, long? Confirmed, long? LeftOn, string Status, long Count);
+    private sealed class HistoryRow
+    {
+        public long Joined { get; set; }
+        public long? Confirmed { get; set; }
+        public long? LeftOn { get; set; }
+        public string Status { get; set; } = "";
+        public long Count { get; set; }
+    }
 
-    private sealed record ReaderRow(long HardBounces, long ServedUntil, long? LastDigestId, long? ConfirmationSentAt, long? UnsubscribedAt);
+    private sealed class ReaderRow
+    {
+        public long HardBounces { get; set; }
+        public long ServedUntil { get; set; }
+        public long? LastDigestId { get; set; }
+        public long? ConfirmationSentAt { get; set; }
+        public long? UnsubscribedAt { get; set; }
+    }
 
-    private sealed record SkipRow(long SubscriberId, string Email, string Date, string Reason, long At);
+    private sealed class SkipRow
+    {
+        public long SubscriberId { get; set; }
+        public string Email { get; set; } = "";
+        public string Date { get; set; } = "";
+        public string Reason { get; set; } = "";
+        public long At { get; set; }
+    }
 
-    private sealed record DeliveryRow(long Id, string Date, long? DigestId, string Cadence, long Papers, string Status, long Attempts,
-        string? LastError, long CreatedAt, long? SentAt, long NextAttemptAt, string MessageId);
+    private sealed class DeliveryRow
+    {
+        public long Id { get; set; }
+        public string Date { get; set; } = "";
+        public long? DigestId { get; set; }
+        public string Cadence { get; set; } = "";
+        public long Papers { get; set; }
+        public string Status { get; set; } = "";
+        public long Attempts { get; set; }
+        public string? LastError { get; set; }
+        public long CreatedAt { get; set; }
+        public long? SentAt { get; set; }
+        public long NextAttemptAt { get; set; }
+        public string MessageId { get; set; } = "";
+    }
 
     /// <summary>Readers per state at the end of each of the last <paramref name="days"/> UTC days, today last.</summary>
     public async Task<IReadOnlyList<StatusDay>> StatusHistoryAsync(int days, CancellationToken cancellationToken)
