@@ -119,7 +119,7 @@ public sealed class LedgerReport(Database database, TimeProvider time)
         {
             var known = owners.TryGetValue(id, out var owner);
             var count = sent.GetValueOrDefault(id);
-            return new SenderShare(id.Length == 0 ? "(unrecorded)" : id, known ? owner.Host : HostOf(id), known ? owner.Pid : null,
+            return new SenderShare(id.Length == 0 ? "(unrecorded)" : id, known ? owner.Host : HostOf(id), known ? owner.Pid : PidOf(id),
                 known ? DbTime.FromDb(owner.HeartbeatAt) : null, holding.GetValueOrDefault(id), count, count / RateWindow.TotalSeconds);
         }).Where(s => s.Holding > 0 || s.SentLastMinutes > 0 || s.HeartbeatAt is not null).OrderBy(s => s.Owner, StringComparer.Ordinal).ToList();
 
@@ -130,8 +130,10 @@ public sealed class LedgerReport(Database database, TimeProvider time)
         return new SendInProgress(days.Select(d => d.Date).ToList(), done, total, days.Sum(d => d.Deferred), rate, eta, senders);
     }
 
-    /// <summary>The host part of a run owner's id (<c>host/pid/run</c>) when the owner row is gone.</summary>
+    /// <summary>The host part of a run owner's id (<c>host/pid/run</c>, see <see cref="RunOwner"/>) when the owner row is gone (the run ended).</summary>
     private static string HostOf(string owner) => owner.Split('/') is [var host, ..] && host.Length > 0 ? host : "?";
+
+    private static long? PidOf(string owner) => owner.Split('/') is [_, var pid, ..] && long.TryParse(pid, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
 
     /// <summary>The newest refusals, bounced and deferred, with the reader and the reason.</summary>
     public async Task<IReadOnlyList<LedgerRefusal>> RecentRefusalsAsync(int limit, CancellationToken cancellationToken)

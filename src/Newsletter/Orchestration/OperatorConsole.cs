@@ -95,12 +95,18 @@ public sealed class OperatorConsole(
             new ChartSeries("unsubscribed", Palette.Unsubscribed, data.Statuses.Select(d => d.Unsubscribed).ToList()),
             new ChartSeries("bounced", Palette.Bounced, data.Statuses.Select(d => d.Bounced).ToList()),
         ]);
-        var outcomeChart = SvgCharts.StackedBars($"Digests per issue day over the last {OutcomeDays} days", data.Outcomes.Select(d => d.Date).ToList(),
+        // One bar per calendar day, a day without an issue as a gap, up to today (or an issue composed ahead).
+        var byDate = data.Outcomes.ToDictionary(d => d.Date, StringComparer.Ordinal);
+        var lastDay = data.Outcomes.Select(d => DateOnly.TryParseExact(d.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day : data.Today)
+            .Append(data.Today).Max();
+        var outcomeDays = Enumerable.Range(0, OutcomeDays).Select(i => Iso(lastDay.AddDays(i - OutcomeDays + 1))).ToList();
+        List<long> Series(Func<DayOutcomes, long> value) => outcomeDays.Select(day => byDate.TryGetValue(day, out var d) ? value(d) : 0).ToList();
+        var outcomeChart = SvgCharts.StackedBars($"Digests per issue day over the last {OutcomeDays} days", outcomeDays,
         [
-            new ChartSeries("sent", Palette.Active, data.Outcomes.Select(d => d.Sent).ToList()),
-            new ChartSeries("deferred", Palette.Pending, data.Outcomes.Select(d => d.Deferred).ToList()),
-            new ChartSeries("bounced", Palette.Bounced, data.Outcomes.Select(d => d.Bounced).ToList()),
-            new ChartSeries("expired", Palette.Unsubscribed, data.Outcomes.Select(d => d.Expired).ToList()),
+            new ChartSeries("sent", Palette.Active, Series(d => d.Sent)),
+            new ChartSeries("deferred", Palette.Pending, Series(d => d.Deferred)),
+            new ChartSeries("bounced", Palette.Bounced, Series(d => d.Bounced)),
+            new ChartSeries("expired", Palette.Unsubscribed, Series(d => d.Expired)),
         ]);
         var send = data.Send;
         var alive = data.Instances.ToDictionary(n => n.InstanceId, n => n);
