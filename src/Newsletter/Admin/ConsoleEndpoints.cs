@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Antiforgery;
 using Newsletter.Orchestration;
-using Newsletter.Rendering;
 using Newsletter.Subscriptions;
 
 namespace Newsletter.Admin;
@@ -60,7 +59,7 @@ public static class ConsoleEndpoints
             return TypedResults.NotFound();
         if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
         {
-            logger.LogWarning("Admin {User} from {Client}: {Action} of reader {Id} refused without a valid antiforgery token", actor, ClientNetwork.Of(http), action, id);
+            logger.LogWarning("Admin {User} from {Client}: {Action} of reader {Id} refused without a valid antiforgery token", actor, Client(http), action, id);
             var current = await console.ReaderAsync(id, cancellationToken);
             return current is null
                 ? NoSuchReader(http, pages)
@@ -80,7 +79,7 @@ public static class ConsoleEndpoints
             "resend-confirmation" => Sentence(await actions.SendConfirmationAsync(address, subscriber, cancellationToken)),
             _ => await actions.SendTestAsync(subscriber.Email, cancellationToken),
         };
-        logger.LogInformation("Admin {User} from {Client}: {Action} {Email} (reader {Id}): {Outcome}", actor, ClientNetwork.Of(http), action, subscriber.Email, id, result.Sentence);
+        logger.LogInformation("Admin {User} from {Client}: {Action} {Email} (reader {Id}): {Outcome}", actor, Client(http), action, subscriber.Email, id, result.Sentence);
         if (action == "remove" && result.Status == ReaderActionStatus.Done)
             return Page(http, pages, OperatorConsole.ReadersPage, "Readers", OperatorConsole.ReadersModel(null, null, result.Sentence + " and their history."));
         if (await console.ReaderAsync(id, cancellationToken) is not { } after)
@@ -94,6 +93,10 @@ public static class ConsoleEndpoints
         };
         return Page(http, pages, OperatorConsole.ReaderPage, after.Subscriber.Email, OperatorConsole.ReaderModel(after, result.Sentence, result.Succeeded), status, hasForm: true);
     }
+
+    /// <summary>The client's address (behind a known proxy, the forwarded one): who did it, exactly, not the abuse limits' network.</summary>
+    private static string Client(HttpContext http) => http.Connection.RemoteIpAddress is { } address
+        ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString() : "unknown";
 
     /// <summary>The confirmation's sentences are phrased to follow the CLI's "Added x;": here they stand alone.</summary>
     private static ReaderActionResult Sentence(ReaderActionResult result) =>

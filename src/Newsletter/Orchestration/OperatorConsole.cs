@@ -240,7 +240,7 @@ public sealed class OperatorConsole(
                 ("when", p.Cadence == Cadence.Weekly ? $"weekly on {Weekdays.Name(p.EffectiveWeeklyDay)}" : "daily" + (p.Days is { } days ? $" on {days}" : "")),
                 ("send hour", p.SendHour is { } hour ? $"{hour:00}:00" : "default"),
                 ("time zone", p.TimeZone ?? "default"),
-            }.Select(row => new ScriptObject { ["name"] = row.Name, ["value"] = row.Value.Length == 0 ? "any" : row.Value })),
+            }.Select(row => new ScriptObject { ["name"] = row.Name, ["value"] = row.Value.Length > 0 ? row.Value : row.Name is "exclude" or "authors" ? "none" : "any" })),
             ["deliveries"] = new ScriptArray(reader.Deliveries.Select(d => new ScriptObject
             {
                 ["date"] = d.Date,
