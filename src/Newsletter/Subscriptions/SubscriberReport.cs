@@ -48,23 +48,27 @@ public sealed class SubscriberReport(Database database, SubscriberStore subscrib
     // or bounced from leaving (a bounce at its last bounced delivery, found by the reader's ledger
     // index). Day numbers are counted from @start; earlier events are -1. Grouped so that the
     // answer is as long as the distinct combinations, not the list.
-    private const string HistorySql = """
+    // The bounced rows only, over the (status, id) index: when each reader last bounced.
+    private const string BouncedAtSql = "SELECT subscriber_id, MAX(created_at) AS bounced_at FROM deliveries WHERE status = 'bounced' GROUP BY subscriber_id";
+
+    private const string HistorySql = $"""
         SELECT CAST(CASE WHEN created_at < @start THEN -1 ELSE (created_at - @start) / 86400000 END AS BIGINT) AS Joined,
                CAST(CASE WHEN confirmed_at IS NULL THEN NULL WHEN confirmed_at < @start THEN -1 ELSE (confirmed_at - @start) / 86400000 END AS BIGINT) AS Confirmed,
                CAST(CASE WHEN left_at IS NULL THEN NULL WHEN left_at < @start THEN -1 ELSE (left_at - @start) / 86400000 END AS BIGINT) AS LeftOn,
                status AS Status, COUNT(*) AS Count
         FROM (SELECT s.created_at, s.confirmed_at, s.status,
                      CASE WHEN s.status = 'unsubscribed' THEN COALESCE(s.unsubscribed_at, s.created_at)
-                          WHEN s.status = 'bounced' THEN COALESCE((SELECT MAX(d.created_at) FROM deliveries d WHERE d.subscriber_id = s.id AND d.status = 'bounced'), s.confirmed_at, s.created_at)
+                          WHEN s.status = 'bounced' THEN COALESCE(b.bounced_at, s.confirmed_at, s.created_at)
                      END AS left_at
-              FROM subscribers s WHERE s.created_at < @until) t
+              FROM subscribers s LEFT JOIN ({BouncedAtSql}) b ON b.subscriber_id = s.id
+              WHERE s.created_at < @until) t
         GROUP BY 1, 2, 3, 4
         """;
 
-    private const string SuspensionsSql = """
-        SELECT s.id AS Id, s.email AS Email, COALESCE(s.status_reason, '') AS Reason,
-               (SELECT MAX(d.created_at) FROM deliveries d WHERE d.subscriber_id = s.id AND d.status = 'bounced') AS At
-        FROM subscribers s WHERE s.status = 'bounced'
+    private const string SuspensionsSql = $"""
+        SELECT s.id AS Id, s.email AS Email, COALESCE(s.status_reason, '') AS Reason, b.bounced_at AS At
+        FROM subscribers s LEFT JOIN ({BouncedAtSql}) b ON b.subscriber_id = s.id
+        WHERE s.status = 'bounced'
         ORDER BY 4 DESC NULLS LAST, s.id DESC LIMIT @limit
         """;
 
@@ -87,7 +91,9 @@ public sealed class SubscriberReport(Database database, SubscriberStore subscrib
         FROM subscribers WHERE id = @id
         """;
 
-    // The reader's newest ledger rows by the (subscriber_id, id) index, each with its issue and digest.
+    // The reader's newest ledger rows, each with its issue and digest. The ledger has no index by
+    // reader; "in every issue" makes it one lookup of (issue_id, subscriber_id) per issue (a few
+    // hundred a year) instead of a scan of every row (0.07 s per 1.4 million rows, measured).
     private const string DeliveriesSql = """
         SELECT d.id AS Id, i.issue_date AS Date, d.digest_id AS DigestId, COALESCE(g.cadence, 'daily') AS Cadence,
                CASE WHEN d.digest_id IS NULL THEN (SELECT COUNT(*) FROM issue_entries ie WHERE ie.issue_id = d.issue_id)
@@ -95,14 +101,17 @@ public sealed class SubscriberReport(Database database, SubscriberStore subscrib
                d.status AS Status, d.attempts AS Attempts, d.last_error AS LastError, d.created_at AS CreatedAt, d.sent_at AS SentAt,
                d.next_attempt_at AS NextAttemptAt, d.message_id AS MessageId
         FROM deliveries d JOIN issues i ON i.id = d.issue_id LEFT JOIN digests g ON g.id = d.digest_id
-        WHERE d.subscriber_id = @id ORDER BY d.id DESC LIMIT @limit
+        WHERE d.subscriber_id = @id AND d.issue_id IN (SELECT id FROM issues) ORDER BY d.id DESC LIMIT @limit
         """;
 
     private const string ReaderSkipsSql = """
         SELECT k.subscriber_id AS SubscriberId, s.email AS Email, k.issue_date AS Date, k.reason AS Reason, k.created_at AS At
         FROM digest_skips k JOIN subscribers s ON s.id = k.subscriber_id
-        WHERE k.subscriber_id = @id ORDER BY k.issue_date DESC LIMIT @limit
+        WHERE k.subscriber_id = @id AND k.issue_date IN @dates ORDER BY k.issue_date DESC LIMIT @limit
         """;
+
+    /// <summary>How far back a reader's skips are looked for: one (issue_date, subscriber_id) lookup per day.</summary>
+    public const int SkipDays = 120;
 
     private const string CountsSql = "SELECT CASE WHEN status = 'active' AND paused = 1 THEN 'paused' ELSE status END AS Status, COUNT(*) AS Count FROM subscribers GROUP BY 1";
 
@@ -235,7 +244,10 @@ public sealed class SubscriberReport(Database database, SubscriberStore subscrib
         if (row is null)
             return null; // removed this instant
         var deliveries = await connection.QueryAsync<DeliveryRow>(new CommandDefinition(DeliveriesSql, new { id, limit }, cancellationToken: cancellationToken));
-        var skips = await connection.QueryAsync<SkipRow>(new CommandDefinition(ReaderSkipsSql, new { id, limit }, cancellationToken: cancellationToken));
+        // Tomorrow too: send-now --date may have composed a day ahead.
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(1);
+        var dates = Enumerable.Range(0, SkipDays).Select(i => today.AddDays(-i).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var skips = await connection.QueryAsync<SkipRow>(new CommandDefinition(database.InList(ReaderSkipsSql), new { id, limit, dates }, cancellationToken: cancellationToken));
         return new ReaderReport(subscriber, row.HardBounces, DbTime.FromDb(row.ServedUntil), row.LastDigestId, DbTime.FromDb(row.ConfirmationSentAt), DbTime.FromDb(row.UnsubscribedAt),
             deliveries.Select(d => new ReaderDelivery(d.Id, d.Date, d.DigestId, d.Cadence, d.Papers, d.Status, d.Attempts, d.LastError,
                 DbTime.FromDb(d.CreatedAt), DbTime.FromDb(d.SentAt), DbTime.FromDb(d.NextAttemptAt), d.MessageId)).ToList(),
