@@ -283,6 +283,24 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASendRecordsWhichRunSentEachDigestAndAFinishedDayIsCountedOnce()
+    {
+        var sentBy = await _host.QueryScalarAsync<string>("SELECT sent_by FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'ada@example.org'");
+        var report = _host.Service<Newsletter.Delivery.LedgerReport>();
+        var old = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-5).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        // Today's issue, finished and moved five days back.
+        await _host.ExecuteAsync($"UPDATE deliveries SET status = 'sent', sent_at = created_at WHERE status = 'pending'; UPDATE issues SET issue_date = '{old}'");
+
+        var first = await report.OutcomesAsync(DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-30), CancellationToken.None);
+        await _host.ExecuteAsync("DELETE FROM deliveries WHERE status = 'bounced'");
+        var again = await report.OutcomesAsync(DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-30), CancellationToken.None);
+
+        Assert.Matches(@"^[^/]+/\d+/[0-9a-f]{32}$", sentBy);
+        Assert.Equal(new Newsletter.Delivery.DayOutcomes(old, 2, 0, 1, 0, 0, 0), Assert.Single(first));
+        Assert.Equal(first, again); // counted once within LedgerReport.FinishedDayReuse
+    }
+
+    [Fact]
     public async Task TheConsoleReadsWellOnAPhoneAndOnADesktop()
     {
         using var playwright = await Playwright.CreateAsync();
