@@ -76,6 +76,7 @@ public static class NewsletterApp
         app.MapHealth();
         app.MapSubscriptions();
         app.MapAdmin();
+        app.MapConsole();
         app.LogStartupReport();
         return app;
     }

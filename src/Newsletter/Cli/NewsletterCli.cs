@@ -338,8 +338,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     }
 
     /// <summary>One count everywhere, the one the subject line gives: every paper of the digest, full and compact.</summary>
-    private static string Papers(Issue issue) =>
-        $"{issue.PaperCount} {(issue.PaperCount == 1 ? "entry" : "entries")}" + (issue.More.Count > 0 ? $": {issue.Entries.Count} in full, {issue.More.Count} under More papers" : "");
+    private static string Papers(Issue issue) => ReaderActions.Papers(issue);
 
     private Command PreviewCommand()
     {
@@ -447,27 +446,6 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         };
     }
 
-    /// <summary>
-    /// Why a test mail to this address is refused: a reader who unsubscribed, bounced, has not
-    /// confirmed or paused gets no mail from us, and a test is no exception (an operator who wants
-    /// one sends it to an address of their own). Null for an active reader or an address we do not know.
-    /// </summary>
-    private async Task<string?> NotAReaderNowAsync(string address, CancellationToken cancellationToken)
-    {
-        if (!Subscriptions.EmailAddress.TryParse(address, out var email, out _)
-            || await Get<Subscriptions.SubscriberStore>().FindAsync(email!, cancellationToken) is not { } reader)
-            return null;
-        var why = reader.StatusReason is { } reason ? $" ({reason})" : "";
-        return reader.Status switch
-        {
-            Subscriptions.SubscriberStatus.Unsubscribed => $"Nothing sent: {reader.Email} is unsubscribed{why} and gets no mail from us; send the test to another address ('subscribers add {reader.Email} --confirmed' if they asked to come back).",
-            Subscriptions.SubscriberStatus.Bounced => $"Nothing sent: {reader.Email} is bounced{why}: its server refused our mail; send the test to another address ('subscribers add {reader.Email} --confirmed' once the address works again).",
-            Subscriptions.SubscriberStatus.Pending => $"Nothing sent: {reader.Email} is pending: it has not confirmed its subscription, and only the confirmation mail goes to it; send the test to another address.",
-            _ when reader.IsPaused => $"Nothing sent: {reader.Email} is paused; 'subscribers resume {reader.Email}' first, or send the test to another address.",
-            _ => null,
-        };
-    }
-
     private Command SendTestCommand()
     {
         var to = new Option<string>("--to") { Description = "Recipient address.", Required = true };
@@ -475,36 +453,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         command.SetAction(async (parse, ct) =>
         {
             if (!await PrepareAsync(ct)) return 2;
-            var previews = Get<DigestPreviews>();
-            var recipient = await previews.RecipientAsync(parse.GetValue(to), ct);
-            if (recipient is null)
-            {
-                await error.WriteLineAsync($"'{parse.GetValue(to)}' is not a valid email address.");
-                return 2;
-            }
-            if (await NotAReaderNowAsync(recipient.Email, ct) is { } refused)
-            {
-                await error.WriteLineAsync(refused);
-                return 1;
-            }
-            try
-            {
-                var (issue, note) = await previews.IssueForAsync(parse.GetValue(to), null, ct);
-                if (issue is not { PaperCount: > 0 })
-                {
-                    // An empty "0 new papers" mail tests nothing and looks like a bug to whoever gets it.
-                    await error.WriteLineAsync($"Nothing sent: {note ?? "there is no paper to send yet (collect first)."}");
-                    return 1;
-                }
-                var destination = await previews.SendAsync(issue, recipient, ct);
-                await output.WriteLineAsync($"Sent issue {issue.Date:yyyy-MM-dd} ({Papers(issue)}) to {recipient.Email} through {destination}");
-                return 0;
-            }
-            catch (Exception exception) when (exception is DeliveryException or TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
-            {
-                await error.WriteLineAsync($"Test send failed: {exception.Message}");
-                return 1;
-            }
+            var result = await Get<ReaderActions>().SendTestAsync(parse.GetValue(to), ct);
+            await (result.Succeeded ? output : error).WriteLineAsync(result.Sentence);
+            return result.Status switch { ReaderActionStatus.Done => 0, ReaderActionStatus.Unknown => 2, _ => 1 };
         });
         return command;
     }

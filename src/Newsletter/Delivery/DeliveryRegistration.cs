@@ -11,6 +11,7 @@ public static class DeliveryRegistration
         builder.Services.AddValidatedOptions<SmtpOptions, SmtpOptionsValidator>(SmtpOptions.Section);
         builder.Services.AddSingleton<DigestMessageBuilder>();
         builder.Services.AddSingleton<DeliveryStore>();
+        builder.Services.AddSingleton<LedgerReport>();
         builder.Services.AddSingleton<TransportFactory>();
         // What each delivery sends (IDigestMessages) is registered by Orchestration.
         builder.Services.AddSingleton<Dispatcher>();

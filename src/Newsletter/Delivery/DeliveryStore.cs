@@ -66,6 +66,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
     private const string FinishSql = """
         UPDATE deliveries SET status = @Status, last_error = @Error, lease_until = NULL, lease_owner = NULL,
             sent_at = CASE WHEN @Status = 'sent' THEN @Now ELSE sent_at END,
+            sent_by = CASE WHEN @Status = 'sent' THEN lease_owner ELSE sent_by END,
             next_attempt_at = COALESCE(@NextAttemptAt, next_attempt_at)
         WHERE id = @DeliveryId AND status = 'sending'
         """;

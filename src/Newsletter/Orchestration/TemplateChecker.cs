@@ -117,6 +117,16 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
             model["content"] = new TrustedHtml(content ?? "<p>sample</p>");
             Rendered("pages/layout.html.sbn", model);
         }
+        // The operator's console, with the models its endpoints build, in its own layout.
+        foreach (var (page, model) in OperatorConsole.Samples())
+        {
+            model["newsletter"] = DigestRenderer.NewsletterModel(options.Value);
+            model["title"] = "Sample";
+            model["antiforgery"] = new ScriptObject { ["field"] = "__RequestVerificationToken", ["token"] = "SAMPLE" };
+            var content = Rendered($"pages/{page}.html.sbn", model);
+            model["content"] = new TrustedHtml(content ?? "<p>sample</p>");
+            Rendered($"pages/{OperatorConsole.Layout}.html.sbn", model);
+        }
         problems.AddRange(unknown.Errors.Select(e => e.ToString()));
         // A render error comes once per sample that reaches it: say it once.
         return problems.Distinct().ToList();
