@@ -18,7 +18,7 @@ public sealed partial class HouseTests
         ["Orchestration"] = 3,
         ["Sources"] = 2, ["Issues"] = 2, ["Rendering"] = 2, ["Delivery"] = 2, ["Subscriptions"] = 2,
         ["Model"] = 1, ["Storage"] = 1,
-        ["Configuration"] = 0,
+        ["Configuration"] = 0, ["Telemetry"] = 0,
     };
 
     private const int FeatureLayer = 2;
