@@ -1,4 +1,5 @@
 using Newsletter.Admin;
+using Newsletter.Archive;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Health;
@@ -76,6 +77,7 @@ public static class NewsletterApp
         app.MapHealth();
         app.MapSubscriptions();
         app.MapAdmin();
+        app.MapArchive();
         app.LogStartupReport();
         return app;
     }
