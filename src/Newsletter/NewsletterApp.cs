@@ -69,8 +69,9 @@ public static class NewsletterApp
             .AddAdmin()
             .AddWebHardening();
         configure?.Invoke(builder);
-        // Last: the job store (in memory or clustered) follows the final configuration.
+        // Last: the job store (in memory or clustered) and the exporters follow the final configuration.
         builder.AddScheduling();
+        builder.AddTelemetry();
 
         var app = builder.Build();
         app.UseWebHardening();
@@ -78,6 +79,7 @@ public static class NewsletterApp
         app.MapSubscriptions();
         app.MapAdmin();
         app.MapArchive();
+        app.MapMetrics();
         app.LogStartupReport();
         return app;
     }

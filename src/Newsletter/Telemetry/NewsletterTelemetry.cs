@@ -54,9 +54,14 @@ public static class NewsletterTelemetry
     public static void RecordDelivery(string status) =>
         Digests.Add(1, new KeyValuePair<string, object?>("outcome", status == "pending" ? "deferred" : status));
 
-    public static void RecordDeliveries(string status, long count)
+    /// <summary>Several rows written at once (expired before they were claimed); returns <paramref name="count"/>.</summary>
+    public static int RecordDeliveries(string status, int count)
     {
         if (count > 0)
             Digests.Add(count, new KeyValuePair<string, object?>("outcome", status == "pending" ? "deferred" : status));
+        return count;
     }
+
+    /// <summary>Seconds since <paramref name="started"/> (a <see cref="Stopwatch"/> timestamp).</summary>
+    public static double Seconds(long started) => Stopwatch.GetElapsedTime(started).TotalSeconds;
 }
