@@ -3,6 +3,7 @@ using Newsletter.Archive;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Health;
+using Newsletter.Hosting;
 using Newsletter.Issues;
 using Newsletter.Orchestration;
 using Newsletter.Rendering;
@@ -36,6 +37,9 @@ public static class NewsletterApp
             Args = !runsService ? overrides : verb == "run" ? args.Where((_, i) => i != Array.IndexOf(args, "run")).ToArray() : args,
             ContentRootPath = contentRoot ?? DefaultContentRoot(),
         });
+        builder.AddSecretFiles();
+        if (runsService)
+            builder.AddSystemdService();
         if (!runsService)
         {
             // A verb's output is its stdout; logs go to stderr and stay brief.

@@ -14,6 +14,12 @@ public sealed class NewsletterOptions
     /// <summary>Earlier secrets whose links still verify during a key rotation.</summary>
     public List<string> PreviousSecrets { get; set; } = [];
 
+    /// <summary>
+    /// A folder of secret files, one per key named as its environment variable (<c>Newsletter__Smtp__Password</c>),
+    /// read at start-up (as is systemd's <c>$CREDENTIALS_DIRECTORY</c>); empty: none.
+    /// </summary>
+    public string? SecretsPath { get; set; }
+
     /// <summary>Folder of Scriban templates, relative to the current directory.</summary>
     public string TemplatesPath { get; set; } = "templates";
 
