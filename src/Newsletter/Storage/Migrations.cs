@@ -412,9 +412,10 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         {
             await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
         }
-        catch (Npgsql.PostgresException exception) when (exception.SqlState is "23505" or "42P07")
+        catch (Npgsql.PostgresException exception) when (exception.SqlState is "23505" or "42P07" or "42710")
         {
-            // PostgreSQL's IF NOT EXISTS is not atomic: another instance created it this instant.
+            // PostgreSQL's IF NOT EXISTS is not atomic: another instance created it this instant
+            // (42710: its row type, "type schema_version already exists", collided first).
         }
         if (await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version") == Steps.Length)
             return;
