@@ -50,6 +50,7 @@ public sealed class Dispatcher(
     /// <param name="shutdown">Cancelled to stop: no new claims or sends; in-flight messages finish within <c>Delivery:ShutdownTimeout</c>.</param>
     private async Task<DispatchSummary> RunAsync(Action<DispatchSummary>? progress, CancellationToken shutdown)
     {
+        using var activity = Telemetry.NewsletterTelemetry.Activities.StartActivity("dispatch");
         var options = deliveryOptions.Value;
         var transport = transports.Create();
         var owner = RunOwner.ForThisRun();

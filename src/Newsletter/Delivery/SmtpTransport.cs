@@ -84,6 +84,7 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
 
         public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 await client.SendAsync(message, cancellationToken);
@@ -91,6 +92,11 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 throw Classify(exception);
+            }
+            finally
+            {
+                // Refused ones too: the relay's answer took that long either way.
+                Telemetry.NewsletterTelemetry.SmtpSendTime.Record(Telemetry.NewsletterTelemetry.Seconds(started));
             }
         }
 

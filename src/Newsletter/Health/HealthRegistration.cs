@@ -16,7 +16,10 @@ public static class HealthRegistration
         builder.Services.AddHostedService(services => services.GetRequiredService<IntegrityMonitor>());
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
-            .AddCheck<TemplatesHealthCheck>("templates");
+            .AddCheck<TemplatesHealthCheck>("templates")
+            .AddCheck<SourceHealthCheck>("sources")
+            .AddCheck<LastSendHealthCheck>("lastSend");
+        builder.Services.AddSingleton<Delivery.LastSendQuery>();
         return builder;
     }
 
@@ -49,7 +52,14 @@ public static class HealthRegistration
                     instances = database.IsPostgres
                         ? nodes.Select(n => new { id = n.InstanceId, lastCheckin = n.LastCheckin, alive = n.Alive }).ToArray()
                         : null,
-                    checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+                    // Which checks are unhappy, so a monitor need not read every description.
+                    unhappy = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => e.Key).ToArray(),
+                    checks = report.Entries.ToDictionary(e => e.Key, e => new
+                    {
+                        status = e.Value.Status.ToString(),
+                        description = e.Value.Description,
+                        data = e.Value.Data.Count > 0 ? e.Value.Data : null,
+                    }),
                 }));
             },
         });

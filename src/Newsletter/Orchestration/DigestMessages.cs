@@ -2,6 +2,7 @@ using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Model;
 using Newsletter.Rendering;
+using Newsletter.Telemetry;
 using Newsletter.Subscriptions;
 
 namespace Newsletter.Orchestration;
@@ -23,7 +24,9 @@ public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, D
         WireDigest digest;
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             digest = renderer.RenderWire(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId)));
+            NewsletterTelemetry.RenderTime.Record(NewsletterTelemetry.Seconds(started));
         }
         catch (Exception exception) when (exception is TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
         {

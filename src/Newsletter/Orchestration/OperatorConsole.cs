@@ -34,7 +34,7 @@ public sealed record DashboardData(
 public sealed class OperatorConsole(
     SubscriberReport readers,
     LedgerReport ledger,
-    SourceStateStore sources,
+    SourceHealthStore sources,
     ClusterNodes nodes,
     DailyDigest daily,
     IOptions<SourcesOptions> sourceOptions,
@@ -51,6 +51,7 @@ public sealed class OperatorConsole(
     public const int HistoryDays = 90;
     public const int OutcomeDays = 30;
     private const int ListLimit = 20;
+    private const int SourceRunsShown = 5;
     public const int SearchLimit = 50;
     public const int ReaderLimit = 20;
 
@@ -68,7 +69,7 @@ public sealed class OperatorConsole(
             await ledger.OutcomesAsync(today.AddDays(1 - OutcomeDays), cancellationToken),
             await ledger.ProgressAsync(cancellationToken),
             await nodes.ListAsync(cancellationToken),
-            await sources.HealthAsync(sourceOptions.Value.Sources.Select(s => s.Name), cancellationToken),
+            await sources.ListAsync(sourceOptions.Value.Sources.Select(s => s.Name), SourceRunsShown, cancellationToken),
             await ledger.RecentRefusalsAsync(ListLimit, cancellationToken),
             await readers.SuspensionsAsync(ListLimit, cancellationToken),
             today,
@@ -163,10 +164,11 @@ public sealed class OperatorConsole(
             ["sources"] = new ScriptArray(data.Sources.Select(s => new ScriptObject
             {
                 ["name"] = s.Name,
-                ["healthy"] = s.LastSuccessAt is not null && s.LastError is null,
+                ["healthy"] = s.LastSuccessAt is not null && s.ConsecutiveFailures == 0,
                 ["last_success"] = s.LastSuccessAt is { } at ? Time(at) : "never",
-                ["last_error"] = s.LastError ?? "",
-                ["papers"] = s.PapersLastDay,
+                ["last_error"] = s.ConsecutiveFailures > 0 ? s.LastError ?? "" : "",
+                // Papers listed by its latest run that was read (a 304 lists none).
+                ["papers"] = s.RecentRuns.FirstOrDefault(r => r.Outcome == CollectOutcome.Stored) is { } run ? run.Papers : 0,
             })),
             ["refusals"] = new ScriptArray(data.Refusals.Select(r => new ScriptObject
             {
@@ -304,7 +306,8 @@ public sealed class OperatorConsole(
             [new SenderShare("host/42/run", "host", 42, at.AddSeconds(-3), 8, 90, 1.5)]);
         var full = new DashboardData(at, statuses, new Dictionary<string, long> { ["active"] = 129, ["paused"] = 1, ["pending"] = 2, ["unsubscribed"] = 8, ["bounced"] = 2 },
             outcomes, send, [new ClusterNode("node-1", at.AddSeconds(-4), true), new ClusterNode("node-2", at.AddMinutes(-5), false)],
-            [new SourceHealth("hf", at.AddHours(-1), null, 25), new SourceHealth("arxiv", at.AddDays(-2), "HTTP 503 from export.arxiv.org", 0)],
+            [new SourceHealth("hf", at.AddHours(-1), null, null, 0, [new SourceRun(at.AddHours(-1), CollectOutcome.Stored, 25, 3, null)]),
+             new SourceHealth("arxiv", at.AddDays(-2), at.AddHours(-1), "HTTP 503 from export.arxiv.org", 3, [new SourceRun(at.AddHours(-1), CollectOutcome.Failed, 0, 0, "HTTP 503 from export.arxiv.org")])],
             [new LedgerRefusal(7, "gone@example.org", "2025-09-08", "bounced", true, 1, "550 5.1.1 <gone@example.org>: user unknown"),
              new LedgerRefusal(8, "full@example.org", "2025-09-08", "pending", false, 2, "452 4.2.2 mailbox full")],
             [new Suspension(7, "gone@example.org", "550 5.1.1 user unknown", at)], today,

@@ -12,6 +12,7 @@ public static class OrchestrationRegistration
         builder.Services.AddSingleton<DigestPreviews>();
         builder.Services.AddSingleton<ReaderActions>();
         builder.Services.AddSingleton<OperatorConsole>();
+        builder.Services.AddSingleton<ArchivePages>();
         builder.Services.AddSingleton<Delivery.IDigestMessages, DigestMessages>();
         // Every feature's templates at once: templates check, /health, and the folder check at start.
         builder.Services.AddSingleton<TemplateChecker>();

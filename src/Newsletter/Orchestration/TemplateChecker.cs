@@ -111,6 +111,13 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
                 ["error"] = "",
                 ["notice"] = "",
             }));
+        // The archive's pages, with and without issues, papers and a topic.
+        pages.Add(("archive", ArchivePages.IndexModel(options.Value, [], 1, 1, 0)));
+        pages.Add(("archive", ArchivePages.IndexModel(options.Value,
+            [new Issues.ArchiveListing(new DateOnly(2025, 9, 9), 12, DateTimeOffset.UnixEpoch), new Issues.ArchiveListing(new DateOnly(2025, 9, 8), 3, DateTimeOffset.UnixEpoch)], 2, 3, 70)));
+        pages.Add(("archive-issue", ArchivePages.IssuePageModel(options.Value, renderer, SampleIssue(), null)));
+        foreach (var issue in OtherSampleIssues())
+            pages.Add(("archive-issue", ArchivePages.IssuePageModel(options.Value, renderer, issue, "cs.CV")));
         foreach (var (page, model) in pages)
         {
             var content = Rendered($"pages/{page}.html.sbn", model);

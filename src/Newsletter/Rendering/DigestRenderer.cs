@@ -321,27 +321,37 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     /// <summary>What the digest templates see; <paramref name="levels"/> shortens full entries for the size budget (null: nothing shortened).</summary>
     internal ScriptObject Model(Issue issue, DigestRecipient recipient, int[]? levels = null)
     {
-        var entries = new ScriptArray(issue.Entries.Select((e, i) => EntryModel(e, levels?[i] ?? 0)));
-        var more = new ScriptArray(issue.More.Select(e => EntryModel(e, 0)));
         return new ScriptObject
         {
             ["newsletter"] = NewsletterModel(options.Value),
-            ["issue"] = new ScriptObject
-            {
-                ["date"] = issue.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                ["date_text"] = issue.Date.ToString("dddd, d MMMM yyyy", CultureInfo.InvariantCulture),
-                ["entry_count"] = issue.Entries.Count,
-                ["entries"] = entries,
-                ["more_count"] = issue.More.Count,
-                ["more"] = more,
-                ["paper_count"] = issue.PaperCount,
-                ["cadence"] = issue.Cadence,
-            },
+            ["issue"] = IssueModel(issue, levels),
             ["subscriber"] = new ScriptObject { ["email"] = recipient.Email },
             ["unsubscribe_url"] = recipient.UnsubscribeUrl,
             ["preferences_url"] = recipient.PreferencesUrl,
         };
     }
+
+    /// <summary>
+    /// The <c>issue</c> variable: the same for every reader of a group (so the splice is unaffected) and for the
+    /// public archive page. <c>archive_url</c> is the day's public issue ("view in browser"), empty with the archive off.
+    /// </summary>
+    public ScriptObject IssueModel(Issue issue, int[]? levels = null) => new()
+    {
+        ["date"] = issue.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        ["date_text"] = issue.Date.ToString("dddd, d MMMM yyyy", CultureInfo.InvariantCulture),
+        ["entry_count"] = issue.Entries.Count,
+        ["entries"] = new ScriptArray(issue.Entries.Select((e, i) => EntryModel(e, levels?[i] ?? 0))),
+        ["more_count"] = issue.More.Count,
+        ["more"] = new ScriptArray(issue.More.Select(e => EntryModel(e, 0))),
+        ["paper_count"] = issue.PaperCount,
+        ["cadence"] = issue.Cadence,
+        ["archive_url"] = ArchiveUrl(options.Value, issue.Date),
+    };
+
+    /// <summary>The public page of a date's issue, or "" when the archive is off.</summary>
+    public static string ArchiveUrl(NewsletterOptions options, DateOnly date) => options.Archive.Enabled
+        ? options.PublicBaseUrl.TrimEnd('/') + "/archive/" + date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+        : "";
 
     private static ScriptObject EntryModel(IssueEntry entry, int level)
     {
@@ -372,6 +382,10 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     {
         ["name"] = options.From.Name,
         ["home_url"] = options.PublicBaseUrl.TrimEnd('/') + "/",
+        // The public archive and its feeds; empty with Archive:Enabled false, so a template can leave the links out.
+        ["archive_url"] = options.Archive.Enabled ? options.PublicBaseUrl.TrimEnd('/') + "/archive" : "",
+        ["atom_url"] = options.Archive.Enabled ? options.PublicBaseUrl.TrimEnd('/') + "/feed.xml" : "",
+        ["json_feed_url"] = options.Archive.Enabled ? options.PublicBaseUrl.TrimEnd('/') + "/feed.json" : "",
     };
 
     // C0 and C1 controls and DEL: feed text is single-line, so none of them belongs in it (a NUL makes relays refuse the mail).

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Newsletter.Telemetry;
 
 namespace Newsletter.Sources;
 
@@ -19,6 +20,7 @@ public sealed class Collector(
     FeedFetcher fetcher,
     EntryStore entries,
     SourceStateStore states,
+    SourceHealthStore history,
     ArxivCategories categories,
     Storage.SettingsStore settings,
     TimeProvider time,
@@ -75,6 +77,7 @@ public sealed class Collector(
 
     private async Task<IReadOnlyList<SourceReport>> CollectAllAsync(CancellationToken cancellationToken)
     {
+        using var activity = NewsletterTelemetry.Activities.StartActivity("collect");
         var reports = await Task.WhenAll(options.Value.Sources.Select(source => CollectOneAsync(source, cancellationToken)));
         // Never fails the collect: a paper without categories is still collected and retried next run.
         await categories.LookUpAsync(cancellationToken);
@@ -84,6 +87,24 @@ public sealed class Collector(
     }
 
     private async Task<SourceReport> CollectOneAsync(SourceDefinition source, CancellationToken cancellationToken)
+    {
+        var report = await FetchOneAsync(source, cancellationToken);
+        var tag = new KeyValuePair<string, object?>("source", source.Name);
+        NewsletterTelemetry.PapersCollected.Add(report.Parsed, tag);
+        NewsletterTelemetry.PapersNew.Add(report.Added, tag);
+        if (report.Outcome == CollectOutcome.Failed)
+            NewsletterTelemetry.SourceFailures.Add(1, tag);
+        // The run's history is what /health and the console judge a source by; failing to write it
+        // (a busy database) must not turn a good collect into a failed one.
+        try { await history.RecordAsync(report, cancellationToken); }
+        catch (Exception exception) when (exception is System.Data.Common.DbException)
+        {
+            logger.LogWarning("Could not record the run of source {Source}: {Reason}", source.Name, exception.Message);
+        }
+        return report;
+    }
+
+    private async Task<SourceReport> FetchOneAsync(SourceDefinition source, CancellationToken cancellationToken)
     {
         try
         {
