@@ -38,6 +38,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
         root.Subcommands.Add(DatabaseCommands.Create(this));
+        root.Subcommands.Add(DkimCommands.Create(this));
         // --Newsletter:Key=value overrides were read by the host's configuration already.
         var tokens = ConfigurationArguments.Split(args).Others;
         // "help" and "help VERB" act as --help, as operators type them.

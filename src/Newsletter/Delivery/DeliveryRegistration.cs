@@ -9,6 +9,9 @@ public static class DeliveryRegistration
     {
         builder.Services.AddValidatedOptions<DeliveryOptions, DeliveryOptionsValidator>(DeliveryOptions.Section);
         builder.Services.AddValidatedOptions<SmtpOptions, SmtpOptionsValidator>(SmtpOptions.Section);
+        builder.Services.AddValidatedOptions<DkimOptions, DkimOptionsValidator>(DkimOptions.Section);
+        builder.Services.AddSingleton<IStartupRequirement, DkimKeyRequirement>();
+        builder.Services.AddSingleton<DkimSigning>();
         builder.Services.AddSingleton<DigestMessageBuilder>();
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<TransportFactory>();
