@@ -8,6 +8,7 @@
 #        bench/run.sh 100000 8 1 30 500   # 500 preference groups, measured beside one group in the same run
 #        bench/run.sh 100000 8 3 30 1 Postgres   # the same on PostgreSQL (a throwaway cluster from
 #                                                # .ci/postgres.sh, or NEWSLETTER_BENCH_POSTGRES)
+#        BENCH_DKIM=1 bench/run.sh 20000 8 3     # one group unsigned and DKIM-signed (rsa-sha256, 2048 bits), alternating
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subscribers=${1:-100000}
@@ -50,16 +51,24 @@ query() {
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 modes=1; [ "$groups" -gt 1 ] && modes="1 $groups"
+# "dkim" is one group again, every message signed with a fresh 2048-bit key.
+dkim_env=()
+if [ -n "${BENCH_DKIM:-}" ]; then
+  modes="1 dkim"
+  openssl genrsa -out "$work/dkim.pem" 2048 2>/dev/null
+fi
 # Modes alternate within each run, so a machine busy with something else slows both alike.
 for run in $(seq "$runs"); do
-for g in $modes; do
+for m in $modes; do
+  g=$m; signing=()
+  if [ "$m" = dkim ]; then g=1; signing=(Newsletter__Dkim__Domain=example.org Newsletter__Dkim__Selector=bench Newsletter__Dkim__PrivateKeyPath="$work/dkim.pem" Newsletter__From__Address=digest@example.org); fi
   rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" "$g" >"$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
   size=$(stat -c %s "$work/db/preview/digest.eml")
-  echo "$size" >"$work/size.$g"
+  echo "$size" >"$work/size.$m"
   provider_env=(Newsletter__Database__Provider=Sqlite Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db")
   if [ "$provider" = Postgres ]; then
     # The seeded SQLite database moves to a fresh PostgreSQL database with the product's own verb.
-    db="bench_run${run}_$g"
+    db="bench_run${run}_$m"
     psql -q -h "$(pgarg Host)" -p "$(pgarg Port)" -U "$(pgarg Username)" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
     target="$(echo "$pg" | sed -E 's/Database=[^;]*/Database='"$db"'/')"
     ( cd "$work/db" && env "${provider_env[@]}" Newsletter__Secret=benchmark-secret-0123456789 Logging__LogLevel__Default=Warning \
@@ -67,35 +76,42 @@ for g in $modes; do
     provider_env=(Newsletter__Database__Provider=Postgres Newsletter__Database__ConnectionString="$target;Pooling=true")
   fi
   # The product itself, as an operator runs it: configuration through the environment.
-  ( cd "$work/db" && env "${provider_env[@]}" \
+  ( cd "$work/db" && env "${provider_env[@]}" ${signing[@]+"${signing[@]}"} \
       Newsletter__TemplatesPath="$repo/templates" \
       Newsletter__Secret=benchmark-secret-0123456789 \
       Newsletter__Smtp__Host=127.0.0.1 Newsletter__Smtp__Port="$port" Newsletter__Smtp__Security=None \
       Newsletter__Smtp__MaxConnections="$connections" Logging__LogLevel__Default=Warning \
       /usr/bin/time -v -o "$work/time.txt" dotnet "$app" send-now --date 2025-09-08 >"$work/send.log" 2>&1 ) || { cat "$work/send.log"; exit 1; }
   grep -q "Delivered: $subscribers sent" "$work/send.log" || { cat "$work/send.log"; exit 1; }
-  query "SELECT COUNT(*) FROM digests" >"$work/digests.$g"
+  query "SELECT COUNT(*) FROM digests" >"$work/digests.$m"
   # Sending rate from the ledger: first to last acknowledged message.
-  query "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries" >>"$work/ours.$g"
-  awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt" >>"$work/rss.$g"
-  awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt" >>"$work/cpu.$g"
-  $bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/' >>"$work/render.$g"
+  query "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries" >>"$work/ours.$m"
+  awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt" >>"$work/rss.$m"
+  awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt" >>"$work/cpu.$m"
+  $bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/' >>"$work/render.$m"
   start=$(date +%s.%N)
   smtp-source -4 -d -s "$connections" -m "$subscribers" -l "$size" -f a@example.org -t b@example.org "127.0.0.1:$port"
   end=$(date +%s.%N)
-  python3 -c "print(int($subscribers/($end-$start)))" >>"$work/base.$g"
+  python3 -c "print(int($subscribers/($end-$start)))" >>"$work/base.$m"
 done
 done
 printf '\n%s\n' "$provider"
 printf '\n| subscribers | groups | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n'
-for g in $modes; do
-  o=$(median <"$work/ours.$g"); b=$(median <"$work/base.$g")
-  printf '| %s | %s (%s digests) | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$g" "$(cat "$work/digests.$g")" "$connections" "$(cat "$work/size.$g")" "$o" "$b" \
-    "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(median <"$work/render.$g")" "$(median <"$work/rss.$g")" "$(median <"$work/cpu.$g")"
+for m in $modes; do
+  g=$m
+  o=$(median <"$work/ours.$m"); b=$(median <"$work/base.$m")
+  [ "$m" = dkim ] && g="1, DKIM-signed"
+  printf '| %s | %s (%s digests) | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$g" "$(cat "$work/digests.$m")" "$connections" "$(cat "$work/size.$m")" "$o" "$b" \
+    "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(median <"$work/render.$m")" "$(median <"$work/rss.$m")" "$(median <"$work/cpu.$m")"
 done
 if [ "$groups" -gt 1 ]; then
   printf '\n%s groups vs one group, same run: send-now msg/s %s, CPU per message %s, peak RSS %s\n' "$groups" \
     "$(python3 -c "print(f'{$(median <"$work/ours.$groups")/$(median <"$work/ours.1"):.2f}x')")" \
     "$(python3 -c "print(f'{$(median <"$work/cpu.$groups")/$(median <"$work/cpu.1"):.3f}x')")" \
     "$(median <"$work/rss.$groups") MB vs $(median <"$work/rss.1") MB"
+fi
+if [ -n "${BENCH_DKIM:-}" ]; then
+  printf '\nDKIM-signed vs unsigned, same run: send-now msg/s %s, CPU per message %s\n' \
+    "$(python3 -c "print(f'{$(median <"$work/ours.dkim")/$(median <"$work/ours.1"):.3f}x')")" \
+    "$(python3 -c "print(f'{$(median <"$work/cpu.dkim")/$(median <"$work/cpu.1"):.3f}x')")"
 fi

@@ -15,6 +15,7 @@ public static class DeliveryRegistration
         builder.Services.AddSingleton<DigestMessageBuilder>();
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<TransportFactory>();
+        builder.Services.AddSingleton<RelayStates>();
         // What each delivery sends (IDigestMessages) is registered by Orchestration.
         builder.Services.AddSingleton<Dispatcher>();
         // The host waits for a delivery run to stop gracefully, and a little longer.

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Newsletter.Delivery;
 using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Storage;
@@ -16,7 +17,8 @@ public static class HealthRegistration
         builder.Services.AddHostedService(services => services.GetRequiredService<IntegrityMonitor>());
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
-            .AddCheck<TemplatesHealthCheck>("templates");
+            .AddCheck<TemplatesHealthCheck>("templates")
+            .AddCheck<RelaysHealthCheck>("relays");
         return builder;
     }
 
@@ -49,6 +51,8 @@ public static class HealthRegistration
                     instances = database.IsPostgres
                         ? nodes.Select(n => new { id = n.InstanceId, lastCheckin = n.LastCheckin, alive = n.Alive }).ToArray()
                         : null,
+                    relays = RelaysHealthCheck.Describe(context.RequestServices.GetRequiredService<IOptions<SmtpOptions>>().Value,
+                        context.RequestServices.GetRequiredService<RelayStates>(), context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()),
                     checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
                 }));
             },
