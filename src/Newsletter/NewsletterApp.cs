@@ -1,4 +1,5 @@
 using Newsletter.Admin;
+using Newsletter.Bounces;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Health;
@@ -64,6 +65,7 @@ public static class NewsletterApp
             .AddIssues()
             .AddRendering()
             .AddDelivery()
+            .AddBounces()
             .AddHealth()
             .AddAdmin()
             .AddWebHardening();

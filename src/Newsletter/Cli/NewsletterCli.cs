@@ -245,6 +245,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             using var signals = new ShutdownSignals(Get<IHostApplicationLifetime>());
             try
             {
+                // The operator running send-now is the one who lifts a hold on sending.
+                if (await Get<SendHold>().ReleaseAsync(ct) is { } held)
+                    await output.WriteLineAsync($"Sending was held: {held}. Lifted by this send-now.");
                 return await SendNowAsync(issueDate, signals, ct);
             }
             catch (System.Data.Common.DbException exception)

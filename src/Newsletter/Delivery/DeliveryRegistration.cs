@@ -16,6 +16,7 @@ public static class DeliveryRegistration
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<TransportFactory>();
         builder.Services.AddSingleton<RelayStates>();
+        builder.Services.AddSingleton<SendHold>();
         // What each delivery sends (IDigestMessages) is registered by Orchestration.
         builder.Services.AddSingleton<Dispatcher>();
         // The host waits for a delivery run to stop gracefully, and a little longer.
