@@ -122,7 +122,7 @@ public sealed class BounceInbox(IOptions<BounceOptions> options, BounceParser pa
     }
 
     /// <summary>The message's own identity: its Message-ID (a copy delivered twice is the same report), else a hash of its bytes.</summary>
-    private static string Key(MimeMessage message, byte[] bytes) =>
+    internal static string Key(MimeMessage message, byte[] bytes) =>
         message.MessageId is { Length: > 0 } id ? "mid:" + (id.Length > 400 ? id[..400] : id) : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     private static int Port(BounceMailboxOptions mailbox) => mailbox.Port != 0 ? mailbox.Port : (mailbox.Protocol, mailbox.Security) switch

@@ -18,7 +18,8 @@ public static class HealthRegistration
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
             .AddCheck<TemplatesHealthCheck>("templates")
-            .AddCheck<RelaysHealthCheck>("relays");
+            .AddCheck<RelaysHealthCheck>("relays")
+            .AddCheck<SendHoldHealthCheck>("sending");
         return builder;
     }
 
