@@ -177,6 +177,66 @@ public sealed class DkimTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("plain digest\r\nsecond line\r\n")]
+    [InlineData("  leading, \t inner \t\t runs and trailing \t \r\n\r\n \r\nafter blank lines\r\n\r\n\r\n")]
+    [InlineData("no final line end")]
+    [InlineData("")]
+    public void TheFastRsaPathMakesMimeKitsOwnSignature(string text)
+    {
+        using var rsa = RSA.Create(2048);
+        var key = (RsaPrivateCrtKeyParameters)DkimKeys.Load(WriteKey(rsa));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2025-09-08T07:00:00Z"));
+        var longLine = string.Join(" ", Enumerable.Range(0, 400).Select(i => $"w{i}"));
+        MimeMessage Make()
+        {
+            var message = new MimeMessage([new MailboxAddress("Daily Papers", "digest@papers.example.org")], [new MailboxAddress("", "ada@example.org")],
+                "Daily papers \u00e9 \u2014 8 September", new MultipartAlternative
+                {
+                    new TextPart("plain") { Text = text, ContentTransferEncoding = ContentEncoding.EightBit },
+                    new TextPart("html") { Text = $"<p>{text}</p>\n<p>{longLine}</p>" },
+                });
+            message.MessageId = "digest.20250908.abc@papers.example.org";
+            message.Date = time.GetUtcNow();
+            message.Headers.Add("List-Unsubscribe", "<https://papers.example.org/unsubscribe?token=" + new string('x', 120) + ">");
+            message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+            message.Prepare(EncodingConstraint.EightBit);
+            return message;
+        }
+        var ours = Make();
+        var theirs = MimeMessage.Load(new MemoryStream(Encoding(ours)));
+        ours = MimeMessage.Load(new MemoryStream(Encoding(ours)));
+
+        new DkimRelaxed("papers.example.org", "news2026", DkimSigning.SignedHeaders, time, () => PlatformRsa(key)).Sign(ours);
+        DkimSigning.MimeKitSigner(key, "papers.example.org", "news2026", time).Sign(theirs, DkimSigning.SignedHeaders);
+
+        string Tag(MimeMessage m, string tag) => Signature(m).Value.Replace(" ", "").Replace("\t", "").Split(';').Single(t => t.Trim().StartsWith(tag + "=", StringComparison.Ordinal));
+        Assert.Equal(Tag(theirs, "bh"), Tag(ours, "bh"));
+        Assert.Equal(Signature(theirs).Value.Split("b=")[0], Signature(ours).Value.Split("b=")[0]);
+        Assert.Equal(Tag(theirs, "b"), Tag(ours, "b"));
+    }
+
+    private static byte[] Encoding(MimeMessage message)
+    {
+        using var stream = new MemoryStream();
+        message.WriteTo(stream);
+        return stream.ToArray();
+    }
+
+    private string WriteKey(RSA rsa)
+    {
+        var path = Path.Combine(_host.Directory, $"key-{Guid.NewGuid():N}.pem");
+        File.WriteAllText(path, rsa.ExportRSAPrivateKeyPem());
+        return path;
+    }
+
+    private static RSA PlatformRsa(RsaPrivateCrtKeyParameters key)
+    {
+        var rsa = RSA.Create();
+        rsa.ImportParameters(DotNetUtilities.ToRSAParameters(key));
+        return rsa;
+    }
+
+    [Theory]
     [InlineData("example.org", "news.example.org", true)]
     [InlineData("news.example.org", "example.org", true)]
     [InlineData("Example.ORG", "example.org", true)]
