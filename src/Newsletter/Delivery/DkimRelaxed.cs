@@ -103,12 +103,16 @@ internal sealed class DkimRelaxed(string domain, string selector, string[] signe
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private bool _pendingSpace, _pendingCr, _any;
         private int _pendingLines;
+        private readonly byte[] _buffer = new byte[16 * 1024];
+        private int _used;
 
         public byte[] Finish()
         {
             BareCr();
             if (_any)
-                _hash.AppendData(Crlf);
+                Append(Crlf);
+            _hash.AppendData(_buffer.AsSpan(0, _used));
+            _used = 0;
             return _hash.GetHashAndReset();
         }
 
@@ -160,14 +164,31 @@ internal sealed class DkimRelaxed(string domain, string selector, string[] signe
         private void Emit(ReadOnlySpan<byte> bytes)
         {
             for (; _pendingLines > 0; _pendingLines--)
-                _hash.AppendData(Crlf);
+                Append(Crlf);
             if (_pendingSpace)
             {
-                _hash.AppendData(Space);
+                Append(Space);
                 _pendingSpace = false;
             }
-            _hash.AppendData(bytes);
+            Append(bytes);
             _any = true;
+        }
+
+        /// <summary>Gathers the canonical bytes: one hash call per word would cost more than the hashing.</summary>
+        private void Append(ReadOnlySpan<byte> bytes)
+        {
+            if (_used + bytes.Length > _buffer.Length)
+            {
+                _hash.AppendData(_buffer.AsSpan(0, _used));
+                _used = 0;
+                if (bytes.Length > _buffer.Length)
+                {
+                    _hash.AppendData(bytes);
+                    return;
+                }
+            }
+            bytes.CopyTo(_buffer.AsSpan(_used));
+            _used += bytes.Length;
         }
 
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
