@@ -1,5 +1,6 @@
 using Newsletter.Admin;
 using Newsletter.Archive;
+using Newsletter.Bounces;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Health;
@@ -69,6 +70,7 @@ public static class NewsletterApp
             .AddIssues()
             .AddRendering()
             .AddDelivery()
+            .AddBounces()
             .AddHealth()
             .AddAdmin()
             .AddWebHardening();

@@ -38,6 +38,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
         root.Subcommands.Add(DatabaseCommands.Create(this));
+        root.Subcommands.Add(DkimCommands.Create(this));
         // --Newsletter:Key=value overrides were read by the host's configuration already.
         var tokens = ConfigurationArguments.Split(args).Others;
         // "help" and "help VERB" act as --help, as operators type them.
@@ -246,6 +247,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             using var signals = new ShutdownSignals(Get<IHostApplicationLifetime>());
             try
             {
+                // The operator running send-now is the one who lifts a hold on sending.
+                if (await Get<SendHold>().ReleaseAsync(ct) is { } held)
+                    await output.WriteLineAsync($"Sending was held: {held}. Lifted by this send-now.");
                 return await SendNowAsync(issueDate, signals, ct);
             }
             catch (System.Data.Common.DbException exception)

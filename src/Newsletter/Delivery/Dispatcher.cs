@@ -15,6 +15,7 @@ public sealed class Dispatcher(
     DeliveryStore deliveries,
     IDigestMessages messages,
     TransportFactory transports,
+    SendHold hold,
     IOptions<DeliveryOptions> deliveryOptions,
     IOptions<SmtpOptions> smtpOptions,
     TimeProvider time,
@@ -39,6 +40,12 @@ public sealed class Dispatcher(
         }
         try
         {
+            // Held for every instance (complaints over the limit): nothing is claimed, nothing sent.
+            if (await hold.ReasonAsync(shutdown.Token) is { } held)
+            {
+                logger.LogError("Sending is held: {Reason}; run send-now to lift the hold", held);
+                return new DispatchSummary(0, 0, 0, 0, 0, $"sending is held: {held}; run send-now to lift the hold once the cause is dealt with");
+            }
             return await RunAsync(progress, shutdown.Token);
         }
         finally

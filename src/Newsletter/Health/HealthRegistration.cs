@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Newsletter.Delivery;
 using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Storage;
@@ -18,7 +19,9 @@ public static class HealthRegistration
             .AddCheck<DatabaseHealthCheck>("database")
             .AddCheck<TemplatesHealthCheck>("templates")
             .AddCheck<SourceHealthCheck>("sources")
-            .AddCheck<LastSendHealthCheck>("lastSend");
+            .AddCheck<LastSendHealthCheck>("lastSend")
+            .AddCheck<RelaysHealthCheck>("relays")
+            .AddCheck<SendHoldHealthCheck>("sending");
         builder.Services.AddSingleton<Delivery.LastSendQuery>();
         return builder;
     }
@@ -54,6 +57,8 @@ public static class HealthRegistration
                         : null,
                     // Which checks are unhappy, so a monitor need not read every description.
                     unhappy = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => e.Key).ToArray(),
+                    relays = RelaysHealthCheck.Describe(context.RequestServices.GetRequiredService<IOptions<SmtpOptions>>().Value,
+                        context.RequestServices.GetRequiredService<RelayStates>(), context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()),
                     checks = report.Entries.ToDictionary(e => e.Key, e => new
                     {
                         status = e.Value.Status.ToString(),

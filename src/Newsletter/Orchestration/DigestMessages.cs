@@ -1,3 +1,4 @@
+using Newsletter.Bounces;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Model;
@@ -12,7 +13,7 @@ namespace Newsletter.Orchestration;
 /// with their signed links, as a list message with the delivery's Message-ID. The dispatcher calls
 /// it through <see cref="IDigestMessages"/>, so Delivery knows nothing of digests or templates.
 /// </summary>
-public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, DigestMessageBuilder messages, MailLinks links, TimeProvider time)
+public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, DigestMessageBuilder messages, MailLinks links, ReturnPaths returnPaths, TimeProvider time)
     : IDigestMessages
 {
     public IRunMessages ForRun() => new RunMessages(this, new DigestCache(issues));
@@ -32,7 +33,10 @@ public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, D
         {
             throw new MessageUnavailableException(exception.Message, exception);
         }
-        return messages.Build(digest, delivery.Email, delivery.MessageId, unsubscribe, time.GetUtcNow());
+        var message = messages.Build(digest, delivery.Email, delivery.MessageId, unsubscribe, time.GetUtcNow());
+        // Bounces that arrive later come back to an address naming this delivery (off without Bounces:ReturnPathDomain).
+        returnPaths.Apply(message, delivery.Id, delivery.SubscriberId);
+        return message;
     }
 
     private sealed class RunMessages(DigestMessages owner, DigestCache digests) : IRunMessages

@@ -69,3 +69,24 @@ internal sealed class PurgeUnconfirmedJob(
             logger.LogInformation("Purged {Count} subscribers who did not confirm within {Lifetime}", purged, options.Value.ConfirmationLifetime);
     }
 }
+
+/// <summary>Reads the bounce mailbox (cron <c>Bounces:Schedule</c>); a mailbox that cannot be read is one log line, tried again next time.</summary>
+[DisallowConcurrentExecution]
+internal sealed class BounceMailboxJob(Bounces.BounceInbox inbox, ILogger<BounceMailboxJob> logger) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await inbox.ProcessAsync(cancellationToken);
+        }
+        catch (Bounces.BounceMailboxException exception)
+        {
+            logger.LogWarning("Bounce mailbox not read: {Reason}", exception.Message);
+        }
+        catch (System.Data.Common.DbException exception)
+        {
+            logger.LogWarning("Bounce mailbox not read: the database is unavailable ({Reason}); nothing was moved", exception.Message);
+        }
+    }
+}

@@ -77,6 +77,17 @@ public static class SchedulingRegistration
                 quartz.AddTrigger((services, trigger) => trigger.ForJob("retry").WithIdentity("retry-poll").StartNow()
                     .WithSimpleSchedule(simple => simple.WithInterval(Schedule(services).RetryPoll).RepeatForever()));
             }
+            // The bounce mailbox, when there is one: one pass at a time across every instance (the job
+            // does not run concurrently, and a message read twice is counted once).
+            if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{Bounces.BounceOptions.Section}:ReturnPathDomain"])
+                && !string.IsNullOrWhiteSpace(builder.Configuration[$"{Bounces.BounceOptions.Section}:Mailbox:Host"]))
+            {
+                quartz.AddJob<BounceMailboxJob>(job => job.WithIdentity("bounce-mailbox").StoreDurably());
+                quartz.AddTrigger((services, trigger) => trigger.ForJob("bounce-mailbox").WithIdentity("bounce-mailbox-cron")
+                    .WithCronSchedule(CronExpression.TryParse(services.GetRequiredService<IOptions<Bounces.BounceOptions>>().Value.Schedule, out _)
+                        ? services.GetRequiredService<IOptions<Bounces.BounceOptions>>().Value.Schedule : new Bounces.BounceOptions().Schedule,
+                        cron => cron.InTimeZone(TimeZoneInfo.Utc).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
+            }
             quartz.AddJob<PurgeUnconfirmedJob>(job => job.WithIdentity("purge-unconfirmed").StoreDurably());
             quartz.AddTrigger(trigger => trigger.ForJob("purge-unconfirmed").WithIdentity("purge-hourly").StartNow()
                 .WithSimpleSchedule(simple => simple.WithInterval(TimeSpan.FromHours(1)).RepeatForever()));

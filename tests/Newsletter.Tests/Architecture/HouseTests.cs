@@ -16,7 +16,7 @@ public sealed partial class HouseTests
     {
         ["Cli"] = 4, ["Admin"] = 4, ["Archive"] = 4, ["Hosting"] = 4, ["Web"] = 4, ["Scheduling"] = 4, ["Health"] = 4,
         ["Orchestration"] = 3,
-        ["Sources"] = 2, ["Issues"] = 2, ["Rendering"] = 2, ["Delivery"] = 2, ["Subscriptions"] = 2,
+        ["Sources"] = 2, ["Issues"] = 2, ["Rendering"] = 2, ["Delivery"] = 2, ["Subscriptions"] = 2, ["Bounces"] = 2,
         ["Model"] = 1, ["Storage"] = 1,
         ["Configuration"] = 0, ["Telemetry"] = 0,
     };
