@@ -15,14 +15,17 @@ namespace Newsletter.Storage;
 /// SQLite never waits: its file is there or it is not, and a folder that cannot be opened or written
 /// is a configuration or permission problem that the operator must fix, not one that passes.
 /// </remarks>
-public sealed class DatabaseStartup(Database database, IOptions<DatabaseOptions> options, ILogger<DatabaseStartup> logger)
+public sealed class DatabaseStartup(IServiceProvider services, IOptions<DatabaseOptions> options, ILogger<DatabaseStartup> logger)
 {
+    // Resolved only for PostgreSQL: a SQLite folder that cannot be created must fail where
+    // start-up reports configuration faults (one sentence), not while this check is built.
     private static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(10);
 
     public async Task WaitUntilReachableAsync(CancellationToken cancellationToken)
     {
-        if (!database.IsPostgres)
+        if (options.Value.Provider != DatabaseProvider.Postgres)
             return;
+        var database = services.GetRequiredService<Database>();
         var timeout = options.Value.StartupTimeout;
         // Real time: this runs before anything else and must give up when the operator expects it to.
         var waited = Stopwatch.StartNew();
