@@ -81,6 +81,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
             SELECT id FROM deliveries WHERE id = ANY(@ids) AND status = 'sending' ORDER BY id FOR UPDATE)
         UPDATE deliveries d SET status = o.status, last_error = o.error, lease_until = NULL, lease_owner = NULL,
             sent_at = CASE WHEN o.status = 'sent' THEN @now ELSE d.sent_at END,
+            sent_by = CASE WHEN o.status = 'sent' THEN d.lease_owner ELSE d.sent_by END,
             next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at)
         FROM outcome o JOIN locked l ON l.id = o.id
         WHERE d.id = o.id AND d.status = 'sending'
