@@ -197,7 +197,7 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
             // RFC 5322 allows 998 octets per line. The renderer wraps at spaces, but a token
             // without one (a URL with a long query) or wide UTF-8 characters can pass that: such
             // a part goes quoted-printable, whose soft breaks keep the text intact.
-            ContentTransferEncoding = LongestLine(utf8) > MaxLineOctets ? ContentEncoding.QuotedPrintable : ContentEncoding.EightBit,
+            ContentTransferEncoding = MailLines.LongestLine(utf8) > MaxLineOctets ? ContentEncoding.QuotedPrintable : ContentEncoding.EightBit,
         };
         part.ContentType.Charset = "utf-8";
         return part;
@@ -257,21 +257,6 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
         return copy;
     }
 
-    /// <summary>The longest line in octets, not counting CR or LF (a vectorised scan, cheap next to sending).</summary>
-    public static int LongestLine(ReadOnlySpan<byte> utf8)
-    {
-        var longest = 0;
-        while (true)
-        {
-            var end = utf8.IndexOf((byte)'\n');
-            var line = end < 0 ? utf8 : utf8[..end];
-            var length = line.Length > 0 && line[^1] == '\r' ? line.Length - 1 : line.Length;
-            longest = Math.Max(longest, length);
-            if (end < 0)
-                return longest;
-            utf8 = utf8[(end + 1)..];
-        }
-    }
 
     private static string SafeListName(string name) =>
         "\"" + new string(name.Where(c => !char.IsControl(c) && c != '"' && c != '\\').ToArray()) + "\"";

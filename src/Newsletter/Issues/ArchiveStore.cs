@@ -83,7 +83,7 @@ public sealed class ArchiveStore(Database database)
 
     private static async Task<ArchivedIssue?> LoadAsync(System.Data.Common.DbConnection connection, HeaderRow header, DateOnly date, string? topic)
     {
-        var rows = (await connection.QueryAsync<ArchiveRow>(EntriesSql, new { id = header.Id })).ToList();
+        var rows = (await connection.QueryAsync<PaperRow>(EntriesSql, new { id = header.Id })).ToList();
         if (rows.Count == 0)
             return null;
         var composedAt = DbTime.FromDb(header.ComposedAt);
@@ -121,30 +121,4 @@ public sealed class ArchiveStore(Database database)
         public long ComposedAt { get; init; }
     }
 
-    private sealed class ArchiveRow
-    {
-        public long Id { get; init; }
-        public long Position { get; init; }
-        public string Title { get; init; } = "";
-        public string Summary { get; init; } = "";
-        public string Authors { get; init; } = "";
-        public string Url { get; init; } = "";
-        public long Score { get; init; }
-        public long? PublishedAt { get; init; }
-        public string Source { get; init; } = "";
-        public string Categories { get; init; } = "";
-        public long FirstSeenAt { get; init; }
-        public long UpdatedAt { get; init; }
-        public long Compact { get; init; }
-
-        private PaperRow Paper => new()
-        {
-            Id = Id, Position = Position, Title = Title, Summary = Summary, Authors = Authors, Url = Url, Score = Score,
-            PublishedAt = PublishedAt, Source = Source, Categories = Categories, FirstSeenAt = FirstSeenAt, Compact = Compact,
-        };
-
-        public CandidatePaper ToCandidate(List<string> sources) => Paper.ToCandidate(sources);
-
-        public IssueEntry ToIssueEntry() => Paper.ToIssueEntry();
-    }
 }

@@ -205,7 +205,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
                 }
                 var line = WireText.ToWire(Encoding.UTF8.GetBytes(wrap(Join(segments[i].Line!, values))), newLine: i < segments.Length - 1);
                 runs[i] = line;
-                longest = Math.Max(longest, WireText.LongestLine(line));
+                longest = Math.Max(longest, MailLines.LongestLine(line));
             }
             return new WireBody(runs, longest);
         }
@@ -279,7 +279,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             // The shared runs in their wire form, each with the line end that joins it to the next, made once here.
             return segments.Select((segment, i) => segment.Utf8 is { } utf8
                 ? segment with { Wire = WireText.ToWire(utf8, newLine: i < segments.Count - 1) }
-                : segment).Select(segment => segment.Wire is { } wire ? segment with { Longest = WireText.LongestLine(wire) } : segment).ToArray();
+                : segment).Select(segment => segment.Wire is { } wire ? segment with { Longest = MailLines.LongestLine(wire) } : segment).ToArray();
         }
 
         private static Piece[] Cut(string text, string[] markers)

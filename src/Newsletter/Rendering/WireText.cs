@@ -56,26 +56,11 @@ public static class WireText
         return at == result.Length ? result : result[..at];
     }
 
-    /// <summary>The longest line in octets, not counting its CR or LF.</summary>
-    public static int LongestLine(ReadOnlySpan<byte> utf8)
-    {
-        var longest = 0;
-        while (true)
-        {
-            var end = utf8.IndexOf((byte)'\n');
-            var line = end < 0 ? utf8 : utf8[..end];
-            var length = line.Length > 0 && line[^1] == '\r' ? line.Length - 1 : line.Length;
-            longest = Math.Max(longest, length);
-            if (end < 0)
-                return longest;
-            utf8 = utf8[(end + 1)..];
-        }
-    }
 
     /// <summary>A whole body rendered for one reader (the full-render path), as one run.</summary>
     public static WireBody Body(ReadOnlySpan<byte> utf8)
     {
         var wire = ToWire(utf8, newLine: false);
-        return new WireBody([wire], LongestLine(wire));
+        return new WireBody([wire], MailLines.LongestLine(wire));
     }
 }
