@@ -8,6 +8,9 @@
 #        bench/run.sh 100000 8 1 30 500   # 500 preference groups, measured beside one group in the same run
 #        bench/run.sh 100000 8 3 30 1 Postgres   # the same on PostgreSQL (a throwaway cluster from
 #                                                # .ci/postgres.sh, or NEWSLETTER_BENCH_POSTGRES)
+# Papers have real lengths (abstracts of 1,000-1,900 characters, 60-140-character titles, 3-12 authors:
+# 30 papers make a ~116 KB message) and the default caps (50 in full, the rest under "More papers");
+# BENCH_ABSTRACTS=short seeds the old ~60 KB digest (~500-character abstracts, PAPERS in full, no More list).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 subscribers=${1:-100000}
@@ -53,8 +56,9 @@ modes=1; [ "$groups" -gt 1 ] && modes="1 $groups"
 # Modes alternate within each run, so a machine busy with something else slows both alike.
 for run in $(seq "$runs"); do
 for g in $modes; do
-  rm -rf "$work/db" && $bench seed "$work/db" "$subscribers" "$papers" "$g" >"$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
+  rm -rf "$work/db" && BENCH_COMPOSE=outside $bench seed "$work/db" "$subscribers" "$papers" "$g" >"$work/seed.log" 2>&1 || { cat "$work/seed.log"; exit 1; }
   size=$(stat -c %s "$work/db/preview/digest.eml")
+  [ "$run" = 1 ] && sed -nE 's/.*one digest is (.*)/'"$g"' group(s): one digest is \1/p' "$work/seed.log"
   echo "$size" >"$work/size.$g"
   provider_env=(Newsletter__Database__Provider=Sqlite Newsletter__Database__ConnectionString="Data Source=$work/db/bench.db")
   if [ "$provider" = Postgres ]; then
@@ -66,6 +70,15 @@ for g in $modes; do
         dotnet "$app" database copy --to "$target" >"$work/copy.log" 2>&1 ) || { cat "$work/copy.log"; exit 1; }
     provider_env=(Newsletter__Database__Provider=Postgres Newsletter__Database__ConnectionString="$target;Pooling=true")
   fi
+  # Compose, timed on its own: the product's send-now with the relay unreachable freezes the digests and
+  # ledger rows and sends nothing (the run then stops on the relay, as it should).
+  ( cd "$work/db" && env "${provider_env[@]}" \
+      Newsletter__TemplatesPath="$repo/templates" Newsletter__Secret=benchmark-secret-0123456789 \
+      Newsletter__Smtp__Host=127.0.0.1 Newsletter__Smtp__Port=1 Newsletter__Smtp__Security=None Logging__LogLevel__Default=Warning \
+      /usr/bin/time -v -o "$work/compose-time.txt" dotnet "$app" send-now --date 2025-09-08 >"$work/compose.log" 2>&1 ) || true
+  grep -q "composed with" "$work/compose.log" || { cat "$work/compose.log"; exit 1; }
+  awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for (i=1;i<=n;i++) s=s*60+t[i]; print s}' "$work/compose-time.txt" >>"$work/compose.$g"
+  awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/compose-time.txt" >>"$work/compose-rss.$g"
   # The product itself, as an operator runs it: configuration through the environment.
   ( cd "$work/db" && env "${provider_env[@]}" \
       Newsletter__TemplatesPath="$repo/templates" \
@@ -79,7 +92,7 @@ for g in $modes; do
   query "SELECT CAST(ROUND($subscribers * 1000.0 / (MAX(sent_at) - MIN(sent_at))) AS INTEGER) FROM deliveries" >>"$work/ours.$g"
   awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$work/time.txt" >>"$work/rss.$g"
   awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$work/time.txt" >>"$work/cpu.$g"
-  $bench render "$work/db" 20000 | sed -E 's/.*=([0-9]+).*/\1/' >>"$work/render.$g"
+  $bench render "$work/db" 20000 | sed -E 's/.*render_msg_per_s=([0-9]+).*/\1/' >>"$work/render.$g"
   start=$(date +%s.%N)
   smtp-source -4 -d -s "$connections" -m "$subscribers" -l "$size" -f a@example.org -t b@example.org "127.0.0.1:$port"
   end=$(date +%s.%N)
@@ -87,11 +100,12 @@ for g in $modes; do
 done
 done
 printf '\n%s\n' "$provider"
-printf '\n| subscribers | groups | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n'
+printf '\n| subscribers | groups | connections | digest bytes | send-now msg/s | smtp-source msg/s | ratio | render+MIME msg/s (1 core) | peak RSS MB | CPU s | compose s | compose peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for g in $modes; do
   o=$(median <"$work/ours.$g"); b=$(median <"$work/base.$g")
-  printf '| %s | %s (%s digests) | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$g" "$(cat "$work/digests.$g")" "$connections" "$(cat "$work/size.$g")" "$o" "$b" \
-    "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(median <"$work/render.$g")" "$(median <"$work/rss.$g")" "$(median <"$work/cpu.$g")"
+  printf '| %s | %s (%s digests) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$subscribers" "$g" "$(cat "$work/digests.$g")" "$connections" "$(cat "$work/size.$g")" "$o" "$b" \
+    "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(median <"$work/render.$g")" "$(median <"$work/rss.$g")" "$(median <"$work/cpu.$g")" \
+    "$(median <"$work/compose.$g")" "$(median <"$work/compose-rss.$g")"
 done
 if [ "$groups" -gt 1 ]; then
   printf '\n%s groups vs one group, same run: send-now msg/s %s, CPU per message %s, peak RSS %s\n' "$groups" \

@@ -1,7 +1,10 @@
 using Newsletter.Admin;
+using Newsletter.Archive;
+using Newsletter.Bounces;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Health;
+using Newsletter.Hosting;
 using Newsletter.Issues;
 using Newsletter.Orchestration;
 using Newsletter.Rendering;
@@ -35,6 +38,9 @@ public static class NewsletterApp
             Args = !runsService ? overrides : verb == "run" ? args.Where((_, i) => i != Array.IndexOf(args, "run")).ToArray() : args,
             ContentRootPath = contentRoot ?? DefaultContentRoot(),
         });
+        builder.AddSecretFiles();
+        if (runsService)
+            builder.AddSystemdService();
         if (!runsService)
         {
             // A verb's output is its stdout; logs go to stderr and stay brief.
@@ -64,18 +70,23 @@ public static class NewsletterApp
             .AddIssues()
             .AddRendering()
             .AddDelivery()
+            .AddBounces()
             .AddHealth()
             .AddAdmin()
             .AddWebHardening();
         configure?.Invoke(builder);
-        // Last: the job store (in memory or clustered) follows the final configuration.
+        // Last: the job store (in memory or clustered) and the exporters follow the final configuration.
         builder.AddScheduling();
+        builder.AddTelemetry();
 
         var app = builder.Build();
         app.UseWebHardening();
         app.MapHealth();
         app.MapSubscriptions();
         app.MapAdmin();
+        app.MapConsole();
+        app.MapArchive();
+        app.MapMetrics();
         app.LogStartupReport();
         return app;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -14,7 +15,8 @@ using Newsletter.Subscriptions;
 
 // Benchmark helper for bench/run.sh. The measured send-now runs as the real executable in its
 // own process (so its peak RSS is its own); this program prepares the data and measures render cost.
-//   seed DIR SUBSCRIBERS PAPERS [GROUPS]   database in DIR with SUBSCRIBERS active readers and one issue of PAPERS papers;
+//   seed DIR SUBSCRIBERS PAPERS [GROUPS]   database in DIR with SUBSCRIBERS active readers and one issue of PAPERS papers
+//                                 (realistic lengths, RealisticPapers; BENCH_ABSTRACTS=short: the old ~60 KB digest);
 //                                 with GROUPS > 1, readers are spread over GROUPS keyword preferences (each gets a
 //                                 different ~PAPERS of a pool of 200) instead of all getting the same papers
 //   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
@@ -40,6 +42,9 @@ switch (mode)
                 BenchmarkDotNet.Jobs.JobExtensions.WithToolchain(BenchmarkDotNet.Jobs.Job.ShortRun, BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance)),
             args.Skip(2).ToArray());
         break;
+    case "stages":
+        await StagesAsync(int.Parse(args[2]));
+        break;
     case "mailkit":
         await MailKitFloorAsync(int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
         break;
@@ -50,11 +55,23 @@ return 0;
 
 async Task SeedAsync(int subscribers, int papers, int groups)
 {
-    // Both modes draw from the same pool of 200 papers: a single group gets the top PAPERS of it,
-    // each of G groups the top PAPERS of those matching its two keywords (about as many).
-    settings["Newsletter:MaxEntriesPerIssue"] = papers.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    settings["Newsletter:MaxMoreEntriesPerIssue"] = "0";
-    await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(Papers(200)));
+    // Both modes draw from the same pool of papers: a single group gets the top PAPERS of it,
+    // each of G groups those of 200 matching its two keywords (about as many).
+    // Realistic papers (the default) are sent with the default caps, as a new operator would:
+    // PAPERS is the day's count, the first 50 in full, the next under "More papers".
+    // BENCH_ABSTRACTS=short keeps the old ~60 KB digest: ~500-character abstracts, no More list.
+    var shortAbstracts = Environment.GetEnvironmentVariable("BENCH_ABSTRACTS") == "short";
+    if (shortAbstracts)
+    {
+        settings["Newsletter:MaxEntriesPerIssue"] = papers.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Newsletter:MaxMoreEntriesPerIssue"] = "0";
+    }
+    else
+    {
+        settings.Remove("Newsletter:MaxEntriesPerIssue");
+    }
+    var pool = groups <= 1 ? papers : Math.Max(200, papers);
+    await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(shortAbstracts ? Papers(pool) : RealisticPapers.Create(pool)));
     await RunVerbAsync("collect");
     await using (var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]))
     {
@@ -77,9 +94,15 @@ async Task SeedAsync(int subscribers, int papers, int groups)
     // The preview first: it shows what send-now is about to send, which after the send is nothing new.
     await RunVerbAsync("preview", "--email", "reader1@example.org", "--date", "2025-09-08", "--out", Path.Combine(directory, "preview"));
     // Compose without sending: the relay is unreachable for this one run, so every delivery stays pending.
-    settings["Newsletter:Smtp:Port"] = "1";
-    await RunVerbAsync("send-now", "--date", "2025-09-08");
-    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory}; one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes");
+    // BENCH_COMPOSE=outside leaves it to bench/run.sh, which times the product's own process doing it.
+    if (Environment.GetEnvironmentVariable("BENCH_COMPOSE") != "outside")
+    {
+        settings["Newsletter:Smtp:Port"] = "1";
+        await RunVerbAsync("send-now", "--date", "2025-09-08");
+    }
+    var preview = await MimeKit.MimeMessage.LoadAsync(Path.Combine(directory, "preview", "digest.eml"));
+    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory}; one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes"
+        + $" (HTML part {Encoding.UTF8.GetByteCount(preview.HtmlBody ?? "")} bytes, text part {Encoding.UTF8.GetByteCount(preview.TextBody ?? "")} bytes)");
 }
 
 async Task RenderAsync(int count)
@@ -91,16 +114,74 @@ async Task RenderAsync(int count)
     var renderer = app.Services.GetRequiredService<DigestRenderer>();
     var builder = app.Services.GetRequiredService<DigestMessageBuilder>();
     var links = app.Services.GetRequiredService<MailLinks>();
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
+    // The delivery path up to the SMTP client: splice, MIME, and the message written out as SMTP writes it (CRLF).
+    var smtp = new MimeKit.FormatOptions { NewLineFormat = MimeKit.NewLineFormat.Dos };
     for (var i = 1; i <= count; i++)
     {
         var unsubscribe = links.Unsubscribe(i);
-        var digest = renderer.RenderEncoded(issue, new DigestRecipient($"reader{i}@example.org", unsubscribe, links.Preferences(i)));
+        var digest = renderer.RenderWire(issue, new DigestRecipient($"reader{i}@example.org", unsubscribe, links.Preferences(i)));
         var message = builder.Build(digest, $"reader{i}@example.org", $"<bench.{i}@example.org>", unsubscribe, DateTimeOffset.UtcNow);
         message.Prepare(MimeKit.EncodingConstraint.EightBit);
-        message.WriteTo(Stream.Null);
+        message.WriteTo(smtp, Stream.Null);
     }
-    Console.WriteLine($"render_msg_per_s={count / clock.Elapsed.TotalSeconds:F0}");
+    Console.WriteLine($"render_msg_per_s={count / clock.Elapsed.TotalSeconds:F0} cpu_us_per_msg={(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count:F0}");
+}
+
+// Where the microseconds of one message go before the socket, old path (joined bytes, MimeKit converts) beside the
+// wire-ready runs, each stage timed alone over COUNT readers on one thread: CPU µs per message.
+async Task StagesAsync(int count)
+{
+    var app = NewsletterApp.Build(["stages"], directory, b => b.Configuration.AddInMemoryCollection(settings));
+    await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
+    var issues = app.Services.GetRequiredService<IssueStore>();
+    var issue = await issues.GetAsync((await issues.LatestIssueIdAsync(CancellationToken.None))!.Value, CancellationToken.None);
+    var renderer = app.Services.GetRequiredService<DigestRenderer>();
+    var builder = app.Services.GetRequiredService<DigestMessageBuilder>();
+    var links = app.Services.GetRequiredService<MailLinks>();
+    var smtp = new MimeKit.FormatOptions { NewLineFormat = MimeKit.NewLineFormat.Dos };
+    var readers = Enumerable.Range(1, count).Select(i => new DigestRecipient($"reader{i}@example.org", links.Unsubscribe(i), links.Preferences(i))).ToArray();
+    double Time(Action<int> stage)
+    {
+        for (var i = 0; i < Math.Min(200, count); i++) stage(i); // warm-up
+        GC.Collect();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        for (var i = 0; i < count; i++) stage(i);
+        return (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+    }
+    var encoded = readers.Select(r => renderer.RenderEncoded(issue, r)).Take(1).Single();
+    var wire = renderer.RenderWire(issue, readers[0]);
+    var oldMessage = builder.Build(encoded, readers[0].Email, "<b@example.org>", readers[0].UnsubscribeUrl, DateTimeOffset.UnixEpoch);
+    var newMessage = builder.Build(wire, readers[0].Email, "<b@example.org>", readers[0].UnsubscribeUrl, DateTimeOffset.UnixEpoch);
+    var links2 = Time(i => { links.Unsubscribe(i + 1); links.Preferences(i + 1); });
+    var spliceOld = Time(i => renderer.RenderEncoded(issue, readers[i]));
+    var spliceNew = Time(i => renderer.RenderWire(issue, readers[i]));
+    var buildOld = Time(i => builder.Build(encoded, readers[i].Email, "<b@example.org>", readers[i].UnsubscribeUrl, DateTimeOffset.UnixEpoch));
+    var buildNew = Time(i => builder.Build(wire, readers[i].Email, "<b@example.org>", readers[i].UnsubscribeUrl, DateTimeOffset.UnixEpoch));
+    var headersOnly = Time(i => new MimeKit.MimeMessage { From = { new MimeKit.MailboxAddress("Daily Papers", "digest@localhost") }, To = { MimeKit.MailboxAddress.Parse(readers[i].Email) }, Subject = wire.Subject, Date = DateTimeOffset.UnixEpoch, MessageId = "b@example.org" });
+    var multipartOnly = Time(_ => new MimeKit.MultipartAlternative());
+    Console.Error.WriteLine($"headers only {headersOnly:F0} µs, an empty multipart {multipartOnly:F0} µs");
+    var writeOld = Time(_ => oldMessage.WriteTo(smtp, Stream.Null));
+    var writeNew = Time(_ => newMessage.WriteTo(smtp, Stream.Null));
+    // MailKit's DATA filter (dot-stuffing) over the written message, as SmtpClient applies it.
+    var dotted = Time(_ =>
+    {
+        using var filtered = new MimeKit.IO.FilteredStream(Stream.Null);
+        filtered.Add(new MailKit.Net.Smtp.SmtpDataFilter(false));
+        newMessage.WriteTo(smtp, filtered);
+        filtered.Flush();
+    }) - writeNew;
+    using var measure = new MimeKit.IO.MeasuringStream();
+    newMessage.WriteTo(smtp, measure);
+    Console.WriteLine($"message_bytes={measure.Length}");
+    Console.WriteLine("| stage | before µs | after µs |\n|---|---|---|");
+    Console.WriteLine($"| signed links (2 HMACs) | {links2:F0} | {links2:F0} |");
+    Console.WriteLine($"| splice (personal lines; before: join + copy of the whole body) | {spliceOld:F0} | {spliceNew:F0} |");
+    Console.WriteLine($"| MIME tree (before: control and line-length scans of each body) | {buildOld:F0} | {buildNew:F0} |");
+    Console.WriteLine($"| MIME writing incl. line-ending conversion (before: MimeKit's Unix2Dos pass) | {writeOld:F0} | {writeNew:F0} |");
+    Console.WriteLine($"| dot-stuffing (MailKit's SmtpDataFilter) | {dotted:F0} | {dotted:F0} |");
+    Console.WriteLine($"| total before the socket | {links2 + spliceOld + buildOld + writeOld + dotted:F0} | {links2 + spliceNew + buildNew + writeNew + dotted:F0} |");
 }
 
 // The floor of the SMTP path (for profiling; not part of run.sh): one pre-built digest sent COUNT times over CONNECTIONS MailKit
@@ -146,14 +227,13 @@ static Dictionary<string, string?> Settings(string directory) => new()
     ["Logging:LogLevel:Default"] = "Warning",
 };
 
-// 40 keywords; C(40, 2) = 780 distinct pairs, so up to 780 groups with different papers.
-static string Keyword(int k) => $"topic{(char)('a' + k / 26)}{(char)('a' + k % 26)}";
+static string Keyword(int k) => RealisticPapers.Keyword(k);
 
 static IEnumerable<(string A, string B)> KeywordPairs() =>
     from a in Enumerable.Range(0, 40) from b in Enumerable.Range(a + 1, 39 - a)
     orderby (a * 7919 + b * 104729) % 780 select (Keyword(a), Keyword(b));
 
-// Papers shaped like a Hugging Face daily list: ~90-character titles, 6 authors, ~1,100-character
+// The old short papers (BENCH_ABSTRACTS=short): ~90-character titles, 6 authors, ~550-character
 // abstracts; each names three of the 40 keywords.
 static object[] Papers(int count) => Enumerable.Range(1, count).Select(i => (object)new
 {

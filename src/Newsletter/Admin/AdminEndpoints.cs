@@ -79,28 +79,30 @@ internal sealed class AdminAuthenticationHandler(
     private bool Available => !string.IsNullOrEmpty(admin.Value.Password)
         && (admin.Value.AllowRemote || Context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address));
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (!Available)
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
         var presented = PresentedSecret();
         if (presented is null)
-            return Task.FromResult(AuthenticateResult.NoResult());
-        // Guessing: refused unchecked while this client is locked out (answered 429 by the challenge).
+            return AuthenticateResult.NoResult();
+        // Guessing: every attempt is counted (in the database, so on every instance) before it is
+        // checked, and refused unchecked while this client is locked out (answered 429 by the challenge).
         var client = ClientNetwork.Of(Context);
-        if (lockout.LockedFor(client) is { } wait)
+        var attempt = await lockout.BeginAsync(client, Context.RequestAborted);
+        if (attempt.Locked is { } wait)
         {
             Context.Items[LockedOutKey] = wait;
-            return Task.FromResult(AuthenticateResult.Fail("locked out after repeated wrong admin credentials"));
+            return AuthenticateResult.Fail("locked out after repeated wrong admin credentials");
         }
         if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(admin.Value.Password!)))
         {
-            lockout.Failed(client);
-            return Task.FromResult(AuthenticateResult.Fail("wrong admin credential"));
+            lockout.Failed(client, attempt.Number);
+            return AuthenticateResult.Fail("wrong admin credential");
         }
-        lockout.Succeeded(client);
+        await lockout.SucceededAsync(client, Context.RequestAborted);
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "admin")], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -139,37 +141,39 @@ internal sealed class AdminAuthenticationHandler(
 }
 
 /// <summary>
-/// Guessing the admin password: after <see cref="FreeFailures"/> failures from one client network
-/// every further attempt waits, doubling from one second up to 15 minutes, and is refused unchecked
-/// meanwhile. Each failure is logged, so an operator (or fail2ban) sees the attack.
+/// Guessing the admin password: the <see cref="FreeFailures"/>th failure in a row from one client
+/// network locks it out for a minute, each further one for twice as long, up to 15 minutes; while
+/// locked, attempts are refused unchecked. Kept in the database (<see cref="RateLimitStore"/>), so a
+/// lock taken on one instance holds on all of them and K instances do not give a guesser K times the
+/// tries. Each failure is logged, so an operator (or fail2ban) sees the attack.
 /// </summary>
-public sealed class AdminLockout(TimeProvider time, ILogger<AdminLockout> logger)
+public sealed class AdminLockout(Storage.RateLimitStore store, ILogger<AdminLockout> logger)
 {
     public const int FreeFailures = 5;
-    private static readonly TimeSpan MaxLock = TimeSpan.FromMinutes(15);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Failures, DateTimeOffset Until)> _clients = new();
+    private static readonly TimeSpan FirstLock = TimeSpan.FromMinutes(1), MaxLock = TimeSpan.FromMinutes(15);
 
-    /// <summary>How long this client must still wait, or null.</summary>
-    public TimeSpan? LockedFor(string client) =>
-        _clients.TryGetValue(client, out var state) && state.Until > time.GetUtcNow() ? state.Until - time.GetUtcNow() : null;
+    /// <summary>An attempt's number in the current run of failures, or the time the client must still wait.</summary>
+    public readonly record struct Attempt(long Number, TimeSpan? Locked);
 
-    public void Failed(string client)
+    /// <summary>How long a client is locked after its <paramref name="failures"/>th failure in a row, were this attempt to fail.</summary>
+    public static TimeSpan LockAfter(long failures) => failures < FreeFailures ? TimeSpan.Zero
+        : TimeSpan.FromTicks(Math.Min(MaxLock.Ticks, FirstLock.Ticks << (int)Math.Min(failures - FreeFailures, 10)));
+
+    private static string Key(string client) => "admin-lockout:" + client;
+
+    /// <summary>Counts the attempt as a failure until it is known to be right; refuses it while the client is locked.</summary>
+    public async Task<Attempt> BeginAsync(string client, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        var state = _clients.AddOrUpdate(client, _ => (1, now), (_, old) =>
-        {
-            var failures = old.Failures + 1;
-            var wait = failures <= FreeFailures ? TimeSpan.Zero
-                : TimeSpan.FromTicks(Math.Min(MaxLock.Ticks, TimeSpan.FromSeconds(1).Ticks << Math.Min(failures - FreeFailures - 1, 20)));
-            return (failures, now + wait);
-        });
-        logger.LogWarning("Admin authentication failed from {Client} ({Failures} in a row{Lock})", client, state.Failures,
-            state.Until > now ? $"; locked for {(state.Until - now).TotalSeconds:0} s" : "");
-        // Bounded memory under a spray of addresses: forget the oldest quiet clients.
-        if (_clients.Count > 10_000)
-            foreach (var quiet in _clients.Where(c => c.Value.Until < now - MaxLock).Select(c => c.Key).ToList())
-                _clients.TryRemove(quiet, out _);
+        var (number, locked) = await store.CountAttemptAsync(Key(client), LockAfter, cancellationToken);
+        return number == 0 ? new Attempt(0, locked) : new Attempt(number, null);
     }
 
-    public void Succeeded(string client) => _clients.TryRemove(client, out _);
+    public void Failed(string client, long failures)
+    {
+        var locked = LockAfter(failures);
+        logger.LogWarning("Admin authentication failed from {Client} ({Failures} in a row{Lock})", client, failures,
+            locked > TimeSpan.Zero ? $"; locked for {locked.TotalSeconds:0} s" : "");
+    }
+
+    public Task SucceededAsync(string client, CancellationToken cancellationToken) => store.ForgetAsync(Key(client), cancellationToken);
 }

@@ -38,6 +38,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         root.Subcommands.Add(SendTestCommand());
         root.Subcommands.Add(SubscriberCommands.Create(this));
         root.Subcommands.Add(DatabaseCommands.Create(this));
+        root.Subcommands.Add(DkimCommands.Create(this));
         // --Newsletter:Key=value overrides were read by the host's configuration already.
         var tokens = ConfigurationArguments.Split(args).Others;
         // "help" and "help VERB" act as --help, as operators type them.
@@ -155,6 +156,8 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await error.WriteLineAsync($"Invalid configuration: --urls (or ASPNETCORE_URLS) {problem}");
                 return ExitCodes.InvalidConfiguration;
             }
+        // A database that is not up yet (compose, a reboot) is waited for; the verbs answer at once.
+        await Get<DatabaseStartup>().WaitUntilReachableAsync(cancellationToken);
         if (!await PrepareAsync(cancellationToken))
             return ExitCodes.InvalidConfiguration;
         try
@@ -246,6 +249,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             using var signals = new ShutdownSignals(Get<IHostApplicationLifetime>());
             try
             {
+                // The operator running send-now is the one who lifts a hold on sending.
+                if (await Get<SendHold>().ReleaseAsync(ct) is { } held)
+                    await output.WriteLineAsync($"Sending was held: {held}. Lifted by this send-now.");
                 return await SendNowAsync(issueDate, signals, ct);
             }
             catch (System.Data.Common.DbException exception)
@@ -338,8 +344,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
     }
 
     /// <summary>One count everywhere, the one the subject line gives: every paper of the digest, full and compact.</summary>
-    private static string Papers(Issue issue) =>
-        $"{issue.PaperCount} {(issue.PaperCount == 1 ? "entry" : "entries")}" + (issue.More.Count > 0 ? $": {issue.Entries.Count} in full, {issue.More.Count} under More papers" : "");
+    private static string Papers(Issue issue) => ReaderActions.Papers(issue);
 
     private Command PreviewCommand()
     {
@@ -375,6 +380,12 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
                 await output.WriteLineAsync($"Issue {issue.Date:yyyy-MM-dd} ({Papers(issue)}) rendered for {recipient.Email}:");
                 foreach (var file in files)
                     await output.WriteLineAsync("  " + file);
+                // Gmail clips a part past ~102 KB, hiding the footer with the unsubscribe link: this digest, or a heavy day's.
+                var (html, text) = Get<DigestRenderer>().MeasureParts(issue, recipient);
+                if (Math.Max(html, text) > DigestSizeBudget.PartLimit)
+                    await error.WriteLineAsync($"warning: this digest's {(html >= text ? "HTML" : "plain-text")} part is {Math.Max(html, text):N0} bytes, over {DigestSizeBudget.PartLimit:N0}: Gmail clips it and hides what follows, the unsubscribe link included");
+                foreach (var warning in Get<TemplateChecker>().SizeWarnings())
+                    await error.WriteLineAsync(warning);
                 return 0;
             }
             catch (Exception exception) when (exception is TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
@@ -407,6 +418,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             foreach (var problem in problems)
                 await error.WriteLineAsync(problem);
             await output.WriteLineAsync(problems.Count == 0 ? "All templates are valid." : $"{problems.Count} template error(s).");
+            if (problems.Count == 0)
+                foreach (var warning in Get<TemplateChecker>().SizeWarnings())
+                    await error.WriteLineAsync(warning);
             if (problems.Count > 0 || !parse.GetValue(lint))
                 return problems.Count == 0 ? 0 : 1;
             return await LintTemplatesAsync(parse.GetValue(lintModules), ct);
@@ -438,27 +452,6 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         };
     }
 
-    /// <summary>
-    /// Why a test mail to this address is refused: a reader who unsubscribed, bounced, has not
-    /// confirmed or paused gets no mail from us, and a test is no exception (an operator who wants
-    /// one sends it to an address of their own). Null for an active reader or an address we do not know.
-    /// </summary>
-    private async Task<string?> NotAReaderNowAsync(string address, CancellationToken cancellationToken)
-    {
-        if (!Subscriptions.EmailAddress.TryParse(address, out var email, out _)
-            || await Get<Subscriptions.SubscriberStore>().FindAsync(email!, cancellationToken) is not { } reader)
-            return null;
-        var why = reader.StatusReason is { } reason ? $" ({reason})" : "";
-        return reader.Status switch
-        {
-            Subscriptions.SubscriberStatus.Unsubscribed => $"Nothing sent: {reader.Email} is unsubscribed{why} and gets no mail from us; send the test to another address ('subscribers add {reader.Email} --confirmed' if they asked to come back).",
-            Subscriptions.SubscriberStatus.Bounced => $"Nothing sent: {reader.Email} is bounced{why}: its server refused our mail; send the test to another address ('subscribers add {reader.Email} --confirmed' once the address works again).",
-            Subscriptions.SubscriberStatus.Pending => $"Nothing sent: {reader.Email} is pending: it has not confirmed its subscription, and only the confirmation mail goes to it; send the test to another address.",
-            _ when reader.IsPaused => $"Nothing sent: {reader.Email} is paused; 'subscribers resume {reader.Email}' first, or send the test to another address.",
-            _ => null,
-        };
-    }
-
     private Command SendTestCommand()
     {
         var to = new Option<string>("--to") { Description = "Recipient address.", Required = true };
@@ -466,36 +459,9 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
         command.SetAction(async (parse, ct) =>
         {
             if (!await PrepareAsync(ct)) return 2;
-            var previews = Get<DigestPreviews>();
-            var recipient = await previews.RecipientAsync(parse.GetValue(to), ct);
-            if (recipient is null)
-            {
-                await error.WriteLineAsync($"'{parse.GetValue(to)}' is not a valid email address.");
-                return 2;
-            }
-            if (await NotAReaderNowAsync(recipient.Email, ct) is { } refused)
-            {
-                await error.WriteLineAsync(refused);
-                return 1;
-            }
-            try
-            {
-                var (issue, note) = await previews.IssueForAsync(parse.GetValue(to), null, ct);
-                if (issue is not { PaperCount: > 0 })
-                {
-                    // An empty "0 new papers" mail tests nothing and looks like a bug to whoever gets it.
-                    await error.WriteLineAsync($"Nothing sent: {note ?? "there is no paper to send yet (collect first)."}");
-                    return 1;
-                }
-                var destination = await previews.SendAsync(issue, recipient, ct);
-                await output.WriteLineAsync($"Sent issue {issue.Date:yyyy-MM-dd} ({Papers(issue)}) to {recipient.Email} through {destination}");
-                return 0;
-            }
-            catch (Exception exception) when (exception is DeliveryException or TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
-            {
-                await error.WriteLineAsync($"Test send failed: {exception.Message}");
-                return 1;
-            }
+            var result = await Get<ReaderActions>().SendTestAsync(parse.GetValue(to), ct);
+            await (result.Succeeded ? output : error).WriteLineAsync(result.Sentence);
+            return result.Status switch { ReaderActionStatus.Done => 0, ReaderActionStatus.Unknown => 2, _ => 1 };
         });
         return command;
     }

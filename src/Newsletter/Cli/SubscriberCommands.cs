@@ -3,12 +3,13 @@ using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
 using Newsletter.Model;
+using Newsletter.Orchestration;
 using Newsletter.Storage;
 using Newsletter.Subscriptions;
 
 namespace Newsletter.Cli;
 
-/// <summary><c>subscribers add | set | list | pause | resume | remove | import | export</c>.</summary>
+/// <summary><c>subscribers add | set | list | pause | resume | show | remove | import | export</c>.</summary>
 internal static class SubscriberCommands
 {
     /// <summary>The PREFERENCES options of the contract; text forms as in <see cref="PreferenceInput"/>.</summary>
@@ -66,6 +67,7 @@ internal static class SubscriberCommands
         command.Subcommands.Add(List(cli));
         command.Subcommands.Add(PauseOrResume(cli, pause: true));
         command.Subcommands.Add(PauseOrResume(cli, pause: false));
+        command.Subcommands.Add(Show(cli));
         command.Subcommands.Add(Remove(cli));
         command.Subcommands.Add(Feedback(cli));
         command.Subcommands.Add(Import(cli));
@@ -168,34 +170,18 @@ internal static class SubscriberCommands
 
     private sealed record Confirmation(bool Sent, string? Note, string? Failure);
 
-    /// <summary>
-    /// A pending address gets the same double opt-in mail as one that subscribed on the web;
-    /// without it, it would sit pending until it is purged. A pending address gets it again no
-    /// more often than Subscriptions:ConfirmationResendInterval, for <c>add</c> as for <c>import</c>
-    /// and the web form, so adding or importing an address twice mails nobody twice.
-    /// </summary>
+    /// <summary>The confirmation mail of a pending address, under the rules every front shares (<see cref="ReaderActions.SendConfirmationAsync"/>).</summary>
     private static async Task<Confirmation> SendConfirmationAsync(NewsletterCli cli, EmailAddress email, Subscriber subscriber, CancellationToken ct)
     {
         if (subscriber.Status != SubscriberStatus.Pending)
             return new Confirmation(false, null, null);
-        var interval = cli.Get<Microsoft.Extensions.Options.IOptions<SubscriptionOptions>>().Value.ConfirmationResendInterval;
-        var store = cli.Get<SubscriberStore>();
-        var (id, send) = await store.RequestSubscriptionAsync(email, subscriber.Preferences, interval, ct);
-        if (!send)
-            return new Confirmation(false, await store.ConfirmationSentAtAsync(id, ct) is { } sent
-                ? $"confirmation mail already sent at {sent:yyyy-MM-dd HH:mm:ss} UTC; not sent again before {sent + interval:yyyy-MM-dd HH:mm:ss} UTC (Subscriptions:ConfirmationResendInterval)"
-                : $"a confirmation mail was sent less than {interval} ago (Subscriptions:ConfirmationResendInterval)", null);
-        try
+        var result = await cli.Get<ReaderActions>().SendConfirmationAsync(email, subscriber, ct);
+        return result.Status switch
         {
-            await cli.Get<ConfirmationMailer>().SendAsync(id, ct);
-            return new Confirmation(true, null, null);
-        }
-        catch (Exception exception) when (exception is Delivery.DeliveryException or Rendering.TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException or IOException)
-        {
-            // Nothing went out: running the command again must send it, not wait out the interval.
-            await store.ForgetConfirmationSentAsync(id, CancellationToken.None);
-            return new Confirmation(false, null, exception.Message);
-        }
+            ReaderActionStatus.Done => new Confirmation(true, null, null),
+            ReaderActionStatus.Failed => new Confirmation(false, null, result.Sentence),
+            _ => new Confirmation(false, result.Sentence, null),
+        };
     }
 
     private static Command List(NewsletterCli cli)
@@ -221,11 +207,7 @@ internal static class SubscriberCommands
         return command;
     }
 
-    /// <summary>
-    /// <c>pause ADDRESS</c> / <c>resume ADDRESS</c>, as the preferences page does: a paused reader stays
-    /// subscribed and gets no digest until resumed. Only an active reader can be paused; anyone else
-    /// gets no digest anyway, and pausing would hide why.
-    /// </summary>
+    /// <summary><c>pause ADDRESS</c> / <c>resume ADDRESS</c>, under the rules of <see cref="ReaderActions.PauseAsync"/>.</summary>
     private static Command PauseOrResume(NewsletterCli cli, bool pause)
     {
         var verb = pause ? "pause" : "resume";
@@ -239,31 +221,84 @@ internal static class SubscriberCommands
                 return 1;
             }
             if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
-            var store = cli.Get<SubscriberStore>();
-            if (await store.FindAsync(email!, ct) is not { } subscriber)
+            if (await cli.Get<SubscriberStore>().FindAsync(email!, ct) is not { } subscriber)
             {
                 await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
                 return 1;
             }
-            if (subscriber.Status != SubscriberStatus.Active)
+            var result = await cli.Get<ReaderActions>().PauseAsync(subscriber, pause, ct);
+            await (result.Succeeded ? cli.Output : cli.Error).WriteLineAsync(result.Sentence);
+            return result.Succeeded ? 0 : 1;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// <c>show ADDRESS</c>: one reader as the console's reader page shows them (the same
+    /// <see cref="SubscriberReport"/>): status and why, preferences, cursor, their newest digests with
+    /// the ledger's word on each, and the days they got nothing, with the reason.
+    /// </summary>
+    private static Command Show(NewsletterCli cli)
+    {
+        var address = new Argument<string>("address") { Description = "Email address." };
+        var command = new Command("show", "Show one reader: status and its reason, preferences, cursor, recent digests and skips with their reasons.") { address };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!EmailAddress.TryParse(parse.GetValue(address), out var email, out var problem))
             {
-                await cli.Error.WriteLineAsync($"Cannot {verb} {subscriber.Email}: it is {subscriber.Status}{(subscriber.StatusReason is { } reason ? $" ({reason})" : "")}; only an active reader can be paused or resumed.");
+                await cli.Error.WriteLineAsync($"Cannot show '{parse.GetValue(address)}': {problem}");
                 return 1;
             }
-            if (subscriber.IsPaused == pause)
+            if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
+            if (await cli.Get<SubscriberReport>().ReaderAsync(email!, ShowLimit, ct) is not { } reader)
             {
-                await cli.Output.WriteLineAsync($"{subscriber.Email} is already {(pause ? "paused" : "active (not paused)")}; nothing changed.");
-                return 0;
+                await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
+                return 1;
             }
-            // The preferences as just read go back unchanged: the store writes pause with them, as the page does.
-            await store.SavePreferencesAsync(subscriber.Id, pause, subscriber.Preferences, ct);
-            await cli.Output.WriteLineAsync(pause
-                ? $"Paused {subscriber.Email}: no digests until 'subscribers resume {subscriber.Email}'."
-                : $"Resumed {subscriber.Email}: digests again from their next send time.");
+            foreach (var line in ShowLines(reader))
+                await cli.Output.WriteLineAsync(line);
             return 0;
         });
         return command;
     }
+
+    /// <summary>How many digests and skips <c>show</c> lists (the newest).</summary>
+    internal const int ShowLimit = 20;
+
+    internal static IEnumerable<string> ShowLines(ReaderReport reader)
+    {
+        var s = reader.Subscriber;
+        yield return s.Email;
+        yield return $"  status       {reader.StatusWord}" + (reader.StatusReason.Length > 0 ? $" ({reader.StatusReason})" : "");
+        yield return $"  joined       {Time(DbTime.FromDb(s.CreatedAt))}" + (s.ConfirmedAt is { } confirmed ? $"; confirmed {Time(DbTime.FromDb(confirmed))}" : "")
+            + (reader.UnsubscribedAt is { } left ? $"; unsubscribed {Time(left)}" : "")
+            + (reader.ConfirmationSentAt is { } mailed && s.Status == SubscriberStatus.Pending ? $"; confirmation mail sent {Time(mailed)}" : "");
+        yield return $"  preferences  {Describe(s.Preferences)}";
+        yield return $"  cursor       papers collected after {Time(reader.ServedUntil)}" + (reader.LastDigestId is { } digest ? $"; last digest #{digest}" : "; no digest yet");
+        if (reader.HardBounces > 0)
+            yield return $"  bounces      {reader.HardBounces}";
+        yield return reader.Deliveries.Count == 0 ? "  digests      none" : $"  digests      (newest {reader.Deliveries.Count})";
+        foreach (var d in reader.Deliveries)
+            yield return $"    {d.Date}  {Digest(d)}  {Outcome(d)}  {d.MessageId}";
+        yield return reader.Skips.Count == 0 ? "  skipped      never" : $"  skipped      (newest {reader.Skips.Count})";
+        foreach (var skip in reader.Skips)
+            yield return $"    {skip.Date}  {skip.Reason}";
+    }
+
+    private static string Digest(ReaderDelivery d) =>
+        (d.DigestId is { } id ? $"digest #{id}" : "issue") + (d.Cadence == "weekly" ? " weekly" : "") + $" ({d.Papers} {(d.Papers == 1 ? "paper" : "papers")})";
+
+    /// <summary>The ledger's word on one delivery, with its time and its last error.</summary>
+    internal static string Outcome(ReaderDelivery d) => d.Status switch
+    {
+        Delivery.DeliveryStatus.Sent => $"sent {Time(d.SentAt!.Value)}" + (d.Attempts > 1 ? $" (attempt {d.Attempts})" : ""),
+        Delivery.DeliveryStatus.Pending when d.Attempts > 0 => $"deferred after {d.Attempts} attempt(s), next {Time(d.NextAttemptAt)}: {d.LastError}",
+        Delivery.DeliveryStatus.Pending => "waiting to be sent",
+        Delivery.DeliveryStatus.Sending => "being sent",
+        _ => d.Status + (d.LastError is { Length: > 0 } error ? $": {error}" : ""),
+    };
+
+    private static string Time(DateTimeOffset value) => value.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
 
     private static Command Remove(NewsletterCli cli)
     {
@@ -277,13 +312,9 @@ internal static class SubscriberCommands
                 return 1;
             }
             if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
-            if (!await cli.Get<SubscriberStore>().RemoveAsync(email!, ct))
-            {
-                await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
-                return 1;
-            }
-            await cli.Output.WriteLineAsync($"Removed {email!.Address}");
-            return 0;
+            var result = await cli.Get<ReaderActions>().RemoveAsync(email!, ct);
+            await (result.Succeeded ? cli.Output : cli.Error).WriteLineAsync(result.Sentence);
+            return result.Succeeded ? 0 : 1;
         });
         return command;
     }

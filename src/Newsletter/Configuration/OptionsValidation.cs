@@ -72,6 +72,9 @@ internal sealed class NewsletterOptionsValidator : IValidateOptions<NewsletterOp
             "MaxMoreEntriesPerIssue", $"must be between 0 and {NewsletterOptions.MaxMoreEntriesPerIssueLimit}; got {options.MaxMoreEntriesPerIssue}.");
         check.Require(options.CarryOverMaxAge >= TimeSpan.FromHours(1),
             "CarryOverMaxAge", $"must be at least one hour (papers wait this long for room in an issue); got {options.CarryOverMaxAge}.");
+        check.Require(options.Archive.PageSize is >= 1 and <= 500, "Archive:PageSize", $"must be between 1 and 500; got {options.Archive.PageSize}.");
+        check.Require(options.Archive.FeedIssues is >= 1 and <= 100, "Archive:FeedIssues", $"must be between 1 and 100; got {options.Archive.FeedIssues}.");
+        check.Require(options.Archive.CacheFor >= TimeSpan.Zero, "Archive:CacheFor", $"must not be negative; got {options.Archive.CacheFor}.");
         return check.Result();
     }
 }

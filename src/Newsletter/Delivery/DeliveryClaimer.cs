@@ -16,7 +16,7 @@ internal sealed class DeliveryClaimer(DeliveryStore deliveries, DeliveryOptions 
         try
         {
             await deliveries.RegisterOwnerAsync(owner, stop);
-            run.Expired += await deliveries.ExpireStaleAsync(options.MaxAge, stop);
+            run.Expired += Telemetry.NewsletterTelemetry.RecordDeliveries(DeliveryStatus.Expired, await deliveries.ExpireStaleAsync(options.MaxAge, stop));
             await TakeOverDeadOwnersAsync(stop);
             var after = 0L;
             while (!stop.IsCancellationRequested)

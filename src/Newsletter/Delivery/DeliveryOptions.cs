@@ -62,6 +62,15 @@ public sealed class SmtpOptions
     public double? MessagesPerSecond { get; set; }
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Several relays instead of <see cref="Host"/>, spread by weight (<see cref="RelayPool"/>).</summary>
+    public List<RelayOptions> Relays { get; set; } = [];
+
+    /// <summary>How long a failing relay is left out (doubled while it keeps failing).</summary>
+    public TimeSpan RelayCooldown { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>4xx answers or broken connections in a row after which a relay is left out.</summary>
+    public int RelayFailuresBeforeCooldown { get; set; } = 3;
 }
 
 internal sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>
@@ -89,8 +98,24 @@ internal sealed class SmtpOptionsValidator(IConfiguration configuration) : IVali
     public ValidateOptionsResult Validate(string? name, SmtpOptions options)
     {
         var check = new ValidationFailures(SmtpOptions.Section);
-        check.Require(!(ConfiguredMode() == DeliveryMode.Smtp && string.IsNullOrWhiteSpace(options.Host)),
-            "Host", "must be set when Newsletter:Delivery:Mode is Smtp.");
+        check.Require(!(ConfiguredMode() == DeliveryMode.Smtp && string.IsNullOrWhiteSpace(options.Host) && options.Relays.Count == 0),
+            "Host", "must be set when Newsletter:Delivery:Mode is Smtp (or list Newsletter:Smtp:Relays).");
+        check.Require(string.IsNullOrWhiteSpace(options.Host) || options.Relays.Count == 0,
+            "Relays", $"and Newsletter:Smtp:Host are both set; use one form: Host for one relay, Relays for several (add {options.Host} to Relays).");
+        check.Require(options.RelayCooldown >= TimeSpan.FromSeconds(1), "RelayCooldown", "must be at least one second.");
+        check.Require(options.RelayFailuresBeforeCooldown >= 1, "RelayFailuresBeforeCooldown", "must be at least 1.");
+        for (var i = 0; i < options.Relays.Count; i++)
+        {
+            var relay = options.Relays[i];
+            check.Require(!string.IsNullOrWhiteSpace(relay.Host), $"Relays:{i}:Host", "must name the relay.");
+            check.Require(relay.Port is > 0 and < 65536, $"Relays:{i}:Port", $"must be between 1 and 65535; got {relay.Port}.");
+            check.Require(relay.MaxConnections is >= 1 and <= 64, $"Relays:{i}:MaxConnections", $"must be between 1 and 64; got {relay.MaxConnections}.");
+            check.Require(relay.MessagesPerSecond is null or >= 0, $"Relays:{i}:MessagesPerSecond", "must not be negative.");
+            check.Require(relay.Weight is > 0 and <= 1_000_000 && double.IsFinite(relay.Weight), $"Relays:{i}:Weight", $"must be a positive number; got {relay.Weight}.");
+            check.Require(string.IsNullOrEmpty(relay.Password) || !string.IsNullOrEmpty(relay.Username), $"Relays:{i}:Username", "must be set when a Password is.");
+        }
+        var twice = options.Relays.GroupBy(r => r.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        check.Require(twice is null, "Relays", $"lists {twice?.Key} more than once.");
         check.Require(options.Port is > 0 and < 65536, "Port", $"must be between 1 and 65535; got {options.Port}.");
         check.Require(options.MaxConnections is >= 1 and <= 64, "MaxConnections", $"must be between 1 and 64; got {options.MaxConnections}.");
         check.Require(options.MessagesPerSecond is null or >= 0, "MessagesPerSecond", "must not be negative.");

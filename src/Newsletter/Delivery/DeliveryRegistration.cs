@@ -9,9 +9,15 @@ public static class DeliveryRegistration
     {
         builder.Services.AddValidatedOptions<DeliveryOptions, DeliveryOptionsValidator>(DeliveryOptions.Section);
         builder.Services.AddValidatedOptions<SmtpOptions, SmtpOptionsValidator>(SmtpOptions.Section);
+        builder.Services.AddValidatedOptions<DkimOptions, DkimOptionsValidator>(DkimOptions.Section);
+        builder.Services.AddSingleton<IStartupRequirement, DkimKeyRequirement>();
+        builder.Services.AddSingleton<DkimSigning>();
         builder.Services.AddSingleton<DigestMessageBuilder>();
         builder.Services.AddSingleton<DeliveryStore>();
+        builder.Services.AddSingleton<LedgerReport>();
         builder.Services.AddSingleton<TransportFactory>();
+        builder.Services.AddSingleton<RelayStates>();
+        builder.Services.AddSingleton<SendHold>();
         // What each delivery sends (IDigestMessages) is registered by Orchestration.
         builder.Services.AddSingleton<Dispatcher>();
         // The host waits for a delivery run to stop gracefully, and a little longer.

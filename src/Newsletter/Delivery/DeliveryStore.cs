@@ -66,8 +66,25 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
     private const string FinishSql = """
         UPDATE deliveries SET status = @Status, last_error = @Error, lease_until = NULL, lease_owner = NULL,
             sent_at = CASE WHEN @Status = 'sent' THEN @Now ELSE sent_at END,
+            sent_by = CASE WHEN @Status = 'sent' THEN lease_owner ELSE sent_by END,
             next_attempt_at = COALESCE(@NextAttemptAt, next_attempt_at)
         WHERE id = @DeliveryId AND status = 'sending'
+        """;
+
+    // PostgreSQL: a whole group commit in one statement (one round trip instead of one per outcome,
+    // which made a single instance 0.24x smtp-source). The rows are locked in id order first, as the
+    // lease renewal takes them, so the two cannot deadlock; the 'sending' guard is FinishSql's.
+    private const string PostgresFinishBatchSql = """
+        WITH outcome AS (
+            SELECT * FROM unnest(@ids, @statuses, @errors, @nextAttempts) AS u(id, status, error, next_attempt_at)),
+        locked AS (
+            SELECT id FROM deliveries WHERE id = ANY(@ids) AND status = 'sending' ORDER BY id FOR UPDATE)
+        UPDATE deliveries d SET status = o.status, last_error = o.error, lease_until = NULL, lease_owner = NULL,
+            sent_at = CASE WHEN o.status = 'sent' THEN @now ELSE d.sent_at END,
+            sent_by = CASE WHEN o.status = 'sent' THEN d.lease_owner ELSE d.sent_by END,
+            next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at)
+        FROM outcome o JOIN locked l ON l.id = o.id
+        WHERE d.id = o.id AND d.status = 'sending'
         """;
 
     private const string CountBounceSql = """
@@ -145,7 +162,24 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var result in results.OrderBy(r => r.DeliveryId))
+        var ordered = results.OrderBy(r => r.DeliveryId).ToList();
+        if (database.IsPostgres)
+        {
+            await connection.ExecuteAsync(PostgresFinishBatchSql, new
+            {
+                ids = ordered.Select(r => r.DeliveryId).ToArray(),
+                statuses = ordered.Select(r => r.Status).ToArray(),
+                errors = ordered.Select(r => r.Error).ToArray(),
+                nextAttempts = ordered.Select(r => r.NextAttemptAt is { } next ? DbTime.ToDb(next) : (long?)null).ToArray(),
+                now,
+            }, transaction);
+            foreach (var result in ordered.Where(r => r.Status == DeliveryStatus.Bounced))
+                await connection.ExecuteAsync(CountBounceSql, new { subscriberId = result.SubscriberId, maxHardBounces, reason = result.Error }, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            return;
+        }
+        // SQLite: a statement is a function call, not a round trip; one per outcome costs little.
+        foreach (var result in ordered)
         {
             await connection.ExecuteAsync(FinishSql, new
             {

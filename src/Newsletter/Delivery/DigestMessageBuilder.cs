@@ -43,6 +43,151 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
         return message;
     }
 
+    /// <summary>
+    /// The delivery path: bodies arrive wire-ready (<see cref="WireBody"/>: CRLF, 8-bit, cleaned, the
+    /// shared runs converted once per digest), and each part writes its runs out as they are. MimeKit
+    /// still writes every header and the multipart structure; a 7-bit-only relay or a line over 998
+    /// octets gets MimeKit's own encoding of the same bytes.
+    /// </summary>
+    public MimeMessage Build(WireDigest digest, string to, string messageId, string unsubscribeUrl, DateTimeOffset date)
+    {
+        var from = options.Value.From;
+        var message = new MimeMessage
+        {
+            From = { new MailboxAddress(from.Name, from.Address) },
+            To = { MailboxAddress.Parse(to) },
+            Subject = digest.Subject,
+            Date = date,
+            MessageId = messageId.Trim('<', '>'),
+            Body = new MultipartAlternative { new WireTextPart("plain", digest.Text), new WireTextPart("html", digest.Html) },
+        };
+        AddListHeaders(message, unsubscribeUrl);
+        return message;
+    }
+
+    /// <summary>A text part whose content is wire-ready runs, written as they are when the output is CRLF and 8-bit (SMTP).</summary>
+    private sealed class WireTextPart : TextPart
+    {
+        private readonly WireBody _body;
+        private bool _materialized;
+
+        public WireTextPart(string subtype, WireBody body) : base(subtype)
+        {
+            _body = body;
+            // A content, read without copying, for whoever asks for it (TextBody); MimeKit's multipart
+            // writer also ends a part that has content with the line end before the next boundary.
+            Content = new MimeContent(new RunsStream(body));
+            ContentTransferEncoding = body.LongestLine > MaxLineOctets ? ContentEncoding.QuotedPrintable : ContentEncoding.EightBit;
+            ContentType.Charset = "utf-8";
+        }
+
+        public override void Prepare(EncodingConstraint constraint, int maxLineLength = 78)
+        {
+            if (constraint != EncodingConstraint.SevenBit)
+                return;
+            Materialize();
+            base.Prepare(constraint, maxLineLength);
+        }
+
+        /// <summary>The runs as one content stream (LF line ends, as a part built the plain way holds them), for MimeKit's own writing.</summary>
+        private void Materialize()
+        {
+            if (_materialized)
+                return;
+            _materialized = true;
+            var bytes = _body.ToArray();
+            var length = 0;
+            for (var i = 0; i < bytes.Length; i++)
+                if (!(bytes[i] == (byte)'\r' && i + 1 < bytes.Length && bytes[i + 1] == (byte)'\n'))
+                    bytes[length++] = bytes[i];
+            Content = new MimeContent(new MemoryStream(bytes, 0, length, writable: false));
+        }
+
+        private bool Direct(FormatOptions format) =>
+            !_materialized && ContentTransferEncoding == ContentEncoding.EightBit && format.NewLineFormat == NewLineFormat.Dos;
+
+        public override void WriteTo(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)
+        {
+            if (!Direct(options))
+            {
+                Materialize();
+                base.WriteTo(options, stream, contentOnly, cancellationToken);
+                return;
+            }
+            if (!contentOnly)
+                Headers.WriteTo(options, stream, cancellationToken);
+            foreach (var run in _body.Runs)
+                stream.Write(run.Span);
+        }
+
+        public override async Task WriteToAsync(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)
+        {
+            if (!Direct(options))
+            {
+                Materialize();
+                await base.WriteToAsync(options, stream, contentOnly, cancellationToken);
+                return;
+            }
+            if (!contentOnly)
+                await Headers.WriteToAsync(options, stream, cancellationToken);
+            foreach (var run in _body.Runs)
+                await stream.WriteAsync(run, cancellationToken);
+        }
+    }
+
+    /// <summary>A read-only, seekable stream over a body's runs.</summary>
+    private sealed class RunsStream(WireBody body) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => body.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = Math.Clamp(value, 0, body.Length);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var read = 0;
+            long start = 0;
+            foreach (var run in body.Runs)
+            {
+                if (buffer.IsEmpty)
+                    break;
+                var end = start + run.Length;
+                if (_position < end)
+                {
+                    var from = (int)(_position - start);
+                    var n = Math.Min(run.Length - from, buffer.Length);
+                    run.Span.Slice(from, n).CopyTo(buffer);
+                    buffer = buffer[n..];
+                    _position += n;
+                    read += n;
+                }
+                start = end;
+            }
+            return read;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => body.Length + offset,
+        };
+
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private static TextPart Part(string subtype, byte[] utf8)
     {
         utf8 = WithoutControls(utf8);
@@ -52,7 +197,7 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
             // RFC 5322 allows 998 octets per line. The renderer wraps at spaces, but a token
             // without one (a URL with a long query) or wide UTF-8 characters can pass that: such
             // a part goes quoted-printable, whose soft breaks keep the text intact.
-            ContentTransferEncoding = LongestLine(utf8) > MaxLineOctets ? ContentEncoding.QuotedPrintable : ContentEncoding.EightBit,
+            ContentTransferEncoding = MailLines.LongestLine(utf8) > MaxLineOctets ? ContentEncoding.QuotedPrintable : ContentEncoding.EightBit,
         };
         part.ContentType.Charset = "utf-8";
         return part;
@@ -112,21 +257,6 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
         return copy;
     }
 
-    /// <summary>The longest line in octets, not counting CR or LF (a vectorised scan, cheap next to sending).</summary>
-    public static int LongestLine(ReadOnlySpan<byte> utf8)
-    {
-        var longest = 0;
-        while (true)
-        {
-            var end = utf8.IndexOf((byte)'\n');
-            var line = end < 0 ? utf8 : utf8[..end];
-            var length = line.Length > 0 && line[^1] == '\r' ? line.Length - 1 : line.Length;
-            longest = Math.Max(longest, length);
-            if (end < 0)
-                return longest;
-            utf8 = utf8[(end + 1)..];
-        }
-    }
 
     private static string SafeListName(string name) =>
         "\"" + new string(name.Where(c => !char.IsControl(c) && c != '"' && c != '\\').ToArray()) + "\"";

@@ -55,6 +55,7 @@ internal sealed class DispatchRun(ShutdownRule shutdown, int queueSize, ILogger 
     /// <summary>Counts an outcome once it is in the ledger (the recorder is the only caller).</summary>
     public void Count(string status)
     {
+        Telemetry.NewsletterTelemetry.RecordDelivery(status);
         switch (status)
         {
             case DeliveryStatus.Sent: _sent++; break;

@@ -15,10 +15,12 @@ public sealed class Dispatcher(
     DeliveryStore deliveries,
     IDigestMessages messages,
     TransportFactory transports,
+    SendHold hold,
     IOptions<DeliveryOptions> deliveryOptions,
     IOptions<SmtpOptions> smtpOptions,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
+    Storage.StorageOutage outage,
     ILogger<Dispatcher> logger)
 {
     // One dispatch at a time per process; claims already make concurrent processes safe.
@@ -38,6 +40,12 @@ public sealed class Dispatcher(
         }
         try
         {
+            // Held for every instance (complaints over the limit): nothing is claimed, nothing sent.
+            if (await hold.ReasonAsync(shutdown.Token) is { } held)
+            {
+                logger.LogError("Sending is held: {Reason}; run send-now to lift the hold", held);
+                return new DispatchSummary(0, 0, 0, 0, 0, $"sending is held: {held}; run send-now to lift the hold once the cause is dealt with");
+            }
             return await RunAsync(progress, shutdown.Token);
         }
         finally
@@ -49,6 +57,7 @@ public sealed class Dispatcher(
     /// <param name="shutdown">Cancelled to stop: no new claims or sends; in-flight messages finish within <c>Delivery:ShutdownTimeout</c>.</param>
     private async Task<DispatchSummary> RunAsync(Action<DispatchSummary>? progress, CancellationToken shutdown)
     {
+        using var activity = Telemetry.NewsletterTelemetry.Activities.StartActivity("dispatch");
         var options = deliveryOptions.Value;
         var transport = transports.Create();
         var owner = RunOwner.ForThisRun();
@@ -63,7 +72,7 @@ public sealed class Dispatcher(
 
         logger.LogInformation("Delivering due digests through {Transport}", transport.Describe());
         var recorder = new OutcomeRecorder(deliveries, options.MaxHardBounces, run, time, progress).RecordAsync();
-        var beat = new LeaseHeartbeat(deliveries, options, owner.Id, run, time, logger).BeatAsync(beatStop.Token);
+        var beat = new LeaseHeartbeat(deliveries, options, owner.Id, run, time, outage, logger).BeatAsync(beatStop.Token);
         var claimer = new DeliveryClaimer(deliveries, options, owner, run, time, logger).ClaimAsync();
         var workers = Enumerable.Range(0, transport.MaxSenders)
             .Select(_ => Task.Run(new SendWorker(run, transport, runMessages, rateLimiter, breaker, retries, logger).WorkAsync, CancellationToken.None))
@@ -90,7 +99,8 @@ public sealed class Dispatcher(
             }
             catch (Exception exception) when (exception is DbException)
             {
-                logger.LogWarning("Releasing unsent deliveries failed; the next run takes them over: {Reason}", exception.Message);
+                if (!outage.Absorb(exception))
+                    logger.LogWarning("Releasing unsent deliveries failed; the next run takes them over: {Reason}", exception.Message);
             }
             beatStop.Cancel();
             await beat;

@@ -6,7 +6,7 @@ namespace Newsletter.Delivery;
 /// The run owner's heartbeat, and the leases of its claims still queued or in flight: only a dead
 /// process loses them. Runs until everything is recorded, shutdown included.
 /// </summary>
-internal sealed class LeaseHeartbeat(DeliveryStore deliveries, DeliveryOptions options, string ownerId, DispatchRun run, TimeProvider time, ILogger logger)
+internal sealed class LeaseHeartbeat(DeliveryStore deliveries, DeliveryOptions options, string ownerId, DispatchRun run, TimeProvider time, Storage.StorageOutage outage, ILogger logger)
 {
     /// <summary>How often the owner beats: <c>Delivery:HeartbeatInterval</c>, but often enough to renew leases in time.</summary>
     public static TimeSpan Tick(DeliveryOptions options) =>
@@ -37,7 +37,9 @@ internal sealed class LeaseHeartbeat(DeliveryStore deliveries, DeliveryOptions o
                 }
                 catch (Exception exception) when (exception is DbException)
                 {
-                    logger.LogWarning("Renewing delivery leases failed: {Reason}", exception.Message);
+                    // An outage is said once for the whole process; any other fault here, each time.
+                    if (!outage.Absorb(exception))
+                        logger.LogWarning("Renewing delivery leases failed: {Reason}", exception.Message);
                 }
             }
         }

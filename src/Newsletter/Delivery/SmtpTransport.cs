@@ -84,13 +84,23 @@ public sealed class SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> lo
 
         public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                await client.SendAsync(message, cancellationToken);
+                // A VERP return path (Envelope) goes in MAIL FROM; otherwise MailKit uses From.
+                if (Envelope.ReturnPath(message) is { } returnPath)
+                    await client.SendAsync(message, returnPath, message.To.Mailboxes, cancellationToken);
+                else
+                    await client.SendAsync(message, cancellationToken);
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 throw Classify(exception);
+            }
+            finally
+            {
+                // Refused ones too: the relay's answer took that long either way.
+                Telemetry.NewsletterTelemetry.SmtpSendTime.Record(Telemetry.NewsletterTelemetry.Seconds(started));
             }
         }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Newsletter.Delivery;
 using Newsletter.Orchestration;
 using Newsletter.Rendering;
 using Newsletter.Storage;
@@ -16,7 +17,12 @@ public static class HealthRegistration
         builder.Services.AddHostedService(services => services.GetRequiredService<IntegrityMonitor>());
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
-            .AddCheck<TemplatesHealthCheck>("templates");
+            .AddCheck<TemplatesHealthCheck>("templates")
+            .AddCheck<SourceHealthCheck>("sources")
+            .AddCheck<LastSendHealthCheck>("lastSend")
+            .AddCheck<RelaysHealthCheck>("relays")
+            .AddCheck<SendHoldHealthCheck>("sending");
+        builder.Services.AddSingleton<Delivery.LastSendQuery>();
         return builder;
     }
 
@@ -49,7 +55,16 @@ public static class HealthRegistration
                     instances = database.IsPostgres
                         ? nodes.Select(n => new { id = n.InstanceId, lastCheckin = n.LastCheckin, alive = n.Alive }).ToArray()
                         : null,
-                    checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+                    // Which checks are unhappy, so a monitor need not read every description.
+                    unhappy = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => e.Key).ToArray(),
+                    relays = RelaysHealthCheck.Describe(context.RequestServices.GetRequiredService<IOptions<SmtpOptions>>().Value,
+                        context.RequestServices.GetRequiredService<RelayStates>(), context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()),
+                    checks = report.Entries.ToDictionary(e => e.Key, e => new
+                    {
+                        status = e.Value.Status.ToString(),
+                        description = e.Value.Description,
+                        data = e.Value.Data.Count > 0 ? e.Value.Data : null,
+                    }),
                 }));
             },
         });
@@ -66,8 +81,10 @@ internal sealed class DatabaseHealthCheck(Database database, IntegrityMonitor in
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var probe = await database.ProbeAsync(time, cancellationToken);
+        // With the fault attached, the health service's own log line of an outage becomes part of the
+        // outage's one report (OutageLogging) instead of an error per poll of a load balancer.
         if (!probe.Healthy)
-            return HealthCheckResult.Unhealthy(probe.Description);
+            return HealthCheckResult.Unhealthy(probe.Description, probe.Unreachable);
         if (integrity.Problem is { } problem)
             return HealthCheckResult.Unhealthy(problem);
         return HealthCheckResult.Healthy($"{database.Provider}, " + probe.Description + (integrity.LastChecked is { } at ? $", integrity checked {at:u}" : ""));

@@ -129,10 +129,11 @@ public sealed class DigestComposer(
             return new DigestPreview(null, readerDate, skipped.Keys.Single());
         // As IssueStore reads a frozen digest back: positions from 1, the carried papers not shown.
         var composed = digests.Single();
-        var entries = composed.Papers.Select((p, i) => (p.Paper, p.Why, Index: i)).Where(p => limits.Compact(p.Index) < 2)
-            .Select(p => new IssueEntry(p.Index + 1, p.Paper.Title, p.Paper.Summary, p.Paper.Authors, p.Paper.Url, p.Paper.Score, p.Paper.PublishedAt, p.Paper.Source, p.Why, p.Paper.Id))
-            .ToList();
-        return new DigestPreview(new Issue(0, readerDate, entries.Take(limits.InFull).ToList(), composed.Cadence) { More = entries.Skip(limits.InFull).ToList() }, readerDate, null);
+        IssueEntry Entry((CandidatePaper Paper, string Why) p, int index) =>
+            new(index + 1, p.Paper.Title, p.Paper.Summary, p.Paper.Authors, p.Paper.Url, p.Paper.Score, p.Paper.PublishedAt, p.Paper.Source, p.Why, p.Paper.Id);
+        var full = composed.Papers.Select(Entry).Where((_, i) => composed.Places[i] == 0).ToList();
+        var more = composed.Papers.Select(Entry).Where((_, i) => composed.Places[i] == 1).ToList();
+        return new DigestPreview(new Issue(0, readerDate, full, composed.Cadence) { More = more }, readerDate, null);
     }
 
     private static string Days(Preferences preferences) => preferences.Cadence == Cadence.Weekly

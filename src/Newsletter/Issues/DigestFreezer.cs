@@ -59,7 +59,7 @@ internal sealed class DigestFreezer(Database database, IssueStore issues, IOptio
                 var digestId = await connection.ExecuteScalarAsync<long>(InsertDigestSql,
                     new { issueId, cadence = composed.Cadence, windowStart = composed.WindowStart, windowEnd = now, now }, transaction);
                 await connection.ExecuteAsync(InsertDigestEntrySql,
-                    composed.Papers.Select((p, i) => new { digestId, position = i + 1, entryId = p.Paper.Id, why = p.Why, compact = limits.Compact(i) }), transaction);
+                    composed.Papers.Select((p, i) => new { digestId, position = i + 1, entryId = p.Paper.Id, why = p.Why, compact = composed.Places[i] }), transaction);
                 // Their ledger rows go in together: a claim in id order meets one group after another.
                 composed.Readers.Sort();
                 foreach (var ids in composed.Readers.Chunk(PaperWindow.Chunk))
@@ -70,8 +70,9 @@ internal sealed class DigestFreezer(Database database, IssueStore issues, IOptio
                 for (var i = 0; i < composed.Papers.Count; i++)
                 {
                     var id = composed.Papers[i].Paper.Id;
-                    (i < limits.InFull ? total.Full : i < limits.Capacity ? total.Papers : total.Overflow).Add(id);
-                    if (i < limits.InFull)
+                    var place = composed.Places[i];
+                    (place == 0 ? total.Full : place == 1 ? total.Papers : total.Overflow).Add(id);
+                    if (place == 0)
                         total.Papers.Add(id);
                 }
                 total.Groups++;

@@ -2,15 +2,46 @@ using Newsletter.Model;
 
 namespace Newsletter.Issues;
 
-/// <summary>How many papers a digest shows: the first <see cref="InFull"/> in full, up to <see cref="Capacity"/> in all.</summary>
+/// <summary>
+/// How many papers a digest shows: the first <see cref="InFull"/> in full, then up to <see cref="Capacity"/> in all
+/// under "More papers" while that list stays within <see cref="MoreListBytes"/> (a digest stays under Gmail's clip
+/// however many papers a day brings: Rendering's DigestSizeBudget shortens the full entries, this bounds the list).
+/// </summary>
 internal sealed record DigestLimits(int InFull, int Capacity)
 {
-    /// <summary>0: shown in full, 1: under "More papers", 2: no room, carried to the reader's next digest.</summary>
-    public int Compact(int index) => index < InFull ? 0 : index < Capacity ? 1 : 2;
+    /// <summary>What the compact list may take: its titles and links, and <see cref="ItemMarkup"/> bytes of markup per paper (the default template's ~110 after CSS inlining).</summary>
+    public const int MoreListBytes = 30_000;
+
+    public const int ItemMarkup = 120;
+
+    /// <summary>
+    /// Per ranked paper, 0: shown in full, 1: under "More papers", 2: no room, carried to the reader's next digest.
+    /// The list ends at the first paper that does not fit, so the ranking is kept and nothing jumps the queue.
+    /// </summary>
+    public int[] Place(IReadOnlyList<CandidatePaper> ranked)
+    {
+        var places = new int[ranked.Count];
+        var bytes = 0;
+        var full = false;
+        for (var i = 0; i < ranked.Count; i++)
+        {
+            if (i < InFull)
+                continue;
+            if (!full && i < Capacity)
+            {
+                bytes += ItemBytes(ranked[i].Title, ranked[i].Url);
+                full = bytes > MoreListBytes;
+            }
+            places[i] = full || i >= Capacity ? 2 : 1;
+        }
+        return places;
+    }
+
+    private static int ItemBytes(string title, string url) => System.Text.Encoding.UTF8.GetByteCount(title) + System.Text.Encoding.UTF8.GetByteCount(url) + ItemMarkup;
 }
 
-/// <summary>One digest to freeze: its papers in rank order with their reasons, and the readers who share it.</summary>
-internal sealed record ComposedDigest(string Cadence, long WindowStart, List<(CandidatePaper Paper, string Why)> Papers, List<long> Readers);
+/// <summary>One digest to freeze: its papers in rank order with their reasons and <see cref="DigestLimits.Place"/>s, and the readers who share it.</summary>
+internal sealed record ComposedDigest(string Cadence, long WindowStart, List<(CandidatePaper Paper, string Why)> Papers, int[] Places, List<long> Readers);
 
 /// <summary>
 /// Groups the readers due on one date and filters the papers once per group: readers with the same
@@ -78,9 +109,10 @@ internal static class DigestGroups
                 continue;
             }
             var cadenceText = cadence == Cadence.Weekly ? "weekly" : "daily";
-            var signature = cadenceText + "|" + string.Join('|', ranked.Select((r, i) => r.Paper.Id + ":" + r.Why + ":" + limits.Compact(i)));
+            var places = limits.Place(ranked.Select(r => r.Paper).ToList());
+            var signature = cadenceText + "|" + string.Join('|', ranked.Select((r, i) => r.Paper.Id + ":" + r.Why + ":" + places[i]));
             if (!digests.TryGetValue(signature, out var composed))
-                digests[signature] = composed = new ComposedDigest(cadenceText, start, ranked, []);
+                digests[signature] = composed = new ComposedDigest(cadenceText, start, ranked, places, []);
             composed.Readers.AddRange(group.Select(r => r.Id));
         }
         return (digests.Values, skipped);

@@ -6,6 +6,7 @@ public static class IssuesRegistration
     public static WebApplicationBuilder AddIssues(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<IssueStore>();
+        builder.Services.AddSingleton<ArchiveStore>();
         builder.Services.AddSingleton<DigestComposer>();
         return builder;
     }

@@ -22,6 +22,8 @@ internal sealed class PaperRow
     public string Source { get; init; } = "";
     public string Categories { get; init; } = "";
     public long FirstSeenAt { get; init; }
+    /// <summary>Read by the archive only (its Last-Modified): when the entry last changed.</summary>
+    public long UpdatedAt { get; init; }
     public long Compact { get; init; }
     public string Why { get; init; } = "";
     public byte[]? Embedding { get; init; }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Newsletter.Configuration;
 using Newsletter.Delivery;
 using Newsletter.Issues;
+using Newsletter.Telemetry;
 
 namespace Newsletter.Orchestration;
 
@@ -44,7 +45,11 @@ public sealed class DailyDigest(
     /// </summary>
     public async Task<ComposeResult> ComposeAsync(DateOnly? date, CancellationToken cancellationToken)
     {
-        var result = await composer.ComposeAsync(date, delivery.Value.MaxAge, cancellationToken);
+        ComposeResult result;
+        using (NewsletterTelemetry.Activities.StartActivity("compose"))
+            result = await composer.ComposeAsync(date, delivery.Value.MaxAge, cancellationToken);
+        // Due: got a digest, or was looked at and skipped with a reason (nothing new for them).
+        NewsletterTelemetry.ReadersDue.Record(result.Deliveries + result.NothingNew);
         var dateText = result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         switch (result.Outcome)
         {
@@ -75,6 +80,21 @@ public sealed class DailyDigest(
         if (date is null && composed.Outcome != ComposeOutcome.Composed && !await deliveries.AnyDueAsync(cancellationToken))
             return (composed, new DispatchSummary(0, 0, 0, 0, 0, null));
         var delivered = await dispatcher.DispatchAsync(progress, cancellationToken);
+        await RecordBacklogAsync(cancellationToken);
         return (composed, delivered);
+    }
+
+    /// <summary>What the ledger still holds to send after a run (waiting for a retry, or claimed elsewhere).</summary>
+    private async Task RecordBacklogAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var counts = await deliveries.CountsAsync(cancellationToken);
+            NewsletterTelemetry.LedgerBacklog.Record(counts.Where(c => c.Status is DeliveryStatus.Pending or DeliveryStatus.Sending).Sum(c => c.Count));
+        }
+        catch (System.Data.Common.DbException exception)
+        {
+            logger.LogDebug(exception, "Could not count the ledger's backlog");
+        }
     }
 }

@@ -1,7 +1,9 @@
+using Newsletter.Bounces;
 using Newsletter.Delivery;
 using Newsletter.Issues;
 using Newsletter.Model;
 using Newsletter.Rendering;
+using Newsletter.Telemetry;
 using Newsletter.Subscriptions;
 
 namespace Newsletter.Orchestration;
@@ -11,7 +13,7 @@ namespace Newsletter.Orchestration;
 /// with their signed links, as a list message with the delivery's Message-ID. The dispatcher calls
 /// it through <see cref="IDigestMessages"/>, so Delivery knows nothing of digests or templates.
 /// </summary>
-public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, DigestMessageBuilder messages, MailLinks links, TimeProvider time)
+public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, DigestMessageBuilder messages, MailLinks links, ReturnPaths returnPaths, TimeProvider time)
     : IDigestMessages
 {
     public IRunMessages ForRun() => new RunMessages(this, new DigestCache(issues));
@@ -20,17 +22,22 @@ public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, D
     private MimeKit.MimeMessage Build(Issue issue, ClaimedDelivery delivery)
     {
         var unsubscribe = links.Unsubscribe(delivery.SubscriberId);
-        EncodedDigest digest;
+        WireDigest digest;
         try
         {
-            digest = renderer.RenderEncoded(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId),
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            digest = renderer.RenderWire(issue, new DigestRecipient(delivery.Email, unsubscribe, links.Preferences(delivery.SubscriberId),
                 (entryId, more) => links.Feedback(delivery.SubscriberId, entryId, more)));
+            NewsletterTelemetry.RenderTime.Record(NewsletterTelemetry.Seconds(started));
         }
         catch (Exception exception) when (exception is TemplateUnavailableException or Scriban.Syntax.ScriptRuntimeException)
         {
             throw new MessageUnavailableException(exception.Message, exception);
         }
-        return messages.Build(digest, delivery.Email, delivery.MessageId, unsubscribe, time.GetUtcNow());
+        var message = messages.Build(digest, delivery.Email, delivery.MessageId, unsubscribe, time.GetUtcNow());
+        // Bounces that arrive later come back to an address naming this delivery (off without Bounces:ReturnPathDomain).
+        returnPaths.Apply(message, delivery.Id, delivery.SubscriberId);
+        return message;
     }
 
     private sealed class RunMessages(DigestMessages owner, DigestCache digests) : IRunMessages

@@ -10,6 +10,9 @@ public static class OrchestrationRegistration
         builder.Services.AddHostedService(services => services.GetRequiredService<StartupTasks>());
         builder.Services.AddSingleton<DailyDigest>();
         builder.Services.AddSingleton<DigestPreviews>();
+        builder.Services.AddSingleton<ReaderActions>();
+        builder.Services.AddSingleton<OperatorConsole>();
+        builder.Services.AddSingleton<ArchivePages>();
         builder.Services.AddSingleton<Delivery.IDigestMessages, DigestMessages>();
         // Every feature's templates at once: templates check, /health, and the folder check at start.
         builder.Services.AddSingleton<TemplateChecker>();

@@ -112,15 +112,80 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
                 ["error"] = "",
                 ["notice"] = "",
             }));
+        // The archive's pages, with and without issues, papers and a topic.
+        pages.Add(("archive", ArchivePages.IndexModel(options.Value, [], 1, 1, 0)));
+        pages.Add(("archive", ArchivePages.IndexModel(options.Value,
+            [new Issues.ArchiveListing(new DateOnly(2025, 9, 9), 12, DateTimeOffset.UnixEpoch), new Issues.ArchiveListing(new DateOnly(2025, 9, 8), 3, DateTimeOffset.UnixEpoch)], 2, 3, 70)));
+        pages.Add(("archive-issue", ArchivePages.IssuePageModel(options.Value, renderer, SampleIssue(), null)));
+        foreach (var issue in OtherSampleIssues())
+            pages.Add(("archive-issue", ArchivePages.IssuePageModel(options.Value, renderer, issue, "cs.CV")));
         foreach (var (page, model) in pages)
         {
             var content = Rendered($"pages/{page}.html.sbn", model);
             model["content"] = new TrustedHtml(content ?? "<p>sample</p>");
             Rendered("pages/layout.html.sbn", model);
         }
+        // The operator's console, with the models its endpoints build, in its own layout.
+        foreach (var (page, model) in OperatorConsole.Samples())
+        {
+            model["newsletter"] = DigestRenderer.NewsletterModel(options.Value);
+            model["title"] = "Sample";
+            model["antiforgery"] = new ScriptObject { ["field"] = "__RequestVerificationToken", ["token"] = "SAMPLE" };
+            var content = Rendered($"pages/{page}.html.sbn", model);
+            model["content"] = new TrustedHtml(content ?? "<p>sample</p>");
+            Rendered($"pages/{OperatorConsole.Layout}.html.sbn", model);
+        }
         problems.AddRange(unknown.Errors.Select(e => e.ToString()));
         // A render error comes once per sample that reaches it: say it once.
         return problems.Distinct().ToList();
+    }
+
+    /// <summary>
+    /// Warnings (not errors) for digests that would be clipped: a heavy day with the configured caps
+    /// (every paper shown in full with a 1,900-character abstract, a 140-character title and twelve
+    /// authors; the compact list as full as composing lets it be) rendered through the operator's
+    /// templates as readers get it, size budget included. Gmail clips an HTML part past ~102 KB and
+    /// hides what follows it, the unsubscribe link included. Empty when the templates do not render
+    /// (<see cref="Check"/> reports that).
+    /// </summary>
+    public IReadOnlyList<string> SizeWarnings()
+    {
+        var sample = HeavySampleIssue();
+        var recipient = new DigestRecipient("reader@example.org", SampleUnsubscribe, "https://example.org/preferences?token=SAMPLE");
+        (int Html, int Text) size;
+        try
+        {
+            size = renderer.MeasureParts(sample, recipient);
+        }
+        catch (Exception exception) when (exception is ScriptRuntimeException or TemplateUnavailableException)
+        {
+            return [];
+        }
+        var day = $"a sample day of {sample.Entries.Count} papers in full with 1,900-character abstracts and {sample.More.Count} under More papers";
+        var warnings = new List<string>();
+        foreach (var (name, bytes, part) in new[] { (DigestRenderer.HtmlTemplate, size.Html, "HTML"), (DigestRenderer.TextTemplate, size.Text, "plain-text") })
+            if (bytes > DigestSizeBudget.PartLimit)
+                warnings.Add($"warning: {templates.Display(name)}: {day} renders a {bytes:N0}-byte {part} part, over {DigestSizeBudget.PartLimit:N0}"
+                    + " (Gmail clips a part past ~102 KB and hides what follows, the unsubscribe link included): print less per paper, or lower MaxEntriesPerIssue");
+        return warnings;
+    }
+
+    /// <summary>The heaviest day the caps allow, with real-length papers (the compact list cut where composing cuts it).</summary>
+    private Issue HeavySampleIssue()
+    {
+        var abstractText = string.Concat(Enumerable.Repeat("We study how sparse expert routing interacts with long-context attention and report consistent gains. ", 20))[..1_900];
+        var authors = Enumerable.Range(1, 12).Select(a => $"Author{a} Surname{a}").ToList();
+        string Title(int n) => $"Paper {n:000}: " + string.Concat(Enumerable.Repeat("Scaling Sparse Mixture-of-Experts Models for Long-Context Reasoning ", 3))[..128];
+        var full = options.Value.MaxEntriesPerIssue;
+        var count = full + options.Value.MaxMoreEntriesPerIssue;
+        var papers = Enumerable.Range(1, count).Select(n => new Model.CandidatePaper(n, Title(n), abstractText, authors,
+            $"https://arxiv.org/abs/2509.{10000 + n}", 1000 - n, null, "sample", [], [], 0)).ToList();
+        var places = new Issues.DigestLimits(full, count).Place(papers);
+        IssueEntry Entry(Model.CandidatePaper p) => new((int)p.Id, p.Title, p.Summary, p.Authors, p.Url, p.Score, null, p.Source);
+        return new Issue(0, new DateOnly(2025, 9, 8), papers.Where((_, i) => places[i] == 0).Select(Entry).ToList())
+        {
+            More = papers.Where((_, i) => places[i] == 1).Select(Entry).ToList(),
+        };
     }
 
     /// <summary>

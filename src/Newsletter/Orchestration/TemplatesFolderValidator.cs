@@ -12,7 +12,7 @@ namespace Newsletter.Orchestration;
 internal sealed class TemplatesFolderValidator : IStartupRequirement
 {
     public static IEnumerable<string> Required =>
-        DigestRenderer.Required.Concat(ConfirmationMailer.Required).Concat(PageRenderer.Required);
+        DigestRenderer.Required.Concat(ConfirmationMailer.Required).Concat(PageRenderer.Required).Concat(OperatorConsole.Required).Concat(ArchivePages.Required);
 
     public IEnumerable<string> Problems(IConfiguration configuration)
     {

@@ -52,54 +52,92 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private static readonly Func<string, string> WrapText = static text => LineWrapper.WrapText(text, TextWidth);
 
     public RenderedDigest Render(Issue issue, DigestRecipient recipient) =>
-        IsPlain(issue, recipient) && Prepare(issue, recipient.Feedback is not null) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
+        IsPlain(issue, recipient) && Prepare(issue, recipient) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
 
     /// <summary>The delivery path: the bodies as UTF-8 bytes, ready for the wire.</summary>
     public EncodedDigest RenderEncoded(Issue issue, DigestRecipient recipient)
     {
-        if (IsPlain(issue, recipient) && Prepare(issue, recipient.Feedback is not null) is { Spliceable: true } prepared)
+        if (IsPlain(issue, recipient) && Prepare(issue, recipient) is { Spliceable: true } prepared)
             return prepared.SpliceEncoded(recipient);
         var full = RenderFully(issue, recipient);
         return new EncodedDigest(full.Subject, Encoding.UTF8.GetBytes(full.Html), Encoding.UTF8.GetBytes(full.Text));
     }
 
-    private Prepared Prepare(Issue issue, bool feedback)
+    /// <summary>
+    /// The delivery path: the bodies wire-ready (CRLF, 8-bit, cleaned), as runs. The runs every reader
+    /// of the digest shares were converted once, when the digest was prepared; per reader only the
+    /// lines holding their address and links are spliced, wrapped and converted.
+    /// </summary>
+    public WireDigest RenderWire(Issue issue, DigestRecipient recipient)
     {
+        if (IsPlain(issue, recipient) && Prepare(issue, recipient) is { Spliceable: true } prepared)
+            return prepared.SpliceWire(recipient);
+        var full = RenderFully(issue, recipient);
+        return new WireDigest(full.Subject, WireText.Body(Encoding.UTF8.GetBytes(full.Html)), WireText.Body(Encoding.UTF8.GetBytes(full.Text)));
+    }
+
+    private Prepared Prepare(Issue issue, DigestRecipient recipient)
+    {
+        var feedback = recipient.Feedback is not null;
         var current = new TemplateVersions(templates, SubjectTemplate, HtmlTemplate, TextTemplate);
         var cache = feedback ? _prepared : _preparedWithoutFeedback;
         if (cache.TryGetValue(issue, out var prepared) && prepared.Versions == current)
             return prepared;
         lock (cache)
         {
-            return cache.TryGetValue(issue, out prepared) && prepared.Versions == current ? prepared : PrepareAndCache(issue, current, feedback, cache);
+            return cache.TryGetValue(issue, out prepared) && prepared.Versions == current ? prepared : PrepareAndCache(issue, current, feedback, FeedbackLength(issue, recipient), cache);
         }
     }
 
-    /// <summary>The plain way: the whole template for one reader.</summary>
-    public RenderedDigest RenderFully(Issue issue, DigestRecipient recipient) => Finish(RenderRaw(issue, recipient));
+    /// <summary>The plain way: the whole template for one reader (shortened as every reader's copy is, <see cref="DigestSizeBudget"/>).</summary>
+    public RenderedDigest RenderFully(Issue issue, DigestRecipient recipient) => RenderFully(issue, recipient, Prepare(issue, recipient).Levels);
+
+    private RenderedDigest RenderFully(Issue issue, DigestRecipient recipient, int[] levels) => Finish(RenderRaw(issue, recipient, levels));
+
+    /// <summary>The size of each part of <paramref name="issue"/> as readers get it, and whether it is within <see cref="DigestSizeBudget.PartLimit"/> with the real personal values.</summary>
+    public (int HtmlBytes, int TextBytes) MeasureParts(Issue issue, DigestRecipient recipient)
+    {
+        var digest = Render(issue, recipient);
+        return (Encoding.UTF8.GetByteCount(digest.Html.Replace("\n", "\r\n", StringComparison.Ordinal)),
+            Encoding.UTF8.GetByteCount(digest.Text.Replace("\n", "\r\n", StringComparison.Ordinal)));
+    }
 
     private static RenderedDigest Finish(RenderedDigest raw) =>
         new(TemplateRenderer.HeaderSafe(raw.Subject), WrapHtml(raw.Html), WrapText(raw.Text));
 
     /// <summary>Rendered, CSS inlined, not yet cleaned or wrapped (those come after splicing).</summary>
-    private RenderedDigest RenderRaw(Issue issue, DigestRecipient recipient)
+    private RenderedDigest RenderRaw(Issue issue, DigestRecipient recipient, int[]? levels)
     {
-        var model = Model(issue, recipient);
+        var model = Model(issue, recipient, levels);
         return new RenderedDigest(
             templates.Render(SubjectTemplate, model),
             MailHtml.Inline(templates.Render(HtmlTemplate, model)),
             templates.Render(TextTemplate, model));
     }
 
-    private Prepared PrepareAndCache(Issue issue, TemplateVersions versions, bool feedback, ConditionalWeakTable<Issue, Prepared> cache)
+    /// <summary>
+    /// How long this reader's feedback links are, with room for longer ids: the feedback markers are made this long,
+    /// so the size budget, fitted on the marked render, counts the real links' bytes (two per paper, in both parts).
+    /// </summary>
+    private static int FeedbackLength(Issue issue, DigestRecipient recipient) =>
+        recipient.Feedback is { } links && Papers(issue) is [var first, ..] ? Math.Max(links(first, true).Length, links(first, false).Length) + 6 : 0;
+
+    private Prepared PrepareAndCache(Issue issue, TemplateVersions versions, bool feedback, int feedbackLength, ConditionalWeakTable<Issue, Prepared> cache)
     {
-        // Slots 0-2: address and links; then two per paper (more, less like this), in the issue's order.
-        var papers = Papers(issue);
+        // Slots 0-2: address and links; then two per paper (more, less like this), in the issue's order
+        // (none without feedback: an empty marker would match everywhere).
+        var papers = feedback ? Papers(issue) : [];
         var slotOf = papers.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => 3 + 2 * p.i);
         var markers = new DigestRecipient(_marker + "0x", _marker + "1x", _marker + "2x",
-            feedback ? (entryId, more) => _marker + (slotOf[entryId] + (more ? 0 : 1)).ToString(CultureInfo.InvariantCulture) + "x" : null);
+            feedback ? (entryId, more) => (_marker + (slotOf[entryId] + (more ? 0 : 1)).ToString(CultureInfo.InvariantCulture) + "x").PadRight(feedbackLength, 'x') : null);
         var probe = feedback ? Probe : Probe with { Feedback = null };
-        var prepared = new Prepared(versions, RenderRaw(issue, markers), Prepared.Values(markers, papers), papers);
+        // How much of each paper fits the size budget is decided here, once per digest, and holds for every reader.
+        RenderedDigest? raw = null;
+        var (levels, _, fits) = DigestSizeBudget.Fit(issue, levels => Finish(raw = RenderRaw(issue, markers, levels)));
+        if (!fits && !ReferenceEquals(Interlocked.Exchange(ref _oversizeWarned, versions), versions))
+            logger.LogWarning("A digest of {Papers} papers is over {Limit:N0} bytes in one part even with every abstract shortened: the templates add too much per paper (Gmail clips such mail and hides its unsubscribe link); lower MaxEntriesPerIssue or shorten the templates",
+                issue.PaperCount, DigestSizeBudget.PartLimit);
+        var prepared = new Prepared(versions, raw!, Prepared.Values(markers, papers), papers, levels);
         // Whether the templates pass personal values through unchanged is a property of the
         // templates: checked once per template version (on the first digest), not once per
         // preference group, where the second full render would cost as much as the first.
@@ -109,7 +147,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         }
         else
         {
-            prepared.Spliceable = prepared.Splice(probe) == RenderFully(issue, probe);
+            prepared.Spliceable = prepared.Splice(probe) == RenderFully(issue, probe, levels);
             if (feedback) _verdict = (versions, prepared.Spliceable);
             else _verdictWithoutFeedback = (versions, prepared.Spliceable);
             if (!prepared.Spliceable)
@@ -120,6 +158,8 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     }
 
     private (TemplateVersions Versions, bool Spliceable)? _verdict, _verdictWithoutFeedback;
+
+    private TemplateVersions? _oversizeWarned;
 
     /// <summary>
     /// Whether the reader's values pass through escaping unchanged, so the splice holds. Feedback links all have one
@@ -148,8 +188,11 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     /// Wrapping works line by line, so lines without a personal value are wrapped (and UTF-8
     /// encoded) here once; only the few lines that hold a value are spliced and wrapped per reader.
     /// </remarks>
-    private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers, long[] papers)
+    private sealed class Prepared(TemplateVersions versions, RenderedDigest raw, string[] markers, long[] papers, int[] levels)
     {
+        /// <summary>Each full entry's <see cref="DigestSizeBudget"/> level.</summary>
+        public int[] Levels { get; } = levels;
+
         private readonly Piece[] _subject = Cut(raw.Subject, markers);
         private readonly Segment[] _html = Segments(raw.Html, markers, WrapHtml);
         private readonly Segment[] _text = Segments(raw.Text, markers, WrapText);
@@ -168,6 +211,32 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         {
             var values = Values(recipient);
             return new EncodedDigest(Subject(values), Join(_html, values, WrapHtml), Join(_text, values, WrapText));
+        }
+
+        public WireDigest SpliceWire(DigestRecipient recipient)
+        {
+            var values = Values(recipient);
+            return new WireDigest(Subject(values), Wire(_html, values, WrapHtml), Wire(_text, values, WrapText));
+        }
+
+        /// <summary>The shared runs as they are; each personal line spliced, wrapped and made wire-ready, with the line end the join gives it.</summary>
+        private static WireBody Wire(Segment[] segments, string[] values, Func<string, string> wrap)
+        {
+            var runs = new ReadOnlyMemory<byte>[segments.Length];
+            var longest = 0;
+            for (var i = 0; i < segments.Length; i++)
+            {
+                if (segments[i].Wire is { } shared)
+                {
+                    runs[i] = shared;
+                    longest = Math.Max(longest, segments[i].Longest);
+                    continue;
+                }
+                var line = WireText.ToWire(Encoding.UTF8.GetBytes(wrap(Join(segments[i].Line!, values))), newLine: i < segments.Length - 1);
+                runs[i] = line;
+                longest = Math.Max(longest, MailLines.LongestLine(line));
+            }
+            return new WireBody(runs, longest);
         }
 
         private string[] Values(DigestRecipient recipient) => Values(recipient, papers);
@@ -249,7 +318,10 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
                 }
             }
             Flush();
-            return segments.ToArray();
+            // The shared runs in their wire form, each with the line end that joins it to the next, made once here.
+            return segments.Select((segment, i) => segment.Utf8 is { } utf8
+                ? segment with { Wire = WireText.ToWire(utf8, newLine: i < segments.Count - 1) }
+                : segment).Select(segment => segment.Wire is { } wire ? segment with { Longest = MailLines.LongestLine(wire) } : segment).ToArray();
         }
 
         private static Piece[] Cut(string text, string[] markers)
@@ -279,60 +351,86 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         private readonly record struct Piece(string? Text, int Slot);
 
         /// <summary>Pre-encoded lines (<see cref="Utf8"/>), or one line holding personal values (<see cref="Line"/>).</summary>
-        private readonly record struct Segment(byte[]? Utf8, Piece[]? Line);
+        private readonly record struct Segment(byte[]? Utf8, Piece[]? Line)
+        {
+            /// <summary>For pre-encoded lines: their wire form (<see cref="WireText"/>) and its longest line.</summary>
+            public byte[]? Wire { get; init; }
+
+            public int Longest { get; init; }
+        }
     }
 
-    internal ScriptObject Model(Issue issue, DigestRecipient recipient)
+    /// <summary>What the digest templates see; <paramref name="levels"/> shortens full entries for the size budget (null: nothing shortened).</summary>
+    internal ScriptObject Model(Issue issue, DigestRecipient recipient, int[]? levels = null)
     {
-        var entries = new ScriptArray(issue.Entries.Select(e => EntryModel(e, recipient)));
-        var more = new ScriptArray(issue.More.Select(e => EntryModel(e, recipient)));
         return new ScriptObject
         {
             ["newsletter"] = NewsletterModel(options.Value),
-            ["issue"] = new ScriptObject
-            {
-                ["date"] = issue.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                ["date_text"] = issue.Date.ToString("dddd, d MMMM yyyy", CultureInfo.InvariantCulture),
-                ["entry_count"] = issue.Entries.Count,
-                ["entries"] = entries,
-                ["more_count"] = issue.More.Count,
-                ["more"] = more,
-                ["paper_count"] = issue.PaperCount,
-                ["cadence"] = issue.Cadence,
-            },
+            ["issue"] = IssueModel(issue, levels, recipient.Feedback),
             ["subscriber"] = new ScriptObject { ["email"] = recipient.Email },
             ["unsubscribe_url"] = recipient.UnsubscribeUrl,
             ["preferences_url"] = recipient.PreferencesUrl,
         };
     }
 
-    private static ScriptObject EntryModel(IssueEntry entry, DigestRecipient recipient) => new()
+    /// <summary>
+    /// The <c>issue</c> variable: the same for every reader of a group (so the splice is unaffected) and for the
+    /// public archive page. <c>archive_url</c> is the day's public issue ("view in browser"), empty with the archive off.
+    /// </summary>
+    /// <paramref name="feedback"/> gives each paper's "more / less like this" links (markers when preparing a splice; null: none, as on the archive).
+    public ScriptObject IssueModel(Issue issue, int[]? levels = null, Func<long, bool, string>? feedback = null) => new()
     {
-        ["more_like_url"] = entry.EntryId != 0 ? recipient.Feedback?.Invoke(entry.EntryId, true) ?? "" : "",
-        ["less_like_url"] = entry.EntryId != 0 ? recipient.Feedback?.Invoke(entry.EntryId, false) ?? "" : "",
+        ["date"] = issue.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        ["date_text"] = issue.Date.ToString("dddd, d MMMM yyyy", CultureInfo.InvariantCulture),
+        ["entry_count"] = issue.Entries.Count,
+        ["entries"] = new ScriptArray(issue.Entries.Select((e, i) => EntryModel(e, levels?[i] ?? 0, feedback))),
+        ["more_count"] = issue.More.Count,
+        ["more"] = new ScriptArray(issue.More.Select(e => EntryModel(e, 0, feedback))),
+        ["paper_count"] = issue.PaperCount,
+        ["cadence"] = issue.Cadence,
+        ["archive_url"] = ArchiveUrl(options.Value, issue.Date),
+    };
+
+    /// <summary>The public page of a date's issue, or "" when the archive is off.</summary>
+    public static string ArchiveUrl(NewsletterOptions options, DateOnly date) => options.Archive.Enabled
+        ? options.PublicBaseUrl.TrimEnd('/') + "/archive/" + date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+        : "";
+
+    private static ScriptObject EntryModel(IssueEntry entry, int level, Func<long, bool, string>? feedback)
+    {
+        var summary = DigestSizeBudget.Summary(entry.Summary, level);
+        var authors = DigestSizeBudget.Authors(entry.Authors, level).ToList();
+        return new()
+        {
+        ["more_like_url"] = entry.EntryId != 0 ? feedback?.Invoke(entry.EntryId, true) ?? "" : "",
+        ["less_like_url"] = entry.EntryId != 0 ? feedback?.Invoke(entry.EntryId, false) ?? "" : "",
         ["position"] = entry.Position,
-        ["title"] = Printable(entry.Title),
-        ["summary"] = Printable(entry.Summary),
-        ["authors"] = new ScriptArray(ShownAuthors(entry.Authors).Select(Printable)),
-        ["authors_text"] = Printable(string.Join(", ", ShownAuthors(entry.Authors))),
+        ["title"] = Printable(DigestSizeBudget.Title(entry.Title, level)),
+        ["summary"] = Printable(summary),
+        // The abstract was shortened for the size budget: the template links to the paper for the rest.
+        ["summary_cut"] = summary.Length < entry.Summary.Length,
+        ["authors"] = new ScriptArray(authors.Select(Printable)),
+        ["authors_text"] = Printable(string.Join(", ", authors)),
         ["url"] = SafeLink(entry.Url),
         ["score"] = entry.Score,
         ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
         ["source"] = Printable(entry.Source),
         ["why"] = Printable(entry.Why),
-    };
+        };
+    }
 
     /// <summary>Names a digest shows per paper. The stored list is whole (followed authors are matched on all of it); past this it ends with "et al.".</summary>
     public const int MaxAuthorsShown = 50;
-
-    private static IEnumerable<string> ShownAuthors(IReadOnlyList<string> authors) =>
-        authors.Count <= MaxAuthorsShown ? authors : authors.Take(MaxAuthorsShown).Append("et al.");
 
     /// <summary>What every template knows about the newsletter itself.</summary>
     public static ScriptObject NewsletterModel(NewsletterOptions options) => new()
     {
         ["name"] = options.From.Name,
         ["home_url"] = options.PublicBaseUrl.TrimEnd('/') + "/",
+        // The public archive and its feeds; empty with Archive:Enabled false, so a template can leave the links out.
+        ["archive_url"] = options.Archive.Enabled ? options.PublicBaseUrl.TrimEnd('/') + "/archive" : "",
+        ["atom_url"] = options.Archive.Enabled ? options.PublicBaseUrl.TrimEnd('/') + "/feed.xml" : "",
+        ["json_feed_url"] = options.Archive.Enabled ? options.PublicBaseUrl.TrimEnd('/') + "/feed.json" : "",
     };
 
     // C0 and C1 controls and DEL: feed text is single-line, so none of them belongs in it (a NUL makes relays refuse the mail).

@@ -19,22 +19,22 @@ internal sealed class CollectJob(Collector collector) : IJob
 /// still composes its own date), and every <c>Schedule:ReaderPoll</c> for those whose local hour has come.
 /// </summary>
 [DisallowConcurrentExecution]
-internal sealed class DigestJob(DailyDigest digest, Collector collector, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
+internal sealed class DigestJob(DailyDigest digest, CollectGate collects, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        await collector.WaitForFirstCollectAsync(sources.Value.SourceTimeout * 2, cancellationToken);
+        await collects.WaitAsync(sources.Value.SourceTimeout * 2, cancellationToken);
         await digest.RunAsync(null, null, cancellationToken);
     }
 }
 
 /// <summary>Once at start-up: sends a digest that fell due while the service was down, if still fresh.</summary>
 [DisallowConcurrentExecution]
-internal sealed class DigestCatchUpJob(DailyDigest digest, Collector collector, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
+internal sealed class DigestCatchUpJob(DailyDigest digest, CollectGate collects, Microsoft.Extensions.Options.IOptions<SourcesOptions> sources) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        await collector.WaitForFirstCollectAsync(sources.Value.SourceTimeout * 2, cancellationToken);
+        await collects.WaitAsync(sources.Value.SourceTimeout * 2, cancellationToken);
         await digest.CatchUpAsync(cancellationToken);
     }
 }
@@ -67,5 +67,26 @@ internal sealed class PurgeUnconfirmedJob(
         await rateLimits.PurgeAsync(time.GetUtcNow() - TimeSpan.FromDays(1), cancellationToken);
         if (purged > 0)
             logger.LogInformation("Purged {Count} subscribers who did not confirm within {Lifetime}", purged, options.Value.ConfirmationLifetime);
+    }
+}
+
+/// <summary>Reads the bounce mailbox (cron <c>Bounces:Schedule</c>); a mailbox that cannot be read is one log line, tried again next time.</summary>
+[DisallowConcurrentExecution]
+internal sealed class BounceMailboxJob(Bounces.BounceInbox inbox, ILogger<BounceMailboxJob> logger) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await inbox.ProcessAsync(cancellationToken);
+        }
+        catch (Bounces.BounceMailboxException exception)
+        {
+            logger.LogWarning("Bounce mailbox not read: {Reason}", exception.Message);
+        }
+        catch (System.Data.Common.DbException exception)
+        {
+            logger.LogWarning("Bounce mailbox not read: the database is unavailable ({Reason}); nothing was moved", exception.Message);
+        }
     }
 }

@@ -56,7 +56,7 @@ public static class SchedulingRegistration
                 .WithCronSchedule(Schedule(services).Collect, cron => cron.InTimeZone(Schedule(services).Zone)
                     .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
             // Collect once at start-up too, so a fresh install has entries (or says why not) at once.
-            quartz.AddTrigger(trigger => trigger.ForJob("collect").WithIdentity("collect-at-start").StartNow());
+            quartz.AddTrigger(trigger => trigger.ForJob("collect").WithIdentity(CollectGate.StartupTrigger).StartNow());
             quartz.AddJob<DigestJob>(job => job.WithIdentity("digest").StoreDurably().RequestRecovery());
             quartz.AddTrigger((services, trigger) => trigger.ForJob("digest").WithIdentity("digest-cron")
                 .WithCronSchedule(Schedule(services).Digest, cron => cron.InTimeZone(Schedule(services).Zone)
@@ -77,6 +77,17 @@ public static class SchedulingRegistration
                 quartz.AddTrigger((services, trigger) => trigger.ForJob("retry").WithIdentity("retry-poll").StartNow()
                     .WithSimpleSchedule(simple => simple.WithInterval(Schedule(services).RetryPoll).RepeatForever()));
             }
+            // The bounce mailbox, when there is one: one pass at a time across every instance (the job
+            // does not run concurrently, and a message read twice is counted once).
+            if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{Bounces.BounceOptions.Section}:ReturnPathDomain"])
+                && !string.IsNullOrWhiteSpace(builder.Configuration[$"{Bounces.BounceOptions.Section}:Mailbox:Host"]))
+            {
+                quartz.AddJob<BounceMailboxJob>(job => job.WithIdentity("bounce-mailbox").StoreDurably());
+                quartz.AddTrigger((services, trigger) => trigger.ForJob("bounce-mailbox").WithIdentity("bounce-mailbox-cron")
+                    .WithCronSchedule(CronExpression.TryParse(services.GetRequiredService<IOptions<Bounces.BounceOptions>>().Value.Schedule, out _)
+                        ? services.GetRequiredService<IOptions<Bounces.BounceOptions>>().Value.Schedule : new Bounces.BounceOptions().Schedule,
+                        cron => cron.InTimeZone(TimeZoneInfo.Utc).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)));
+            }
             quartz.AddJob<PurgeUnconfirmedJob>(job => job.WithIdentity("purge-unconfirmed").StoreDurably());
             quartz.AddTrigger(trigger => trigger.ForJob("purge-unconfirmed").WithIdentity("purge-hourly").StartNow()
                 .WithSimpleSchedule(simple => simple.WithInterval(TimeSpan.FromHours(1)).RepeatForever()));
@@ -89,6 +100,7 @@ public static class SchedulingRegistration
             builder.Services.AddHostedService<SharedSend>();
         }
         builder.Services.AddSingleton<ClusterNodes>();
+        builder.Services.AddSingleton<CollectGate>();
         return builder;
     }
 }

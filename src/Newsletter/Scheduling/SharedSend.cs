@@ -10,7 +10,7 @@ namespace Newsletter.Scheduling;
 /// The ledger's claims (FOR UPDATE SKIP LOCKED under leases) split the work; a digest fired on one
 /// node is thus sent by all of them, and leases left by a dead node are taken over here too.
 /// </summary>
-internal sealed class SharedSend(Dispatcher dispatcher, DeliveryStore deliveries, IOptions<ScheduleOptions> schedule, TimeProvider time, ILogger<SharedSend> logger) : BackgroundService
+internal sealed class SharedSend(Dispatcher dispatcher, DeliveryStore deliveries, IOptions<ScheduleOptions> schedule, TimeProvider time, Storage.StorageOutage outage, ILogger<SharedSend> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,8 +26,9 @@ internal sealed class SharedSend(Dispatcher dispatcher, DeliveryStore deliveries
                 }
                 catch (Exception exception) when (exception is System.Data.Common.DbException or TimeoutException)
                 {
-                    // The database is away for a moment; the next tick tries again.
-                    logger.LogWarning("Looking for deliveries to share failed: {Reason}", exception.Message);
+                    // The database is away for a moment (said once, by the outage); the next tick tries again.
+                    if (!outage.Absorb(exception))
+                        logger.LogWarning("Looking for deliveries to share failed: {Reason}", exception.Message);
                 }
             }
         }

@@ -26,6 +26,7 @@ public static class CollectingRegistration
         builder.Services.AddSingleton<FeedFetcher>();
         builder.Services.AddSingleton<EntryStore>();
         builder.Services.AddSingleton<SourceStateStore>();
+        builder.Services.AddSingleton<SourceHealthStore>();
         builder.Services.AddSingleton<ArxivCategories>();
         builder.Services.AddValidatedOptions<RankingOptions, RankingOptionsValidator>(RankingOptions.Section);
         builder.Services.AddSingleton<PaperEmbeddings>();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Newsletter.Telemetry;
 
 namespace Newsletter.Sources;
 
@@ -19,8 +20,11 @@ public sealed class Collector(
     FeedFetcher fetcher,
     EntryStore entries,
     SourceStateStore states,
+    SourceHealthStore history,
     ArxivCategories categories,
     PaperEmbeddings embeddings,
+    Storage.SettingsStore settings,
+    TimeProvider time,
     IOptions<SourcesOptions> options,
     ILogger<Collector> logger,
     ILoggerFactory loggers)
@@ -36,18 +40,12 @@ public sealed class Collector(
     /// <summary>What the last collect embedded (null: <c>Ranking:Model</c> is <c>Off</c>), for <c>collect</c>'s summary.</summary>
     public EmbeddingReport? LastEmbedding { get; private set; }
 
-    private readonly TaskCompletionSource _firstRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <summary>
-    /// Waits (at most <paramref name="limit"/>) until this process has collected once. The service
-    /// collects at start; a digest due at the same moment waits for it, rather than finding
-    /// nothing new and marking the day done for every reader.
+    /// The settings key of the last collect's end (Unix milliseconds), by whichever process ran it:
+    /// the database is what every instance shares, so a digest on one instance knows that another
+    /// has collected (<c>Scheduling/CollectGate</c>).
     /// </summary>
-    public async Task WaitForFirstCollectAsync(TimeSpan limit, CancellationToken cancellationToken)
-    {
-        try { await _firstRun.Task.WaitAsync(limit, cancellationToken); }
-        catch (TimeoutException) { logger.LogWarning("The first collect has not finished after {Limit}; composing without it", limit); }
-    }
+    public const string FinishedKey = "collect_finished_at";
 
     public async Task<IReadOnlyList<SourceReport>> CollectAsync(CancellationToken cancellationToken)
     {
@@ -57,12 +55,33 @@ public sealed class Collector(
         }
         finally
         {
-            _firstRun.TrySetResult();
+            // A failed collect counts as finished too: the digest waits for the attempt, not for success.
+            await TryRecordFinishedAsync();
+        }
+    }
+
+    /// <summary>When the last collect (by any instance, or the collect verb) finished; null before the first.</summary>
+    public async Task<DateTimeOffset?> LastFinishedAsync(CancellationToken cancellationToken) =>
+        await settings.GetAsync(FinishedKey, cancellationToken) is { } text && long.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? Storage.DbTime.FromDb(ms)
+            : null;
+
+    private async Task TryRecordFinishedAsync()
+    {
+        try
+        {
+            await settings.SetAsync(FinishedKey, Storage.DbTime.ToDb(time.GetUtcNow()).ToString(System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException exception)
+        {
+            // The collect's own fault (if any) is the one reported; a digest waiting for this mark gives up at its limit.
+            logger.LogDebug(exception, "Could not record the end of the collect");
         }
     }
 
     private async Task<IReadOnlyList<SourceReport>> CollectAllAsync(CancellationToken cancellationToken)
     {
+        using var activity = NewsletterTelemetry.Activities.StartActivity("collect");
         var reports = await Task.WhenAll(options.Value.Sources.Select(source => CollectOneAsync(source, cancellationToken)));
         // Never fails the collect: a paper without categories is still collected and retried next run.
         await categories.LookUpAsync(cancellationToken);
@@ -76,6 +95,24 @@ public sealed class Collector(
     }
 
     private async Task<SourceReport> CollectOneAsync(SourceDefinition source, CancellationToken cancellationToken)
+    {
+        var report = await FetchOneAsync(source, cancellationToken);
+        var tag = new KeyValuePair<string, object?>("source", source.Name);
+        NewsletterTelemetry.PapersCollected.Add(report.Parsed, tag);
+        NewsletterTelemetry.PapersNew.Add(report.Added, tag);
+        if (report.Outcome == CollectOutcome.Failed)
+            NewsletterTelemetry.SourceFailures.Add(1, tag);
+        // The run's history is what /health and the console judge a source by; failing to write it
+        // (a busy database) must not turn a good collect into a failed one.
+        try { await history.RecordAsync(report, cancellationToken); }
+        catch (Exception exception) when (exception is System.Data.Common.DbException)
+        {
+            logger.LogWarning("Could not record the run of source {Source}: {Reason}", source.Name, exception.Message);
+        }
+        return report;
+    }
+
+    private async Task<SourceReport> FetchOneAsync(SourceDefinition source, CancellationToken cancellationToken)
     {
         try
         {

@@ -20,6 +20,9 @@ public sealed class SourceStateStore(Database database, TimeProvider time)
         ON CONFLICT (name) DO UPDATE SET last_error = excluded.last_error
         """;
 
+
+
+
     public async Task<SourceState> GetAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -35,6 +35,12 @@ public sealed class SourcesOptions
     /// </summary>
     public string ArxivApiUrl { get; set; } = "https://export.arxiv.org/api/query";
 
+    /// <summary>
+    /// Failed collects in a row after which <c>/health</c> calls a source degraded (and unhealthy when
+    /// every source has). Not under <c>Sources</c>: that key is the array of sources.
+    /// </summary>
+    public int SourceUnhealthyAfter { get; set; } = 3;
+
     /// <summary>A response larger than this is refused rather than parsed.</summary>
     public long MaxSourceBytes { get; set; } = 20 * 1024 * 1024;
 }
@@ -69,6 +75,7 @@ internal sealed class SourcesOptionsValidator : IValidateOptions<SourcesOptions>
             "ArxivApiUrl", $"must be an absolute http:// or https:// URL, or empty to turn category lookups off; got '{options.ArxivApiUrl}'.");
         check.Require(options.SourceTimeout > TimeSpan.Zero, "SourceTimeout", "must be positive.");
         check.Require(options.MaxSourceBytes > 0, "MaxSourceBytes", "must be positive.");
+        check.Require(options.SourceUnhealthyAfter >= 1, "SourceUnhealthyAfter", $"must be at least 1 (failed collects in a row); got {options.SourceUnhealthyAfter}.");
         return check.Result();
     }
 }

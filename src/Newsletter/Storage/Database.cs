@@ -169,11 +169,23 @@ public sealed partial class Database : IDisposable
         _ => false,
     };
 
+    /// <summary>
+    /// Drops every pooled PostgreSQL connection, ours and Quartz's: after the server came back, each
+    /// pooled one is dead and would fail once on its next use.
+    /// </summary>
+    public void ClearPools()
+    {
+        if (_postgres is null)
+            return;
+        _postgres.Clear();
+        NpgsqlConnection.ClearAllPools();
+    }
+
     public void Dispose() => _postgres?.Dispose();
 }
 
-/// <summary>What <see cref="Database.ProbeAsync"/> found.</summary>
-public sealed record StorageProbe(bool Healthy, string Description);
+/// <summary>What <see cref="Database.ProbeAsync"/> found; <paramref name="Unreachable"/> is the fault when the server cannot be reached (an outage, said once by <see cref="StorageOutage"/>).</summary>
+public sealed record StorageProbe(bool Healthy, string Description, Exception? Unreachable = null);
 
 public sealed partial class Database
 {
@@ -206,7 +218,7 @@ public sealed partial class Database
         }
         catch (DbException exception)
         {
-            return new(false, StorageFaults.Describe(exception, DataSource));
+            return new(false, StorageFaults.Describe(exception, DataSource), StorageFaults.IsUnreachable(exception) ? exception : null);
         }
     }
 

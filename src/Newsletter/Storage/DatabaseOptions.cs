@@ -17,6 +17,12 @@ public sealed class DatabaseOptions
 
     /// <summary>How often the service checks the database file for damage (SQLite quick_check); zero turns it off.</summary>
     public TimeSpan IntegrityCheckInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long the service, starting, waits and retries for a PostgreSQL server that is not up yet
+    /// (refused, not resolvable, still starting) before it gives up; zero gives up at once. SQLite never waits.
+    /// </summary>
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
@@ -29,6 +35,7 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
             "ConnectionString", $"is not a valid SQLite connection string ({SqliteProblem(options.ConnectionString)}); e.g. 'Data Source=data/newsletter.db'.");
         check.Require(options.BusyTimeout >= TimeSpan.Zero, "BusyTimeout", "must not be negative.");
         check.Require(options.IntegrityCheckInterval >= TimeSpan.Zero, "IntegrityCheckInterval", "must not be negative.");
+        check.Require(options.StartupTimeout >= TimeSpan.Zero, "StartupTimeout", "must not be negative.");
         if (options.Provider == DatabaseProvider.Postgres && !string.IsNullOrWhiteSpace(options.ConnectionString))
             check.Require(PostgresConnectionProblem(options.ConnectionString) is null, "ConnectionString",
                 PostgresConnectionProblem(options.ConnectionString) ?? "");

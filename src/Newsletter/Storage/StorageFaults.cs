@@ -19,6 +19,39 @@ public static class StorageFaults
     /// <summary>Whether <paramref name="exception"/> is a storage fault this class can describe.</summary>
     public static bool IsStorageFault(Exception exception) => exception is DbException;
 
+    /// <summary>
+    /// Whether the database server cannot be reached right now, a state that passes by itself: refused,
+    /// not resolvable, the connection dropped, a timeout, or the server starting up or shutting down
+    /// (SQLSTATE 57P01-57P03, class 08). Not: a wrong password, a missing database, a bad statement, nor
+    /// any SQLite fault (a file is there or it is not; waiting changes nothing). The exception may
+    /// arrive wrapped (Quartz's JobPersistenceException holds Npgsql's).
+    /// </summary>
+    public static bool IsUnreachable(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case Npgsql.PostgresException postgres:
+                    return postgres.SqlState.StartsWith("08", StringComparison.Ordinal) || postgres.SqlState is "57P01" or "57P02" or "57P03";
+                case Npgsql.NpgsqlException { IsTransient: true }:
+                    return true;
+                case Npgsql.NpgsqlException:
+                    return false;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The driver's reason in one line, without the exception's type or a stack trace.</summary>
+    public static string Reason(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+            if (current is DbException)
+                return current.Message.TrimEnd('.');
+        return exception.Message.TrimEnd('.');
+    }
+
     public static string Describe(Exception exception, string dataSource) => exception switch
     {
         StorageUnavailableException gone => gone.Message,

@@ -8,6 +8,9 @@ public static class StorageRegistration
     {
         builder.Services.AddValidatedOptions<DatabaseOptions, DatabaseOptionsValidator>(DatabaseOptions.Section);
         builder.Services.AddSingleton<Database>();
+        builder.Services.AddSingleton<DatabaseStartup>();
+        builder.Services.AddSingleton<StorageOutage>();
+        OutageLogging.Install(builder.Services);
         builder.Services.AddSingleton<Migrations>();
         builder.Services.AddSingleton<SettingsStore>();
         builder.Services.AddSingleton<RateLimitStore>();

@@ -17,7 +17,8 @@ public sealed class PageRenderer(TemplateRenderer templates, IAntiforgery antifo
         new[] { "layout", "subscribe", "check-inbox", "confirm", "confirmed", "invalid-link", "unsubscribe", "unsubscribed", "preferences", "feedback" }
             .Select(page => $"pages/{page}.html.sbn").ToArray();
 
-    public IResult Render(HttpContext http, string page, string title, ScriptObject? model = null, int statusCode = StatusCodes.Status200OK, bool hasForm = false)
+    /// <param name="layout">The frame around the page: <c>layout</c>, or another page template (the operator's console has its own, wider one).</param>
+    public IResult Render(HttpContext http, string page, string title, ScriptObject? model = null, int statusCode = StatusCodes.Status200OK, bool hasForm = false, string layout = "layout")
     {
         model ??= [];
         model["newsletter"] = DigestRenderer.NewsletterModel(options.Value);
@@ -31,7 +32,7 @@ public sealed class PageRenderer(TemplateRenderer templates, IAntiforgery antifo
         }
         var content = templates.Render($"pages/{page}.html.sbn", model);
         model["content"] = new TrustedHtml(content);
-        var html = templates.Render("pages/layout.html.sbn", model);
+        var html = templates.Render($"pages/{layout}.html.sbn", model);
         // Pages carry personal tokens: keep them out of shared caches and referrers.
         http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers["Referrer-Policy"] = "no-referrer";

@@ -93,7 +93,8 @@ public static class PreferenceParser
             else if (Weekdays.TryParse(weekdays, out var days, out var problem))
                 next = next with { Days = days.Mask == Weekdays.All ? null : days };
             else
-                errors["weekdays"] = problem;
+                // The days' own sentence quotes what was typed: made visible as every other field's is.
+                errors["weekdays"] = Visible(problem);
         }
         if (input.Cadence is { } cadence)
         {
@@ -200,9 +201,11 @@ public static class PreferenceParser
     /// <c>\u0000</c> (a page, a JSON reader and a terminal would drop or obey them, and
     /// "'Asia/Tokyo' is not a known time zone" would make no sense).
     /// </summary>
+    private static string Visible(string text) => string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+
     private static string Shorten(string text)
     {
-        var visible = string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+        var visible = Visible(text);
         return visible.Length <= 60 ? visible : visible[..60] + "...";
     }
 }

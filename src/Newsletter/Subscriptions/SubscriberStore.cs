@@ -62,7 +62,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
     private const string ConfirmedSinceSql = "SELECT COUNT(*) FROM subscribers WHERE id = @id AND status = 'active' AND confirmed_at >= @episode";
 
     private const string UnsubscribeSql = """
-        UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, status_reason = 'unsubscribed by the reader'
+        UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now, status_reason = @reason
         WHERE id = @id AND status <> 'unsubscribed'
         """;
 
@@ -233,10 +233,13 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
     }
 
     /// <summary>Stops all mail to the subscriber; idempotent. False for an unknown id.</summary>
-    public async Task<bool> UnsubscribeAsync(long id, CancellationToken cancellationToken)
+    public Task<bool> UnsubscribeAsync(long id, CancellationToken cancellationToken) => UnsubscribeAsync(id, "unsubscribed by the reader", cancellationToken);
+
+    /// <summary>As <see cref="UnsubscribeAsync(long, CancellationToken)"/>, saying who did it (an operator on the reader's behalf).</summary>
+    public async Task<bool> UnsubscribeAsync(long id, string reason, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(UnsubscribeSql, new { id, now = DbTime.ToDb(time.GetUtcNow()) });
+        await connection.ExecuteAsync(UnsubscribeSql, new { id, now = DbTime.ToDb(time.GetUtcNow()), reason });
         return await connection.ExecuteScalarAsync<long?>("SELECT id FROM subscribers WHERE id = @id", new { id }) is not null;
     }
 

@@ -14,6 +14,7 @@ public static class SubscriptionsRegistration
         builder.Services.AddSingleton<MailLinks>();
         builder.Services.AddSingleton<VoteStore>();
         builder.Services.AddSingleton<SubscriberStore>();
+        builder.Services.AddSingleton<SubscriberReport>();
         builder.Services.AddValidatedOptions<SubscriptionOptions, SubscriptionOptionsValidator>(SubscriptionOptions.Section);
         builder.Services.AddAntiforgery();
         builder.Services.AddSingleton<PageRenderer>();

@@ -155,7 +155,9 @@ public static class WebHardening
                 return new(StatusCodes.Status400BadRequest, "The form is malformed or too large.");
             case DbException storage:
                 var sentence = StorageFaults.Describe(storage, http.RequestServices.GetRequiredService<Database>().DataSource);
-                logger.LogError("{Method} {Path} failed: {Reason}", http.Request.Method, http.Request.Path, sentence);
+                // A server that is away is one outage, said once, not one error per request.
+                if (!http.RequestServices.GetRequiredService<StorageOutage>().Absorb(storage))
+                    logger.LogError("{Method} {Path} failed: {Reason}", http.Request.Method, http.Request.Path, sentence);
                 return new(StatusCodes.Status503ServiceUnavailable, "The service cannot store anything right now; nothing was changed. Please try again later.");
             default:
                 return null;

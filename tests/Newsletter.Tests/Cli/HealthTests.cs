@@ -21,8 +21,8 @@ public sealed class HealthTests
 
         var response = await client.GetAsync("/health");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
         Assert.Contains("\"database\":{\"status\":\"Healthy\"", body);
         Assert.Contains("\"templates\":{\"status\":\"Healthy\"", body);
     }

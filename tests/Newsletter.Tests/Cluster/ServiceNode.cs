@@ -64,6 +64,8 @@ internal sealed class ServiceNode : IAsyncDisposable
         start.Environment["Newsletter__Smtp__MaxConnections"] = connections.ToString(CultureInfo.InvariantCulture);
         // The daily loop's lines say which node composed an issue.
         start.Environment["Logging__LogLevel__Newsletter.Orchestration"] = "Information";
+        // ... and which node ran the (shared) start-up collect.
+        start.Environment["Logging__LogLevel__Newsletter.Sources.Collector"] = "Information";
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
         return new ServiceNode(name, Process.Start(start)!, smtp, baseUrl);

@@ -46,6 +46,9 @@ public sealed partial class WebFormTests : IAsyncLifetime
             { "topics", JsonSerializer.Serialize(new[] { "cs.LG\u0007" + new string('y', 9_000) }), "cs.LG\u0007" + new string('y', 9_000) },
             { "timeZone", JsonSerializer.Serialize("Asia/Tokyo\u0000"), "Asia/Tokyo\u0000" },
             { "timeZone", JsonSerializer.Serialize("Asia/\u001bTokyo"), "Asia/\u001bTokyo" },
+            // Issue 22: the other lists too (a long exclude list, a control character among the days).
+            { "exclude", JsonSerializer.Serialize(Enumerable.Range(1, 500).Select(i => $"x{i}")), string.Join(",", Enumerable.Range(1, 500).Select(i => $"x{i}")) },
+            { "weekdays", JsonSerializer.Serialize(new[] { "Mon\u0002" }), "Mon\u0002" },
         };
     }
 
@@ -114,6 +117,8 @@ public sealed partial class WebFormTests : IAsyncLifetime
         "authors" => "Authors",
         "topics" => "Topics",
         "timeZone" => "Time zone",
+        "exclude" => "Exclude",
+        "weekdays" => "Days",
         _ => field,
     };
 

@@ -53,7 +53,7 @@ public sealed class SmtpSink : IAsyncDisposable
             })
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
-        services.Add(new Store(Messages, Raw, faults));
+        services.Add(new Store(Messages, Raw, Envelopes, faults));
         services.Add(new Filter(faults));
         if (faults.Credentials is { } credentials)
             services.Add(new Authenticator(credentials.User, credentials.Password));
@@ -66,6 +66,9 @@ public sealed class SmtpSink : IAsyncDisposable
     public int Port { get; }
 
     public ConcurrentQueue<MimeMessage> Messages { get; } = new();
+
+    /// <summary>The envelope sender (MAIL FROM) of each accepted message, beside <see cref="Messages"/>.</summary>
+    public ConcurrentQueue<(string ReturnPath, MimeMessage Message)> Envelopes { get; } = new();
 
     /// <summary>Each accepted message exactly as it came over the wire (after DATA's dot-unstuffing).</summary>
     public ConcurrentQueue<byte[]> Raw { get; } = new();
@@ -106,7 +109,7 @@ public sealed class SmtpSink : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed class Store(ConcurrentQueue<MimeMessage> messages, ConcurrentQueue<byte[]> raw, SinkFaults faults) : MessageStore
+    private sealed class Store(ConcurrentQueue<MimeMessage> messages, ConcurrentQueue<byte[]> raw, ConcurrentQueue<(string, MimeMessage)> envelopes, SinkFaults faults) : MessageStore
     {
         public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
@@ -116,6 +119,7 @@ public sealed class SmtpSink : IAsyncDisposable
                 return refusal;
             raw.Enqueue(buffer.ToArray());
             messages.Enqueue(message);
+            envelopes.Enqueue((transaction.From.AsAddress(), message));
             if (faults.DelayPerMessage > TimeSpan.Zero)
                 await Task.Delay(faults.DelayPerMessage, cancellationToken);
             if (faults.DropAfterData?.Invoke(message) == true)

@@ -82,6 +82,9 @@ public sealed class TestHost : IAsyncDisposable
 
     public void Set(string key, string? value) => _settings[key] = value;
 
+    /// <summary>Last-word changes to every host built from now on (an exporter to listen with, say).</summary>
+    public Action<WebApplicationBuilder>? Configure { get; set; }
+
     /// <summary>The clock of every host built from now on without an explicit one (null: the real clock).</summary>
     public TimeProvider? Time { get; set; }
 
@@ -151,6 +154,7 @@ public sealed class TestHost : IAsyncDisposable
             builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
             if (time is not null)
                 builder.Services.AddSingleton(time);
+            Configure?.Invoke(builder);
         });
         _apps.Add(app);
         return app;

@@ -87,7 +87,7 @@ public static class TestPostgres
         return $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=false";
     }
 
-    private static void RunAs(bool asRoot, string program, string[] arguments) =>
+    internal static void RunAs(bool asRoot, string program, string[] arguments) =>
         Run(asRoot ? "runuser" : program, asRoot ? ["-u", "postgres", "--", program, .. arguments] : arguments);
 
     private static void Run(string program, string[] arguments)
