@@ -39,10 +39,11 @@ public sealed class ArchiveStore(Database database)
         ORDER BY i.issue_date DESC LIMIT @limit
         """;
 
-    private const string EntriesSql = """
+    private const string EntriesSql = $"""
         SELECT ie.position AS Position, e.id AS Id, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
                e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, e.categories AS Categories,
-               e.first_seen_at AS FirstSeenAt, e.updated_at AS UpdatedAt, ie.compact AS Compact
+               e.first_seen_at AS FirstSeenAt, e.updated_at AS UpdatedAt, ie.compact AS Compact,
+               {PaperRow.CardColumnsOfE}
         FROM issue_entries ie JOIN entries e ON e.id = ie.entry_id
         WHERE ie.issue_id = @id ORDER BY ie.position
         """;

@@ -130,7 +130,7 @@ public sealed class DigestComposer(
         // As IssueStore reads a frozen digest back: positions from 1, the carried papers not shown.
         var composed = digests.Single();
         IssueEntry Entry((CandidatePaper Paper, string Why) p, int index) =>
-            new(index + 1, p.Paper.Title, p.Paper.Summary, p.Paper.Authors, p.Paper.Url, p.Paper.Score, p.Paper.PublishedAt, p.Paper.Source, p.Why, p.Paper.Id);
+            new(index + 1, p.Paper.Title, p.Paper.Summary, p.Paper.Authors, p.Paper.Url, p.Paper.Score, p.Paper.PublishedAt, p.Paper.Source, p.Why, p.Paper.Id, p.Paper.Card);
         var full = composed.Papers.Select(Entry).Where((_, i) => composed.Places[i] == 0).ToList();
         var more = composed.Papers.Select(Entry).Where((_, i) => composed.Places[i] == 1).ToList();
         return new DigestPreview(new Issue(0, readerDate, full, composed.Cadence) { More = more }, readerDate, null);

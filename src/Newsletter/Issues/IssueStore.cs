@@ -57,9 +57,10 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         """;
 
     // Compact 2 marks the papers a digest had no room for (carried into the reader's next one): not shown.
-    private const string DigestEntriesSql = """
+    private const string DigestEntriesSql = $"""
         SELECT de.position AS Position, e.id AS Id, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
-               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, de.why AS Why, de.compact AS Compact
+               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, de.why AS Why, de.compact AS Compact,
+               {PaperRow.CardColumnsOfE}
         FROM digest_entries de JOIN entries e ON e.id = de.entry_id
         WHERE de.digest_id = @id AND de.compact < 2 ORDER BY de.position
         """;
@@ -75,9 +76,10 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         WHERE d.subscriber_id = @subscriberId AND d.digest_id IS NOT NULL ORDER BY i.issue_date DESC, d.id DESC LIMIT 1
         """;
 
-    private const string IssueEntriesSql = """
+    private const string IssueEntriesSql = $"""
         SELECT ie.position AS Position, e.id AS Id, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
-               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, ie.compact AS Compact
+               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, ie.compact AS Compact,
+               {PaperRow.CardColumnsOfE}
         FROM issue_entries ie JOIN entries e ON e.id = ie.entry_id
         WHERE ie.issue_id = @id ORDER BY ie.position
         """;
@@ -195,7 +197,7 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         var window = Window(time.GetUtcNow(), null);
         var entries = (await connection.QueryAsync<PaperRow>($"""
             SELECT 0 AS Position, id AS Id, title AS Title, summary AS Summary, authors AS Authors, url AS Url,
-                   score AS Score, published_at AS PublishedAt, source AS Source, 0 AS Compact
+                   score AS Score, published_at AS PublishedAt, source AS Source, 0 AS Compact, {PaperRow.CardColumns}
             FROM entries WHERE id IN ({RankEntriesSql})
             ORDER BY score DESC, COALESCE(published_at, first_seen_at) DESC, id
             """, new { window.windowStart, limit = Capacity })).Select((e, i) => e.ToIssueEntry() with { Position = i + 1 }).ToList();

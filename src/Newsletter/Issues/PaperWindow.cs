@@ -11,17 +11,19 @@ internal sealed class PaperWindow(Database database)
     /// <summary>How many ids one IN list carries.</summary>
     public const int Chunk = 500;
 
-    private const string WindowEntriesSql = """
+    private const string WindowEntriesSql = $"""
         SELECT id AS Id, title AS Title, summary AS Summary, authors AS Authors, url AS Url, score AS Score,
-               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt, embedding AS Embedding
+               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt, embedding AS Embedding,
+               {PaperRow.CardColumns}
         FROM entries WHERE first_seen_at > @from AND first_seen_at <= @to
         """;
 
     private const string CarriedSql = "SELECT entry_id FROM digest_entries WHERE digest_id = @id AND compact = 2";
 
-    private const string PapersByIdSql = """
+    private const string PapersByIdSql = $"""
         SELECT id AS Id, title AS Title, summary AS Summary, authors AS Authors, url AS Url, score AS Score,
-               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt, embedding AS Embedding
+               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt, embedding AS Embedding,
+               {PaperRow.CardColumns}
         FROM entries WHERE id IN @ids
         """;
 

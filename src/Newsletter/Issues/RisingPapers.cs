@@ -61,9 +61,10 @@ internal sealed partial class RisingPapers
     // A delivery from before personal digests (no digest) sent its issue's own list.
     private const string IssuePapersSql = "SELECT issue_id AS Id, entry_id AS Paper FROM issue_entries WHERE issue_id IN @ids AND entry_id IN @papers";
 
-    private const string PapersByIdSql = """
+    private const string PapersByIdSql = $"""
         SELECT id AS Id, title AS Title, summary AS Summary, authors AS Authors, url AS Url, score AS Score,
-               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt, embedding AS Embedding
+               published_at AS PublishedAt, source AS Source, categories AS Categories, first_seen_at AS FirstSeenAt, embedding AS Embedding,
+               {PaperRow.CardColumns}
         FROM entries WHERE id IN @ids
         """;
 

@@ -2,7 +2,8 @@ namespace Newsletter.Model;
 
 /// <summary>
 /// A collected paper with what filtering and ranking need: its categories, every source that listed it, and its
-/// sentence embedding (<see cref="PaperVector"/>; null until embedded, or with <c>Ranking:Model</c> off).
+/// sentence embedding (<see cref="PaperVector"/>; null until embedded, or with <c>Ranking:Model</c> off), and its card
+/// (<see cref="PaperCard"/>: code, project page, discussion, organisation, summary; null when no source told any).
 /// </summary>
 public sealed record CandidatePaper(
     long Id,
@@ -16,4 +17,5 @@ public sealed record CandidatePaper(
     IReadOnlyList<string> Categories,
     IReadOnlyList<string> Sources,
     long FirstSeenAt,
-    float[]? Embedding = null);
+    float[]? Embedding = null,
+    PaperCard? Card = null);

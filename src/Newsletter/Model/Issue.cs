@@ -13,6 +13,7 @@ public sealed record Issue(long Id, DateOnly Date, IReadOnlyList<IssueEntry> Ent
     public int PaperCount => Entries.Count + More.Count;
 }
 
+/// <summary>A paper as an issue shows it; <see cref="Card"/> is what its sources told beyond title, authors and abstract (null: nothing).</summary>
 public sealed record IssueEntry(
     int Position,
     string Title,
@@ -23,4 +24,5 @@ public sealed record IssueEntry(
     DateTimeOffset? PublishedAt,
     string Source,
     string Why = "",
-    long EntryId = 0);
+    long EntryId = 0,
+    PaperCard? Card = null);

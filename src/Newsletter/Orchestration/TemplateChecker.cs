@@ -181,7 +181,12 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
         var papers = Enumerable.Range(1, count).Select(n => new Model.CandidatePaper(n, Title(n), abstractText, authors,
             $"https://arxiv.org/abs/2509.{10000 + n}", 1000 - n, null, "sample", [], [], 0)).ToList();
         var places = new Issues.DigestLimits(full, count).Place(papers);
-        IssueEntry Entry(Model.CandidatePaper p) => new((int)p.Id, p.Title, p.Summary, p.Authors, p.Url, p.Score, null, p.Source);
+        // Every paper with a rich card at its caps: the size check counts what a heavy Hugging Face day can bring.
+        var link = "https://github.com/" + new string('x', PaperCard.MaxLinkLength - "https://github.com/".Length);
+        var card = new PaperCard(link, 123_456, link.Replace("github.com", "project.io", StringComparison.Ordinal), "https://huggingface.co/papers/2509.10001", 1_234,
+            new string('O', PaperCard.MaxOrganizationLength), string.Concat(Enumerable.Repeat("A one-line summary of the paper. ", 20))[..PaperCard.MaxAiSummaryLength],
+            Enumerable.Range(1, PaperCard.MaxKeywords).Select(k => $"keyword {k} " + new string('k', PaperCard.MaxKeywordLength - 12)).ToArray());
+        IssueEntry Entry(Model.CandidatePaper p) => new((int)p.Id, p.Title, p.Summary, p.Authors, p.Url, p.Score, null, p.Source, Card: card);
         return new Issue(0, new DateOnly(2025, 9, 8), papers.Where((_, i) => places[i] == 0).Select(Entry).ToList())
         {
             More = papers.Where((_, i) => places[i] == 1).Select(Entry).ToList(),
@@ -281,9 +286,15 @@ public sealed class TemplateChecker(TemplateStore templates, DigestRenderer rend
     internal static Issue SampleIssue() => new(0, new DateOnly(2025, 9, 8),
     [
         new IssueEntry(1, "Why Language Models Hallucinate", "Like students facing hard exam questions, large language models sometimes guess when uncertain.",
-            ["Adam Tauman Kalai", "Ofir Nachum"], "https://arxiv.org/abs/2509.04664", 26, new DateTimeOffset(2025, 9, 4, 0, 0, 0, TimeSpan.Zero), "sample", EntryId: 1),
+            ["Adam Tauman Kalai", "Ofir Nachum"], "https://arxiv.org/abs/2509.04664", 26, new DateTimeOffset(2025, 9, 4, 0, 0, 0, TimeSpan.Zero), "sample", EntryId: 1,
+            Card: new PaperCard("https://github.com/openai/hallucinations", 1234, "https://openai.com/index/why-language-models-hallucinate/",
+                "https://huggingface.co/papers/2509.04664", 3, "OpenAI",
+                "Language models produce incorrect statements due to training and evaluation procedures that reward guessing over acknowledging uncertainty.",
+                ["hallucinations", "binary classification", "trustworthy AI systems"])),
         new IssueEntry(2, "<script>alert(1)</script> \"><img src=x onerror=alert(2)> {{ 7 * 7 }}\r\nBcc: victim@example.org",
-            "Summary with <b>markup</b> & entities", ["Mallory <m@example.org>"], "javascript:alert(3)", 0, null, "sample", EntryId: 2),
+            "Summary with <b>markup</b> & entities", ["Mallory <m@example.org>"], "javascript:alert(3)", 0, null, "sample", EntryId: 2,
+            Card: new PaperCard("javascript:alert(6)", 1, "data:text/html,<script>alert(7)</script>", "https://huggingface.co/papers/x\"><script>alert(8)</script>", 0,
+                "<script>alert(9)</script> Org & Co", "An AI summary with <b>markup</b>\r\nBcc: victim@example.org", ["<i>keyword</i>"])),
         new IssueEntry(3, "An upvoted paper without listed authors", "Its upvotes still show.", [], "https://huggingface.co/papers/2509.01234", 12, null, "sample", EntryId: 3),
     ])
     {

@@ -400,6 +400,8 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     {
         var summary = DigestSizeBudget.Summary(entry.Summary, level);
         var authors = DigestSizeBudget.Authors(entry.Authors, level).ToList();
+        var card = DigestSizeBudget.Card(entry.Card, level);
+        var keywords = card.AiKeywords ?? [];
         return new()
         {
         ["more_like_url"] = entry.EntryId != 0 ? feedback?.Invoke(entry.EntryId, true) ?? "" : "",
@@ -416,6 +418,16 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         ["published"] = entry.PublishedAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
         ["source"] = Printable(entry.Source),
         ["why"] = Printable(entry.Why),
+        // The card (what the source told beyond the abstract), as much of it as the size budget's level keeps.
+        ["code_url"] = SafeLink(card.CodeUrl ?? ""),
+        ["code_stars"] = card.CodeStars ?? 0,
+        ["project_url"] = SafeLink(card.ProjectUrl ?? ""),
+        ["discussion_url"] = SafeLink(card.DiscussionUrl ?? ""),
+        ["comments"] = card.Comments ?? 0,
+        ["organization"] = Printable(card.Organization ?? ""),
+        ["ai_summary"] = Printable(card.AiSummary ?? ""),
+        ["ai_keywords"] = new ScriptArray(keywords.Select(Printable)),
+        ["ai_keywords_text"] = Printable(string.Join(", ", keywords)),
         };
     }
 

@@ -14,7 +14,9 @@ namespace Newsletter.Rendering;
 /// Each entry shown in full has a level: 0 everything; 1 the abstract shortened to about
 /// <see cref="BriefSummary"/> characters ("read more" follows, <c>entry.summary_cut</c>); 2 also the
 /// authors cut to three and the title to 160 characters; 3 no abstract, one author, a 100-character
-/// title. The digest is rendered, measured, and entries are lowered (all to level 1 from the bottom
+/// title. A paper's card (<see cref="PaperCard"/>) gives way with it: level 1 keeps five keywords, 2 shortens the AI
+/// summary to <see cref="BriefAiSummary"/> characters and drops the keywords, 3 keeps only the code link (with its stars)
+/// and the discussion link. The digest is rendered, measured, and entries are lowered (all to level 1 from the bottom
 /// first, then to 2, then 3) by as much as the estimate says the excess needs, until it fits. A
 /// digest that fits (most days) is rendered once; a 150-paper day twice. The levels are chosen once
 /// per digest (with the splice markers as personal values) and used for every reader's copy, with
@@ -30,6 +32,9 @@ public static class DigestSizeBudget
 
     /// <summary>Characters an abstract is shortened to (at a word).</summary>
     public const int BriefSummary = 280;
+
+    /// <summary>Characters an AI summary is shortened to at level 2.</summary>
+    public const int BriefAiSummary = 160;
 
     public const int TopLevel = 3;
 
@@ -75,10 +80,27 @@ public static class DigestSizeBudget
         return lowered;
     }
 
-    /// <summary>About what an entry's text takes in one part at a level (title, authors, abstract).</summary>
+    /// <summary>About what an entry's text takes in one part at a level (title, authors, abstract, card).</summary>
     private static int ShownBytes(IssueEntry entry, int level) =>
         Encoding.UTF8.GetByteCount(Title(entry.Title, level)) + Encoding.UTF8.GetByteCount(Summary(entry.Summary, level))
-        + Authors(entry.Authors, level).Sum(a => Encoding.UTF8.GetByteCount(a) + 2);
+        + Authors(entry.Authors, level).Sum(a => Encoding.UTF8.GetByteCount(a) + 2)
+        + CardBytes(Card(entry.Card, level));
+
+    private static int CardBytes(PaperCard card) =>
+        Length(card.CodeUrl) + Length(card.ProjectUrl) + Length(card.DiscussionUrl) + Length(card.Organization) + Length(card.AiSummary)
+        + (card.AiKeywords?.Sum(k => Encoding.UTF8.GetByteCount(k) + 2) ?? 0);
+
+    private static int Length(string? text) => text is null ? 0 : Encoding.UTF8.GetByteCount(text);
+
+    /// <summary>What of a paper's card is shown at a level (an empty card for none).</summary>
+    public static PaperCard Card(PaperCard? card, int level) => card switch
+    {
+        null => PaperCard.Empty,
+        _ when level <= 0 => card,
+        _ when level == 1 => card.AiKeywords is { Count: > 5 } keywords ? card with { AiKeywords = keywords.Take(5).ToArray() } : card,
+        _ when level == 2 => card with { AiSummary = card.AiSummary is { } summary ? Brief(summary, BriefAiSummary) : null, AiKeywords = null },
+        _ => new PaperCard(CodeUrl: card.CodeUrl, CodeStars: card.CodeStars, DiscussionUrl: card.DiscussionUrl, Comments: card.Comments),
+    };
 
     public static string Title(string title, int level) => level switch
     {

@@ -1,8 +1,11 @@
+using Newsletter.Model;
+
 namespace Newsletter.Sources;
 
 /// <summary>
 /// One paper or post as normalised from any source; <see cref="CanonicalId"/> makes it one row.
-/// <see cref="Categories"/> are the feed's categories (arXiv ones such as <c>cs.LG</c> for arXiv feeds), when it gives any.
+/// <see cref="Categories"/> are the feed's categories (arXiv ones such as <c>cs.LG</c> for arXiv feeds), when it gives any;
+/// <see cref="Card"/> what else the source tells (code, project page, discussion, organisation, summary), when it tells any.
 /// </summary>
 public sealed record Entry(
     string CanonicalId,
@@ -13,7 +16,8 @@ public sealed record Entry(
     DateTimeOffset? PublishedAt,
     int Score,
     string Source,
-    IReadOnlyList<string>? Categories = null)
+    IReadOnlyList<string>? Categories = null,
+    PaperCard? Card = null)
 {
     /// <summary>Longer titles are cut: real paper titles stay well under 300 characters.</summary>
     public const int MaxTitleLength = 300;
@@ -37,8 +41,9 @@ public sealed record Entry(
     /// </summary>
     public Entry WithinLimits()
     {
+        var card = Card?.Bounded() is { IsEmpty: false } bounded ? bounded : null;
         if (Title.Length <= MaxTitleLength && Summary.Length <= MaxSummaryLength && AuthorsWithinLimits())
-            return this;
+            return card == Card ? this : this with { Card = card };
         var authors = new List<string>(Math.Min(Authors.Count, MaxAuthors));
         var characters = 0;
         foreach (var name in Authors)
@@ -54,6 +59,7 @@ public sealed record Entry(
             Title = Text.Truncate(Title, MaxTitleLength),
             Summary = Text.Truncate(Summary, MaxSummaryLength),
             Authors = authors,
+            Card = card,
         };
     }
 

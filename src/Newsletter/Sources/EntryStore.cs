@@ -1,4 +1,5 @@
 using Dapper;
+using Newsletter.Model;
 using Newsletter.Storage;
 
 namespace Newsletter.Sources;
@@ -17,10 +18,15 @@ public sealed class EntryStore(Database database, TimeProvider time)
     /// both providers, in C# than in SQL.
     /// When the score grows, <c>score_raised_at</c> says when: the composer judges a recent paper again
     /// for a reader whose minimum score it did not reach at first.
+    /// A card's fields (code link and stars, project page, discussion and comments, organisation, AI summary and
+    /// keywords) take each sighting's value where it has one (stars and comments change from day to day); a sighting
+    /// without one (NULL: an RSS feed knows none of them) keeps what is stored.
     /// </summary>
     private const string UpsertSql = """
-        INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at, categories, categories_checked)
-        VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now, @Categories, @CategoriesChecked)
+        INSERT INTO entries (canonical_id, title, summary, authors, url, published_at, score, source, first_seen_at, updated_at, categories, categories_checked,
+                             code_url, code_stars, project_url, discussion_url, comments, organization, ai_summary, ai_keywords)
+        VALUES (@CanonicalId, @Title, @Summary, @Authors, @Url, @PublishedAt, @Score, @Source, @Now, @Now, @Categories, @CategoriesChecked,
+                @CodeUrl, @CodeStars, @ProjectUrl, @DiscussionUrl, @Comments, @Organization, @AiSummary, @AiKeywords)
         ON CONFLICT (canonical_id) DO UPDATE SET
             score        = CASE WHEN excluded.score > entries.score THEN excluded.score ELSE entries.score END,
             score_raised_at = CASE WHEN excluded.score > entries.score THEN excluded.updated_at ELSE entries.score_raised_at END,
@@ -37,6 +43,14 @@ public sealed class EntryStore(Database database, TimeProvider time)
             published_at = COALESCE(entries.published_at, excluded.published_at),
             categories   = CASE WHEN entries.categories = '' THEN excluded.categories ELSE entries.categories END,
             categories_checked = CASE WHEN excluded.categories_checked > entries.categories_checked THEN excluded.categories_checked ELSE entries.categories_checked END,
+            code_url       = COALESCE(excluded.code_url, entries.code_url),
+            code_stars     = COALESCE(excluded.code_stars, entries.code_stars),
+            project_url    = COALESCE(excluded.project_url, entries.project_url),
+            discussion_url = COALESCE(excluded.discussion_url, entries.discussion_url),
+            comments       = COALESCE(excluded.comments, entries.comments),
+            organization   = COALESCE(excluded.organization, entries.organization),
+            ai_summary     = COALESCE(excluded.ai_summary, entries.ai_summary),
+            ai_keywords    = COALESCE(excluded.ai_keywords, entries.ai_keywords),
             updated_at   = excluded.updated_at
         RETURNING id
         """;
@@ -81,6 +95,8 @@ public sealed class EntryStore(Database database, TimeProvider time)
     // so a feed's NUL becomes that space here, on both providers alike.
     private static string NoNul(string text) => text.Contains('\0') ? text.Replace('\0', ' ') : text;
 
+    private static string? Nullable(string? text) => string.IsNullOrEmpty(text) ? null : NoNul(text);
+
     public async Task<UpsertCounts> UpsertAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -100,6 +116,7 @@ public sealed class EntryStore(Database database, TimeProvider time)
         foreach (var entry in entries.GroupBy(e => e.CanonicalId).Select(g => g.MaxBy(e => e.Score)!))
         {
             var categories = entry.Categories ?? [];
+            var card = entry.Card ?? PaperCard.Empty;
             var stored = await connection.QuerySingleOrDefaultAsync<Stored>(StoredSql, new { entry.CanonicalId }, transaction);
             var id = await connection.ExecuteScalarAsync<long>(UpsertSql, new
             {
@@ -116,6 +133,14 @@ public sealed class EntryStore(Database database, TimeProvider time)
                 CategoriesChecked = categories.Count > 0 ? 1 : 0,
                 RepairUrl = stored?.RepairsUrl(entry) == true ? 1 : 0,
                 FillAuthors = stored is null || stored.FillsAuthors(entry) ? 1 : 0,
+                CodeUrl = Nullable(card.CodeUrl),
+                card.CodeStars,
+                ProjectUrl = Nullable(card.ProjectUrl),
+                DiscussionUrl = Nullable(card.DiscussionUrl),
+                card.Comments,
+                Organization = Nullable(card.Organization),
+                AiSummary = Nullable(card.AiSummary),
+                AiKeywords = card.AiKeywords is { Count: > 0 } keywords ? NoNul(EntryColumns.JoinList(keywords)) : null,
             }, transaction);
             await connection.ExecuteAsync(SourceSql, new { id, source = entry.Source }, transaction);
             if (stored is not null) updated++; else added++;

@@ -14,4 +14,10 @@ public static class EntryColumns
 
     /// <summary>The stored author list as names.</summary>
     public static string[] Authors(string column) => column.Length == 0 ? [] : column.Split(AuthorSeparator);
+
+    /// <summary>A card's keywords as stored (<c>ai_keywords</c>): one a line, as authors are.</summary>
+    public static string JoinList(IEnumerable<string> items) => string.Join(AuthorSeparator, items);
+
+    /// <summary>A stored list column (NULL or empty: none) as its items.</summary>
+    public static string[] List(string? column) => string.IsNullOrEmpty(column) ? [] : column.Split(AuthorSeparator);
 }

@@ -454,6 +454,27 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE subscribers ADD COLUMN ranking TEXT NOT NULL DEFAULT 'auto';
         ALTER TABLE subscribers ADD COLUMN min_relevance DOUBLE PRECISION NULL;
         """),
+        // Richer cards (issue 21): what a source tells beyond title, authors and abstract (Model.PaperCard). NULL where
+        // it did not say, so a later sighting from a source without them keeps what is known; keywords one a line.
+        new(Sqlite: """
+        ALTER TABLE entries ADD COLUMN code_url TEXT NULL;
+        ALTER TABLE entries ADD COLUMN code_stars INTEGER NULL;
+        ALTER TABLE entries ADD COLUMN project_url TEXT NULL;
+        ALTER TABLE entries ADD COLUMN discussion_url TEXT NULL;
+        ALTER TABLE entries ADD COLUMN comments INTEGER NULL;
+        ALTER TABLE entries ADD COLUMN organization TEXT NULL;
+        ALTER TABLE entries ADD COLUMN ai_summary TEXT NULL;
+        ALTER TABLE entries ADD COLUMN ai_keywords TEXT NULL;
+        """, Postgres: """
+        ALTER TABLE entries ADD COLUMN code_url TEXT NULL;
+        ALTER TABLE entries ADD COLUMN code_stars BIGINT NULL;
+        ALTER TABLE entries ADD COLUMN project_url TEXT NULL;
+        ALTER TABLE entries ADD COLUMN discussion_url TEXT NULL;
+        ALTER TABLE entries ADD COLUMN comments BIGINT NULL;
+        ALTER TABLE entries ADD COLUMN organization TEXT NULL;
+        ALTER TABLE entries ADD COLUMN ai_summary TEXT NULL;
+        ALTER TABLE entries ADD COLUMN ai_keywords TEXT NULL;
+        """),
     ];
 
     private static string QuartzPostgresSchema()
