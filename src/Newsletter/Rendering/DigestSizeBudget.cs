@@ -16,8 +16,9 @@ namespace Newsletter.Rendering;
 /// authors cut to three and the title to 160 characters; 3 no abstract, one author, a 100-character
 /// title. A paper's card (<see cref="PaperCard"/>) gives way with it: level 1 keeps five keywords, 2 shortens the AI
 /// summary to <see cref="BriefAiSummary"/> characters and drops the keywords, 3 keeps only the code link (with its stars)
-/// and the discussion link. The digest is rendered, measured, and entries are lowered (all to level 1 from the bottom
-/// first, then to 2, then 3) by as much as the estimate says the excess needs, until it fits. A
+/// and the discussion link, and 4 (otherwise as 3) drops the card: only a day of papers whose links are all near their cap
+/// gets there. The digest is rendered, measured, and entries are lowered (all to level 1 from the bottom
+/// first, then to 2, then 3, then 4) by as much as the estimate says the excess needs, until it fits. A
 /// digest that fits (most days) is rendered once; a 150-paper day twice. The levels are chosen once
 /// per digest (with the splice markers as personal values) and used for every reader's copy, with
 /// <see cref="PersonalMargin"/> kept for the real addresses and links and the wire's CRLFs.
@@ -36,7 +37,7 @@ public static class DigestSizeBudget
     /// <summary>Characters an AI summary is shortened to at level 2.</summary>
     public const int BriefAiSummary = 160;
 
-    public const int TopLevel = 3;
+    public const int TopLevel = 4;
 
     private const int MaxRenders = 12;
 
@@ -99,7 +100,8 @@ public static class DigestSizeBudget
         _ when level <= 0 => card,
         _ when level == 1 => card.AiKeywords is { Count: > 5 } keywords ? card with { AiKeywords = keywords.Take(5).ToArray() } : card,
         _ when level == 2 => card with { AiSummary = card.AiSummary is { } summary ? Brief(summary, BriefAiSummary) : null, AiKeywords = null },
-        _ => new PaperCard(CodeUrl: card.CodeUrl, CodeStars: card.CodeStars, DiscussionUrl: card.DiscussionUrl, Comments: card.Comments),
+        _ when level == 3 => new PaperCard(CodeUrl: card.CodeUrl, CodeStars: card.CodeStars, DiscussionUrl: card.DiscussionUrl, Comments: card.Comments),
+        _ => PaperCard.Empty,
     };
 
     public static string Title(string title, int level) => level switch

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Newsletter.Model;
 using Newsletter.Rendering;
 using Newsletter.Sources;
 using Newsletter.Tests.Support;
@@ -23,8 +24,12 @@ public sealed partial class DigestSizeBudgetTests : IAsyncLifetime
     [GeneratedRegex(@"composed with (?<n>\d+) entries for \d+ subscribers \((?<full>\d+) in full, (?<more>\d+) under more papers; (?<carried>\d+) carried over to the next issue, (?<left>\d+) left out\)")]
     private static partial Regex ComposedLine();
 
-    /// <summary>A real-length paper: a ~120-character title, eight authors, an abstract of exactly <paramref name="abstractLength"/> characters.</summary>
-    private static Entry Paper(int n, int abstractLength, string topic = "optimization")
+    /// <summary>
+    /// A real-length paper: a ~120-character title, eight authors, an abstract of exactly <paramref name="abstractLength"/> characters,
+    /// and a rich card as the Hugging Face API gives one (code with stars, project page, discussion, organisation, summary, keywords)
+    /// unless <paramref name="card"/> says otherwise.
+    /// </summary>
+    private static Entry Paper(int n, int abstractLength, string topic = "optimization", PaperCard? card = null)
     {
         var words = new[] { "We", "study", "how", "sparse", "expert", "routing", "interacts", "with", "long-context", "attention", "and", "report", "gains", "on", "reasoning", "benchmarks." };
         var summary = new StringBuilder($"On {topic}: ");
@@ -32,7 +37,21 @@ public sealed partial class DigestSizeBudgetTests : IAsyncLifetime
             summary.Append(words[(i + n) % words.Length]).Append(' ');
         var title = $"Paper {n}: Scaling Sparse Mixture-of-Experts Models for Long-Context Reasoning under a Fixed Inference Budget";
         var authors = Enumerable.Range(1, 8).Select(a => $"Author{a} Surname{n}").ToList();
-        return new Entry($"arxiv:2611.{n:00000}", title, summary.ToString()[..abstractLength], authors, $"https://arxiv.org/abs/2611.{n:00000}", null, 1000 - n, "arxiv");
+        card ??= new PaperCard($"https://github.com/example-lab/sparse-experts-{n}", 100 + n, $"https://example-lab.github.io/sparse-experts-{n}/",
+            $"https://huggingface.co/papers/2611.{n:00000}", n % 7, "Example Research Laboratory",
+            "Sparse mixture-of-experts models with long-context attention reach better reasoning accuracy at a fixed inference budget by routing tokens to fewer, larger experts.",
+            ["mixture of experts", "sparse routing", "long-context attention", "reasoning benchmarks", "inference budget", "scaling laws", "expert capacity", "load balancing"]);
+        return new Entry($"arxiv:2611.{n:00000}", title, summary.ToString()[..abstractLength], authors, $"https://arxiv.org/abs/2611.{n:00000}", null, 1000 - n, "arxiv",
+            Card: card);
+    }
+
+    /// <summary>A card with every field at its cap (<see cref="PaperCard"/>'s limits): the most a hostile or unusual source can put on a paper.</summary>
+    private static PaperCard LargestCard(int n)
+    {
+        string Link(string host) => $"https://{host}/{n}/" + new string('x', PaperCard.MaxLinkLength - $"https://{host}/{n}/".Length);
+        return new PaperCard(Link("github.com"), PaperCard.MaxCount, Link("project.example.org"), Link("huggingface.co"), PaperCard.MaxCount,
+            new string('O', PaperCard.MaxOrganizationLength), string.Concat(Enumerable.Repeat("Summary words that go on. ", 40))[..PaperCard.MaxAiSummaryLength],
+            Enumerable.Range(1, PaperCard.MaxKeywords).Select(k => $"{k:00} " + new string('k', PaperCard.MaxKeywordLength - 3)).ToArray());
     }
 
     private async Task<(int Html, int Text, MimeKit.MimeMessage Message)> SentDigestAsync(string to = "ada@example.org")
@@ -77,6 +96,37 @@ public sealed partial class DigestSizeBudgetTests : IAsyncLifetime
         Assert.Equal(("150", "50", "100", "0", "0"), (counts.Groups["n"].Value, counts.Groups["full"].Value, counts.Groups["more"].Value, counts.Groups["carried"].Value, counts.Groups["left"].Value));
         for (var n = 1; n <= 150; n++)
             Assert.Contains($"Paper {n}:", plain);
+        // Rich cards and feedback links on every paper in full, all within the budget.
+        Assert.Equal(50, Regex.Matches(message.HtmlBody!, ">More like this</a>").Count);
+        Assert.Equal(50, Regex.Matches(message.HtmlBody!, ">Code</a>").Count);
+        Assert.Contains("Code (101 stars): https://github.com/example-lab/sparse-experts-1", plain);
+    }
+
+    [Fact]
+    public async Task A150PaperDayWithEveryCardFieldAtItsCapStaysUnder100KBAndLosesNoPaper()
+    {
+        var papers = Enumerable.Range(1, 150).Select(n => Paper(n, 1_900, card: LargestCard(n))).ToList();
+        // As stored: the caps hold (a parsed entry goes through the same WithinLimits).
+        Assert.All(papers, p => Assert.Equal(PaperCard.MaxLinkLength, p.WithinLimits().Card!.CodeUrl!.Length));
+        await _host.Service<EntryStore>().UpsertAsync(papers, CancellationToken.None);
+
+        var send = await _host.RunAsync("send-now");
+
+        Assert.Equal(0, send.Exit);
+        var (html, text, message) = await SentDigestAsync();
+        Assert.InRange(html, 1, DigestSizeBudget.PartLimit - 1);
+        Assert.InRange(text, 1, DigestSizeBudget.PartLimit - 1);
+        AssertUnsubscribeWithinBudget(message);
+        var plain = message.TextBody!.ReplaceLineEndings("\n");
+        for (var n = 1; n <= 150; n++)
+            Assert.Contains($"Paper {n}:", plain);
+        // The cards give way (from the bottom up, as the abstracts do) before anything else: the best paper keeps its code
+        // and discussion links; at the bottom, papers in full show their title, first author and feedback links only.
+        Assert.Contains($"href=\"{papers[0].Card!.CodeUrl}\"", message.HtmlBody);
+        Assert.Contains($"href=\"{papers[0].Card!.DiscussionUrl}\"", message.HtmlBody);
+        Assert.DoesNotContain(papers[49].Card!.CodeUrl!, message.HtmlBody);
+        // Each paper in full carries its feedback links, counted in the budget like everything else.
+        Assert.Equal(50, Regex.Matches(message.HtmlBody!, ">More like this</a>").Count);
     }
 
     [Fact]
@@ -96,6 +146,8 @@ public sealed partial class DigestSizeBudgetTests : IAsyncLifetime
         var plain = message.TextBody!.ReplaceLineEndings("\n");
         Assert.Contains("More papers (48):", plain);
         Assert.Contains("matches \u201cdiffusion\u201d", plain);
+        Assert.Equal(50, Regex.Matches(message.HtmlBody!, ">More like this</a>").Count);
+        Assert.Equal(50, Regex.Matches(message.HtmlBody!, ">Code</a>").Count);
         for (var n = 2; n <= 196; n += 2)
             Assert.Contains($"Paper {n}:", plain);
     }

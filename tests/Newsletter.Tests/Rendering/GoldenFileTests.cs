@@ -56,6 +56,53 @@ public sealed class GoldenFileTests : IAsyncLifetime
     }
 
     [Fact]
+    public void LearnedDigestWithFeedbackLinksAndRichCardsMatchesItsGoldenFiles()
+    {
+        var sample = TemplateChecker.SampleIssue();
+        // As a reader on the learned ranking gets it: papers with their entry ids, why lines naming the liked paper
+        // each is closest to (LearnedRanking's form), a card from the Hugging Face API, and signed feedback links.
+        var issue = sample with
+        {
+            Entries =
+            [
+                sample.Entries[0] with { Why = "like \u201cLarge Language Models Guess When Unsure\u201d", EntryId = 4101 },
+                sample.Entries[2] with
+                {
+                    Position = 2, EntryId = 4102,
+                    Why = "matches \u201cdiffusion\u201d \u00b7 like \u201cDenoising Diffusion Probabilistic Models\u201d",
+                    Card = new PaperCard(CodeUrl: "https://github.com/example/diffusion-lab", CodeStars: 1,
+                        DiscussionUrl: "https://huggingface.co/papers/2509.01234", Comments: 0, Organization: "Example Lab"),
+                },
+                sample.Entries[1] with { Position = 3, EntryId = 4103, Why = "in cs.LG" },
+            ],
+            More = [sample.More[0] with { Position = 4, EntryId = 4104 }],
+        };
+
+        var digest = _host.Service<DigestRenderer>().Render(issue, new DigestRecipient("reader@example.org",
+            "https://papers.example.org/unsubscribe?token=UNSUB", "https://papers.example.org/preferences?token=PREFS",
+            static (entryId, more) => $"https://papers.example.org/feedback?token=FEEDBACK-{entryId}-{(more ? "MORE" : "LESS")}"));
+
+        AssertGolden("digest-learned.subject.txt", digest.Subject);
+        AssertGolden("digest-learned.html", digest.Html);
+        AssertGolden("digest-learned.txt", digest.Text);
+        // The parts that make this digest what it is, named so a regenerated golden file cannot lose them unnoticed.
+        Assert.Contains("href=\"https://papers.example.org/feedback?token=FEEDBACK-4101-MORE\"", digest.Html);
+        Assert.Contains("Less like this:\n   https://papers.example.org/feedback?token=FEEDBACK-4103-LESS", digest.Text);
+        Assert.Contains("like \u201cLarge Language Models Guess When Unsure\u201d", digest.Text);
+        Assert.Matches("href=\"https://github.com/openai/hallucinations\"[^>]*>Code</a> \u2605&nbsp;1234", digest.Html);
+        Assert.Contains("Code (1234 stars): https://github.com/openai/hallucinations", digest.Text);
+        Assert.Contains("Code (1 star): https://github.com/example/diffusion-lab", digest.Text);
+        Assert.Contains(">3 comments</a>", digest.Html);
+        Assert.Contains(">Discussion</a>", digest.Html);
+        Assert.Contains("In short: Language models produce incorrect statements", digest.Text);
+        // The hostile card: no script, no javascript: or data: link, its text escaped.
+        Assert.DoesNotContain("<script", digest.Html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("javascript:", digest.Html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("data:text", digest.Html, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("&lt;script&gt;alert(9)&lt;/script&gt; Org &amp; Co", digest.Html);
+    }
+
+    [Fact]
     public async Task ConfirmationMailMatchesItsGoldenFiles()
     {
         await using var smtp = new SmtpSink();
