@@ -48,6 +48,9 @@ public sealed class DatabaseCopyTests
 
         foreach (var table in Tables)
             Assert.Equal(await DumpAsync(sqlite, table), await DumpAsync(postgres, table));
+        // The papers' cards travel with them (every column of entries is copied): the fixture's AI summary and comments.
+        Assert.StartsWith("Language models produce", await postgres.QueryScalarAsync<string>("SELECT ai_summary FROM entries WHERE canonical_id = 'arxiv:2509.04664'"));
+        Assert.Equal(3L, await postgres.QueryScalarAsync<long>("SELECT comments FROM entries WHERE canonical_id = 'arxiv:2509.04664'"));
 
         // Copying again into the now non-empty database is refused and changes nothing.
         var again = await sqlite.RunAsync("database", "copy", "--to", postgres.ConnectionString);
