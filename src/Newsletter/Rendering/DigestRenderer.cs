@@ -398,7 +398,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
 
     private static ScriptObject EntryModel(IssueEntry entry, int level, Func<long, bool, string>? feedback)
     {
-        var summary = DigestSizeBudget.Summary(entry.Summary, level);
+        var summary = DigestSizeBudget.Summary(entry, level);
         var authors = DigestSizeBudget.Authors(entry.Authors, level).ToList();
         var card = DigestSizeBudget.Card(entry.Card, level);
         var keywords = card.AiKeywords ?? [];

@@ -14,10 +14,10 @@ namespace Newsletter.Rendering;
 /// Each entry shown in full has a level: 0 everything; 1 the abstract shortened to about
 /// <see cref="BriefSummary"/> characters ("read more" follows, <c>entry.summary_cut</c>); 2 also the
 /// authors cut to three and the title to 160 characters; 3 no abstract, one author, a 100-character
-/// title. A paper's card (<see cref="PaperCard"/>) gives way with it: level 1 keeps five keywords, 2 shortens the AI
-/// summary to <see cref="BriefAiSummary"/> characters and drops the keywords, 3 keeps only the code link (with its stars)
-/// and the discussion link, and 4 (otherwise as 3) drops the card: only a day of papers whose links are all near their cap
-/// gets there. The digest is rendered, measured, and entries are lowered (all to level 1 from the bottom
+/// title. A paper's card (<see cref="PaperCard"/>) gives way with it: level 1 keeps five keywords; at 2 a paper with an AI
+/// summary shows that one sentence instead of the shortened abstract (it says more in fewer bytes), without keywords;
+/// 3 keeps only the code link (with its stars) and the discussion link, and 4 (otherwise as 3) drops the card: only a day
+/// of papers whose links are all near their cap gets there. The digest is rendered, measured, and entries are lowered (all to level 1 from the bottom
 /// first, then to 2, then 3, then 4) by as much as the estimate says the excess needs, until it fits. A
 /// digest that fits (most days) is rendered once; a 150-paper day twice. The levels are chosen once
 /// per digest (with the splice markers as personal values) and used for every reader's copy, with
@@ -33,9 +33,6 @@ public static class DigestSizeBudget
 
     /// <summary>Characters an abstract is shortened to (at a word).</summary>
     public const int BriefSummary = 280;
-
-    /// <summary>Characters an AI summary is shortened to at level 2.</summary>
-    public const int BriefAiSummary = 160;
 
     public const int TopLevel = 4;
 
@@ -83,7 +80,7 @@ public static class DigestSizeBudget
 
     /// <summary>About what an entry's text takes in one part at a level (title, authors, abstract, card).</summary>
     private static int ShownBytes(IssueEntry entry, int level) =>
-        Encoding.UTF8.GetByteCount(Title(entry.Title, level)) + Encoding.UTF8.GetByteCount(Summary(entry.Summary, level))
+        Encoding.UTF8.GetByteCount(Title(entry.Title, level)) + Encoding.UTF8.GetByteCount(Summary(entry, level))
         + Authors(entry.Authors, level).Sum(a => Encoding.UTF8.GetByteCount(a) + 2)
         + CardBytes(Card(entry.Card, level));
 
@@ -99,7 +96,7 @@ public static class DigestSizeBudget
         null => PaperCard.Empty,
         _ when level <= 0 => card,
         _ when level == 1 => card.AiKeywords is { Count: > 5 } keywords ? card with { AiKeywords = keywords.Take(5).ToArray() } : card,
-        _ when level == 2 => card with { AiSummary = card.AiSummary is { } summary ? Brief(summary, BriefAiSummary) : null, AiKeywords = null },
+        _ when level == 2 => card with { AiKeywords = null },
         _ when level == 3 => new PaperCard(CodeUrl: card.CodeUrl, CodeStars: card.CodeStars, DiscussionUrl: card.DiscussionUrl, Comments: card.Comments),
         _ => PaperCard.Empty,
     };
@@ -110,6 +107,10 @@ public static class DigestSizeBudget
         2 => Brief(title, 160),
         _ => Brief(title, 100),
     };
+
+    /// <summary>The abstract shown for an entry at a level: at 2 none when its card's AI summary stands in for it.</summary>
+    public static string Summary(IssueEntry entry, int level) =>
+        level == 2 && entry.Card?.AiSummary is { Length: > 0 } ? "" : Summary(entry.Summary, level);
 
     public static string Summary(string summary, int level) => level switch
     {

@@ -454,7 +454,7 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE subscribers ADD COLUMN ranking TEXT NOT NULL DEFAULT 'auto';
         ALTER TABLE subscribers ADD COLUMN min_relevance DOUBLE PRECISION NULL;
         """),
-        // Richer cards (issue 21): what a source tells beyond title, authors and abstract (Model.PaperCard). NULL where
+        // Richer cards (issue 21): what a source tells beyond title, authors and abstract (the paper's card). NULL where
         // it did not say, so a later sighting from a source without them keeps what is known; keywords one a line.
         new(Sqlite: """
         ALTER TABLE entries ADD COLUMN code_url TEXT NULL;
