@@ -18,7 +18,7 @@ public static class SuppressionReason
 /// <summary>One entry of the suppression list: why, since when, and what the server or the report said (empty once erased).</summary>
 public sealed record Suppression(string Reason, string Detail, DateTimeOffset At)
 {
-    /// <summary>"hard bounce on 2026-12-04 (550 5.1.1 user unknown)", "complaint on ...", "erased on ...".</summary>
+    /// <summary>"hard bounce on 2026-12-04: 550 5.1.1 user unknown", "complaint on ...", "erased on ...".</summary>
     public string Describe()
     {
         var what = Reason switch
@@ -28,7 +28,7 @@ public sealed record Suppression(string Reason, string Detail, DateTimeOffset At
             SuppressionReason.Erased => "erased",
             _ => Reason,
         };
-        return string.Create(CultureInfo.InvariantCulture, $"{what} on {At:yyyy-MM-dd}") + (Detail.Length > 0 ? $" ({Detail})" : "");
+        return string.Create(CultureInfo.InvariantCulture, $"{what} on {At:yyyy-MM-dd}") + (Detail.Length > 0 ? $": {Detail}" : "");
     }
 }
 
