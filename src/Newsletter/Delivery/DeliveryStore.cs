@@ -87,7 +87,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         WHERE d.id = o.id AND d.status = 'sending'
         """;
 
-    // A suspended address goes on the suppression list in the same command (Subscriptions.SuppressionList
+    // A suspended address goes on the suppression list in the same command (the SuppressionList of the subscriptions feature
     // reads it; Delivery keeps this copy of its SQL because it imports no feature).
     private const string CountBounceSql = """
         UPDATE subscribers SET hard_bounces = hard_bounces + 1,

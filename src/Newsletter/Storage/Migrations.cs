@@ -454,7 +454,7 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE subscribers ADD COLUMN ranking TEXT NOT NULL DEFAULT 'auto';
         ALTER TABLE subscribers ADD COLUMN min_relevance DOUBLE PRECISION NULL;
         """),
-        // The suppression list (Subscriptions.SuppressionList): one row per folded address (or, once
+        // The suppression list (SuppressionList, with the subscribers): one row per folded address (or, once
         // erased, its keyed hash). Readers already suspended by a hard bounce or unsubscribed by a
         // complaint are entered as they stand, so an upgrade forgets none of them.
         new(Sqlite: """

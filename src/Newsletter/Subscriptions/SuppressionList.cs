@@ -39,10 +39,9 @@ public sealed record Suppression(string Reason, string Detail, DateTimeOffset At
 /// </summary>
 /// <remarks>
 /// Rows are keyed by the folded address (<see cref="EmailAddress.Key"/>), so every spelling of one
-/// mailbox is caught. The row of a hard bounce or a complaint is written in the same statement that
-/// suspends or unsubscribes the reader (here, in <c>Bounces.BounceRecorder</c> and in Delivery's
-/// ledger, which keeps its own copy of the SQL), while the reader's row, holding the address anyway,
-/// still exists. When a reader is erased their row goes, and so does the address: what stays is an
+/// mailbox is caught. The row of a hard bounce or a complaint is written in the same transaction that
+/// suspends or unsubscribes the reader (the bounce recorder's, and the delivery ledger's, which keeps
+/// its own copy of the SQL), while the reader's row, holding the address anyway, still exists. When a reader is erased their row goes, and so does the address: what stays is an
 /// HMAC of the folded address under a key derived from the link secret (prefix <c>hmac:</c>), the
 /// reason and the date, enough to recognise the address when someone offers it again and nothing to
 /// read it back from. Every secret still accepted (<c>Secret</c>, <c>PreviousSecrets</c>) is tried,
