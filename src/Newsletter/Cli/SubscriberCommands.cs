@@ -270,14 +270,14 @@ internal static class SubscriberCommands
                 return 1;
             }
             if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
-            var suppression = await cli.Get<SuppressionList>().FindAsync(email!, ct);
             if (await cli.Get<SubscriberReport>().ReaderAsync(email!, ShowLimit, ct) is not { } reader)
             {
                 // An erased reader is gone, but the suppression list still knows the address.
+                var suppression = await cli.Get<SuppressionList>().FindAsync(email!, ct);
                 await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber" + (suppression is null ? "." : $"; it is on the suppression list ({suppression.Describe()}); 'subscribers add {email.Address} --force' re-adds it."));
                 return 1;
             }
-            foreach (var line in ShowLines(reader, suppression))
+            foreach (var line in ShowLines(reader))
                 await cli.Output.WriteLineAsync(line);
             return 0;
         });
@@ -287,8 +287,9 @@ internal static class SubscriberCommands
     /// <summary>How many digests and skips <c>show</c> lists (the newest).</summary>
     internal const int ShowLimit = 20;
 
-    internal static IEnumerable<string> ShowLines(ReaderReport reader, Suppression? suppression = null)
+    internal static IEnumerable<string> ShowLines(ReaderReport reader)
     {
+        var suppression = reader.Suppression;
         var s = reader.Subscriber;
         yield return s.Email;
         yield return $"  status       {reader.StatusWord}" + (reader.StatusReason.Length > 0 ? $" ({reader.StatusReason})" : "");

@@ -63,6 +63,16 @@ public sealed class SuppressionListTests : IAsyncLifetime
         Assert.Equal("bounced", await _host.QueryScalarAsync<string>("SELECT status FROM subscribers WHERE email = 'gone@example.org'"));
         var shown = await RunOkAsync("subscribers", "show", "gone@example.org");
         Assert.Contains("  suppressed   hard bounce on ", shown.Output);
+        // The console's reader page says it too.
+        _host.Set("Newsletter:Admin:Password", "console-password");
+        var baseUrl = await _host.StartServiceAsync();
+        using (var console = new HttpClient { BaseAddress = new Uri(baseUrl) })
+        {
+            console.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("alice:console-password"u8.ToArray()));
+            var page = await console.GetStringAsync($"/admin/readers/{await IdOfAsync("gone@example.org")}");
+            Assert.Contains("<dt>Suppressed</dt>", page);
+            Assert.Contains("hard bounce on ", page);
+        }
 
         var forced = await RunOkAsync("subscribers", "add", "gone@example.org", "--confirmed", "--force");
 
