@@ -203,4 +203,30 @@ public sealed class SuppressionListTests : IAsyncLifetime
         Assert.Equal(SuppressionReason.HardBounce, again.Suppressed?.Reason);
         Assert.Equal("bounced", await _host.QueryScalarAsync<string>($"SELECT status FROM subscribers WHERE id = {first.Id}"));
     }
+
+    [Fact]
+    public async Task ReadersSuspendedOrComplainingBeforeTheUpgradeAreOnTheList()
+    {
+        await RunOkAsync("subscribers", "add", "gone@example.org", "--confirmed");
+        await RunOkAsync("subscribers", "add", "angry@example.org", "--confirmed");
+        await RunOkAsync("subscribers", "add", "left@example.org", "--confirmed");
+        // The database as the version before the list left it: no table, the readers' rows saying it all;
+        // then the upgrade's step (found by what it creates: later steps may follow it).
+        var step = Newsletter.Storage.Migrations.Steps.Single(s => s.Sqlite.Contains("CREATE TABLE suppressions", StringComparison.Ordinal));
+        await _host.ExecuteAsync("DROP TABLE suppressions");
+        await _host.ExecuteAsync("UPDATE subscribers SET status = 'bounced', status_reason = '550 5.1.1 user unknown' WHERE email = 'gone@example.org'");
+        await _host.ExecuteAsync("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = 1, status_reason = 'complained: feedback report (abuse)' WHERE email = 'angry@example.org'");
+        await _host.ExecuteAsync("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = 1, status_reason = 'unsubscribed by the reader' WHERE email = 'left@example.org'");
+        await _host.ExecuteAsync(_host.Provider == Newsletter.Storage.DatabaseProvider.Postgres ? step.Postgres : step.Sqlite);
+
+        var gone = await _host.RunAsync("subscribers", "add", "gone@example.org", "--confirmed");
+        var angry = await _host.RunAsync("subscribers", "add", "angry@example.org", "--confirmed");
+        var left = await _host.RunAsync("subscribers", "add", "left@example.org", "--confirmed");
+
+        Assert.Contains("on the suppression list (hard bounce on ", gone.Error);
+        Assert.Contains("550 5.1.1 user unknown", gone.Error);
+        Assert.Contains("on the suppression list (complaint on 1970-01-01: feedback report (abuse))", angry.Error);
+        Assert.Equal(0, left.Exit); // who left by their own link is welcome back
+        Assert.Equal(2L, await SuppressedAsync());
+    }
 }
