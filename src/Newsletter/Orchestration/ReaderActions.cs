@@ -63,10 +63,10 @@ public sealed class ReaderActions(SubscriberStore subscribers, ConfirmationMaile
         return new(ReaderActionStatus.Done, $"Unsubscribed {subscriber.Email}: no more mail to it.");
     }
 
-    /// <summary>Deletes the reader and their history (an erase request).</summary>
+    /// <summary>Deletes the reader and their history (an erase request); the suppression list keeps a keyed hash of the address.</summary>
     public async Task<ReaderActionResult> RemoveAsync(EmailAddress address, CancellationToken cancellationToken) =>
         await subscribers.RemoveAsync(address, cancellationToken)
-            ? new(ReaderActionStatus.Done, $"Removed {address.Address}")
+            ? new(ReaderActionStatus.Done, $"Removed {address.Address}; it stays on the suppression list (as a keyed hash, not the address) until 'subscribers add {address.Address} --force'")
             : new(ReaderActionStatus.Unknown, $"{address.Address} is not a subscriber.");
 
     /// <summary>
