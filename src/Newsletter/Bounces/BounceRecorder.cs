@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Newsletter.Delivery;
 using Newsletter.Storage;
+using Newsletter.Subscriptions;
 
 namespace Newsletter.Bounces;
 
@@ -16,6 +17,7 @@ public enum BounceOutcome { Recorded, AlreadyCounted }
 /// second instance, changes nothing. A hard bounce marks its delivery <c>bounced</c> and counts
 /// against the address (suspended at <c>Bounces:MaxHardBounces</c>, at once for a bad address); a
 /// complaint or a mail unsubscribe unsubscribes the reader at once; a soft bounce is only kept.
+/// Suspended and complaining addresses go on the suppression list (<see cref="SuppressionList"/>).
 /// After a complaint the complaint rate over the last digests is checked and may hold sending.
 /// </summary>
 public sealed class BounceRecorder(Database database, SendHold hold, IOptions<BounceOptions> options, TimeProvider time, ILogger<BounceRecorder> logger)
@@ -80,13 +82,17 @@ public sealed class BounceRecorder(Database database, SendHold hold, IOptions<Bo
                 // Counted once per delivery; a bounce naming only the reader (no delivery) counts too.
                 var counts = delivery is null || await connection.ExecuteAsync(BounceDeliverySql, new { id = delivery.Id, detail = $"bounced later: {report.Detail}" }, transaction) == 1;
                 if (counts)
+                {
                     await connection.ExecuteAsync(CountHardBounceSql, new
                     {
                         id, max = settings.MaxHardBounces, badAddress = report.BadAddress ? 1 : 0, reason = $"bounced: {report.Detail}",
                     }, transaction);
+                    await connection.ExecuteAsync(SuppressionList.SuppressBouncedReaderSql, new { id, detail = report.Detail, now }, transaction);
+                }
                 break;
             case BounceKind.Complaint when subscriberId is { } id:
                 await connection.ExecuteAsync(UnsubscribeSql, new { id, now, reason = $"complained: {report.Detail}" }, transaction);
+                await connection.ExecuteAsync(SuppressionList.SuppressComplainedReaderSql, new { id, detail = report.Detail, now }, transaction);
                 break;
             case BounceKind.MailUnsubscribe when subscriberId is { } id:
                 await connection.ExecuteAsync(UnsubscribeSql, new { id, now, reason = "unsubscribed by mail" }, transaction);

@@ -79,8 +79,9 @@ internal static class SubscriberCommands
     {
         var address = new Argument<string>("address") { Description = "Email address." };
         var confirmed = new Option<bool>("--confirmed") { Description = "Mark active at once (you vouch for their consent); without it the address gets the confirmation mail." };
+        var force = new Option<bool>("--force") { Description = "Re-add an address on the suppression list (it bounced hard, complained or was erased) and take it off the list." };
         var preferences = new PreferenceOptions();
-        var command = new Command("add", "Add a subscriber, optionally with preferences: pending, with a confirmation mail sent now, unless --confirmed.") { address, confirmed };
+        var command = new Command("add", "Add a subscriber, optionally with preferences: pending, with a confirmation mail sent now, unless --confirmed.") { address, confirmed, force };
         preferences.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -96,13 +97,28 @@ internal static class SubscriberCommands
             // Every option at once, topics against the configured sources too, before anything is stored.
             if (!input.IsEmpty && !await ValidAsync(cli, preferences, input, (await store.FindAsync(email!, ct))?.Preferences ?? Preferences.None, cli.Get<TopicCatalog>()))
                 return 1;
+            var suppressions = cli.Get<SuppressionList>();
+            string lifted = "";
+            if (await suppressions.FindAsync(email!, ct) is { } suppression)
+            {
+                if (!parse.GetValue(force))
+                {
+                    await cli.Error.WriteLineAsync(Suppressed(email!, suppression));
+                    return 1;
+                }
+                await suppressions.LiftAsync(email!, "the operator (subscribers add --force)", ct);
+                lifted = $"; off the suppression list (was: {suppression.Describe()})";
+                // Re-added without --confirmed: they confirm again, as anyone new does.
+                if (!parse.GetValue(confirmed))
+                    await store.ReopenAsync(email!, ct);
+            }
             var (outcome, subscriber) = await store.AddAsync(email!, parse.GetValue(confirmed), input, ct);
             var said = outcome switch
             {
                 AddOutcome.Added => $"Added {subscriber.Email} ({subscriber.Status})",
                 AddOutcome.Activated => $"Activated {subscriber.Email} ({subscriber.Status})",
                 _ => $"{subscriber.Email} is already present ({subscriber.Status})",
-            };
+            } + lifted;
             var confirmation = await SendConfirmationAsync(cli, email!, subscriber, ct);
             await cli.Output.WriteLineAsync(confirmation.Sent ? $"{said}; confirmation mail sent" : confirmation.Note is { } note ? $"{said}; {note}" : said);
             if (confirmation.Failure is { } failure)
@@ -150,6 +166,10 @@ internal static class SubscriberCommands
         });
         return command;
     }
+
+    /// <summary>The one line that refuses a suppressed address, with the reason, its date and the way out.</summary>
+    internal static string Suppressed(EmailAddress email, Suppression suppression) =>
+        $"Not added: {email.Address} is on the suppression list ({suppression.Describe()}); 'subscribers add {email.Address} --force' re-adds it.";
 
     /// <summary>One line an operator can read back.</summary>
     internal static string Describe(Preferences p)
@@ -252,7 +272,9 @@ internal static class SubscriberCommands
             if (!await cli.PrepareAsync(ct, rendersTemplates: false)) return 2;
             if (await cli.Get<SubscriberReport>().ReaderAsync(email!, ShowLimit, ct) is not { } reader)
             {
-                await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber.");
+                // An erased reader is gone, but the suppression list still knows the address.
+                var suppression = await cli.Get<SuppressionList>().FindAsync(email!, ct);
+                await cli.Error.WriteLineAsync($"{email!.Address} is not a subscriber" + (suppression is null ? "." : $"; it is on the suppression list ({suppression.Describe()}); 'subscribers add {email.Address} --force' re-adds it."));
                 return 1;
             }
             foreach (var line in ShowLines(reader))
@@ -267,9 +289,12 @@ internal static class SubscriberCommands
 
     internal static IEnumerable<string> ShowLines(ReaderReport reader)
     {
+        var suppression = reader.Suppression;
         var s = reader.Subscriber;
         yield return s.Email;
         yield return $"  status       {reader.StatusWord}" + (reader.StatusReason.Length > 0 ? $" ({reader.StatusReason})" : "");
+        if (suppression is not null)
+            yield return $"  suppressed   {suppression.Describe()}; 'subscribers add {s.Email} --force' re-adds it";
         yield return $"  joined       {Time(DbTime.FromDb(s.CreatedAt))}" + (s.ConfirmedAt is { } confirmed ? $"; confirmed {Time(DbTime.FromDb(confirmed))}" : "")
             + (reader.UnsubscribedAt is { } left ? $"; unsubscribed {Time(left)}" : "")
             + (reader.ConfirmationSentAt is { } mailed && s.Status == SubscriberStatus.Pending ? $"; confirmation mail sent {Time(mailed)}" : "");
@@ -384,7 +409,8 @@ internal static class SubscriberCommands
     {
         var file = new Argument<FileInfo>("file") { Description = "CSV with a header row and an 'email' column." };
         var confirmed = new Option<bool>("--confirmed") { Description = "Mark imported addresses active (you vouch for their consent); without it each new address gets the confirmation mail." };
-        var command = new Command("import", "Import subscribers from a CSV file: pending, each sent the confirmation mail, unless --confirmed.") { file, confirmed };
+        var force = new Option<bool>("--force") { Description = "Also re-add addresses on the suppression list (they bounced hard, complained or were erased) and take them off it." };
+        var command = new Command("import", "Import subscribers from a CSV file: pending, each sent the confirmation mail, unless --confirmed.") { file, confirmed, force };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!;
@@ -411,7 +437,8 @@ internal static class SubscriberCommands
             var headers = PreferenceInput.FieldNames
                 .Select(field => (field, header: csv.HeaderRecord!.FirstOrDefault(h => h.Trim().Equals(field, StringComparison.OrdinalIgnoreCase))))
                 .Where(h => h.header is not null).ToDictionary(h => h.field, h => h.header!);
-            int added = 0, activated = 0, present = 0, invalid = 0, mailed = 0, unsent = 0;
+            var suppressions = cli.Get<SuppressionList>();
+            int added = 0, activated = 0, present = 0, invalid = 0, suppressed = 0, lifted = 0, mailed = 0, unsent = 0;
             while (await csv.ReadAsync())
             {
                 var value = FormulaGuard.Remove(csv.GetField("email") ?? "");
@@ -431,6 +458,20 @@ internal static class SubscriberCommands
                     await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: skipped '{value}': " + string.Join(" ", problems.Select(p => $"{p.Key}: {p.Value}")));
                     continue;
                 }
+                if (await suppressions.FindAsync(email!, ct) is { } suppression)
+                {
+                    if (!parse.GetValue(force))
+                    {
+                        // One row refused, the rest of the file goes on.
+                        suppressed++;
+                        await cli.Error.WriteLineAsync($"{path.Name}:{csv.Parser.RawRow}: skipped '{value}': on the suppression list ({suppression.Describe()}); --force re-adds it");
+                        continue;
+                    }
+                    await suppressions.LiftAsync(email!, $"the operator (subscribers import {path.Name} --force)", ct);
+                    lifted++;
+                    if (!parse.GetValue(confirmed))
+                        await store.ReopenAsync(email!, ct);
+                }
                 var (outcome, subscriber) = await store.AddAsync(email!, parse.GetValue(confirmed), input.IsEmpty ? null : input, ct);
                 _ = outcome switch { AddOutcome.Added => added++, AddOutcome.Activated => activated++, _ => present++ };
                 var confirmation = await SendConfirmationAsync(cli, email!, subscriber, ct);
@@ -442,7 +483,9 @@ internal static class SubscriberCommands
                 }
             }
             var mails = parse.GetValue(confirmed) ? "" : $"; {mailed} confirmation mails sent" + (unsent > 0 ? $", {unsent} not sent (those addresses stay pending; 'subscribers add ADDRESS' sends again)" : "");
-            await cli.Output.WriteLineAsync($"Imported {path.Name}: {added} added, {activated} activated, {present} already present, {invalid} invalid rows skipped{mails}");
+            var suppressedNote = (suppressed > 0 ? $", {suppressed} suppressed skipped (hard bounce, complaint or erased; --force re-adds them)" : "")
+                + (lifted > 0 ? $", {lifted} taken off the suppression list (--force)" : "");
+            await cli.Output.WriteLineAsync($"Imported {path.Name}: {added} added, {activated} activated, {present} already present, {invalid} invalid rows skipped{suppressedNote}{mails}");
             return unsent > 0 ? 1 : 0;
         });
         return command;

@@ -87,11 +87,16 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
         WHERE d.id = o.id AND d.status = 'sending'
         """;
 
+    // A suspended address goes on the suppression list in the same command (the SuppressionList of the subscriptions feature
+    // reads it; Delivery keeps this copy of its SQL because it imports no feature).
     private const string CountBounceSql = """
         UPDATE subscribers SET hard_bounces = hard_bounces + 1,
             status = CASE WHEN hard_bounces + 1 >= @maxHardBounces THEN 'bounced' ELSE status END,
             status_reason = CASE WHEN hard_bounces + 1 >= @maxHardBounces THEN @reason ELSE status_reason END
-        WHERE id = @subscriberId AND status = 'active'
+        WHERE id = @subscriberId AND status = 'active';
+        INSERT INTO suppressions (address_key, reason, detail, suppressed_at)
+        SELECT email_key, 'hard-bounce', COALESCE(@reason, ''), @now FROM subscribers WHERE id = @subscriberId AND status = 'bounced'
+        ON CONFLICT (address_key) DO NOTHING;
         """;
 
     private const string ReleaseSql = """
@@ -174,7 +179,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
                 now,
             }, transaction);
             foreach (var result in ordered.Where(r => r.Status == DeliveryStatus.Bounced))
-                await connection.ExecuteAsync(CountBounceSql, new { subscriberId = result.SubscriberId, maxHardBounces, reason = result.Error }, transaction);
+                await connection.ExecuteAsync(CountBounceSql, new { subscriberId = result.SubscriberId, maxHardBounces, reason = result.Error, now }, transaction);
             await transaction.CommitAsync(cancellationToken);
             return;
         }
@@ -190,7 +195,7 @@ public sealed class DeliveryStore(Database database, TimeProvider time)
                 NextAttemptAt = result.NextAttemptAt is { } next ? DbTime.ToDb(next) : (long?)null,
             }, transaction);
             if (result.Status == DeliveryStatus.Bounced)
-                await connection.ExecuteAsync(CountBounceSql, new { subscriberId = result.SubscriberId, maxHardBounces, reason = result.Error }, transaction);
+                await connection.ExecuteAsync(CountBounceSql, new { subscriberId = result.SubscriberId, maxHardBounces, reason = result.Error, now }, transaction);
         }
         await transaction.CommitAsync(cancellationToken);
     }

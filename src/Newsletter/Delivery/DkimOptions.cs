@@ -20,6 +20,16 @@ public sealed class DkimOptions
     /// <summary>A PEM private key (RSA, 1024 bits or more, or Ed25519); relative to the current directory.</summary>
     public string? PrivateKeyPath { get; set; }
 
+    /// <summary>
+    /// The PEM text itself, instead of <see cref="PrivateKeyPath"/>: meant for the secrets folder (a file
+    /// <c>Newsletter__Dkim__PrivateKey</c> in <c>Newsletter:SecretsPath</c> or systemd's credentials), so the
+    /// key needs no path of its own that the service's user must be able to read.
+    /// </summary>
+    public string? PrivateKey { get; set; }
+
+    /// <summary>Where the key comes from, as error sentences name it.</summary>
+    public string KeyName => string.IsNullOrWhiteSpace(PrivateKey) ? "PrivateKeyPath" : "PrivateKey";
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Domain);
 }
 
@@ -28,13 +38,17 @@ internal sealed class DkimOptionsValidator(IConfiguration configuration) : IVali
     public ValidateOptionsResult Validate(string? name, DkimOptions options)
     {
         var check = new ValidationFailures(DkimOptions.Section);
-        var any = !string.IsNullOrWhiteSpace(options.Domain) || !string.IsNullOrWhiteSpace(options.Selector) || !string.IsNullOrWhiteSpace(options.PrivateKeyPath);
+        var (hasPath, hasKey) = (!string.IsNullOrWhiteSpace(options.PrivateKeyPath), !string.IsNullOrWhiteSpace(options.PrivateKey));
+        var any = !string.IsNullOrWhiteSpace(options.Domain) || !string.IsNullOrWhiteSpace(options.Selector) || hasPath || hasKey;
         if (!any)
             return check.Result();
-        check.Require(!string.IsNullOrWhiteSpace(options.Domain), "Domain", "must be set when Selector or PrivateKeyPath is (or leave all three empty to not sign).");
+        check.Require(!string.IsNullOrWhiteSpace(options.Domain), "Domain", "must be set when Selector, PrivateKeyPath or PrivateKey is (or leave them all empty to not sign).");
         check.Require(!string.IsNullOrWhiteSpace(options.Selector) && DkimAlignment.IsDnsName(options.Selector!),
             "Selector", $"must be a DNS label such as 'news2026' (letters, digits, '-', '.'); got '{options.Selector}'.");
-        check.Require(!string.IsNullOrWhiteSpace(options.PrivateKeyPath), "PrivateKeyPath", "must name the PEM file of the DKIM private key.");
+        check.Require(hasPath || hasKey, "PrivateKeyPath",
+            $"must name the PEM file of the DKIM private key (or give the PEM text as {DkimOptions.Section}:PrivateKey, e.g. a file Newsletter__Dkim__PrivateKey in the secrets folder).");
+        check.Require(!(hasPath && hasKey), "PrivateKeyPath",
+            $"and {DkimOptions.Section}:PrivateKey are both set; give the DKIM key one way only (a file path, or the PEM text from the secrets folder).");
         if (!string.IsNullOrWhiteSpace(options.Domain))
         {
             var from = configuration[$"{NewsletterOptions.Section}:From:Address"] ?? new SenderOptions().Address;

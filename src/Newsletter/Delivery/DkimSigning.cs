@@ -45,13 +45,13 @@ public sealed class DkimSigning(IOptions<DkimOptions> options, TimeProvider time
     }
 
     /// <summary>The DNS TXT record to publish for the configured key.</summary>
-    public string DnsRecord() => DkimKeys.DnsRecord(options.Value.Selector!, options.Value.Domain!, DkimKeys.Load(KeyPath(options.Value)));
+    public string DnsRecord() => DkimKeys.DnsRecord(options.Value.Selector!, options.Value.Domain!, DkimKeys.Load(options.Value));
 
     internal static string KeyPath(DkimOptions options) => PathResolver.FromCurrentDirectory(options.PrivateKeyPath!);
 
     private static Action<MimeMessage> Create(DkimOptions options, TimeProvider time)
     {
-        var key = DkimKeys.Load(KeyPath(options));
+        var key = DkimKeys.Load(options);
         var (domain, selector) = (options.Domain!.Trim(), options.Selector!.Trim());
         if (key is RsaPrivateCrtKeyParameters rsa)
         {
@@ -82,10 +82,25 @@ public sealed class DkimSigning(IOptions<DkimOptions> options, TimeProvider time
 /// <summary>Reading a DKIM private key and the public half for DNS.</summary>
 public static class DkimKeys
 {
+    /// <summary>The configured key: the PEM text of <c>Dkim:PrivateKey</c>, else the file <c>Dkim:PrivateKeyPath</c>.</summary>
+    public static AsymmetricKeyParameter Load(DkimOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.PrivateKey))
+            return Load(DkimSigning.KeyPath(options));
+        using var reader = new StringReader(options.PrivateKey);
+        return Load(reader);
+    }
+
     /// <summary>The private key in a PEM file (PKCS#1 "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY"); throws <see cref="FormatException"/> or an IO exception with the reason.</summary>
     public static AsymmetricKeyParameter Load(string path)
     {
         using var reader = new StreamReader(path);
+        return Load(reader);
+    }
+
+    /// <inheritdoc cref="Load(string)"/>
+    public static AsymmetricKeyParameter Load(TextReader reader)
+    {
         object? read;
         try
         {
@@ -134,20 +149,23 @@ internal sealed class DkimKeyRequirement : IStartupRequirement
     public IEnumerable<string> Problems(IConfiguration configuration)
     {
         var options = configuration.GetSection(DkimOptions.Section).Get<DkimOptions>() ?? new DkimOptions();
-        if (!options.Enabled || string.IsNullOrWhiteSpace(options.PrivateKeyPath))
-            yield break; // DkimOptionsValidator names what is missing
-        var path = DkimSigning.KeyPath(options);
+        var (hasPath, hasKey) = (!string.IsNullOrWhiteSpace(options.PrivateKeyPath), !string.IsNullOrWhiteSpace(options.PrivateKey));
+        if (!options.Enabled || hasPath == hasKey)
+            yield break; // DkimOptionsValidator names what is missing or given twice
         string? problem = null;
         try
         {
-            DkimKeys.Load(path);
+            DkimKeys.Load(options);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
         {
             problem = exception is FileNotFoundException or DirectoryNotFoundException ? "the file does not exist" : exception.Message;
         }
+        // The PEM text is a secret: the sentence names the key, never its value.
         if (problem is not null)
-            yield return $"{DkimOptions.Section}:PrivateKeyPath: the DKIM key '{path}' cannot be used: {problem}.";
+            yield return hasKey
+                ? $"{DkimOptions.Section}:PrivateKey: the DKIM key given as PEM text (from the secrets folder, Newsletter__Dkim__PrivateKey, or the configuration) cannot be used: {problem}."
+                : $"{DkimOptions.Section}:PrivateKeyPath: the DKIM key '{DkimSigning.KeyPath(options)}' cannot be used: {problem}.";
     }
 }
 

@@ -230,6 +230,7 @@ public sealed class OperatorConsole(
             ["unsubscribed"] = reader.UnsubscribedAt is { } left ? Time(left) : "",
             ["confirmation_sent"] = reader.ConfirmationSentAt is { } mailed ? Time(mailed) : "",
             ["hard_bounces"] = reader.HardBounces,
+            ["suppression"] = reader.Suppression?.Describe() ?? "",
             ["cursor"] = Time(reader.ServedUntil),
             ["last_digest"] = reader.LastDigestId?.ToString(CultureInfo.InvariantCulture) ?? "",
             ["preferences"] = new ScriptArray(new (string Name, string Value)[]

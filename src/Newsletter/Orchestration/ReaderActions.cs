@@ -63,10 +63,10 @@ public sealed class ReaderActions(SubscriberStore subscribers, ConfirmationMaile
         return new(ReaderActionStatus.Done, $"Unsubscribed {subscriber.Email}: no more mail to it.");
     }
 
-    /// <summary>Deletes the reader and their history (an erase request).</summary>
+    /// <summary>Deletes the reader and their history (an erase request); the suppression list keeps a keyed hash of the address.</summary>
     public async Task<ReaderActionResult> RemoveAsync(EmailAddress address, CancellationToken cancellationToken) =>
         await subscribers.RemoveAsync(address, cancellationToken)
-            ? new(ReaderActionStatus.Done, $"Removed {address.Address}")
+            ? new(ReaderActionStatus.Done, $"Removed {address.Address}; it stays on the suppression list (as a keyed hash, not the address) until 'subscribers add {address.Address} --force'")
             : new(ReaderActionStatus.Unknown, $"{address.Address} is not a subscriber.");
 
     /// <summary>
@@ -81,7 +81,9 @@ public sealed class ReaderActions(SubscriberStore subscribers, ConfirmationMaile
         if (subscriber.Status != SubscriberStatus.Pending)
             return new(ReaderActionStatus.Refused, $"{subscriber.Email} is {subscriber.Status}, not pending: there is nothing to confirm.");
         var interval = options.Value.ConfirmationResendInterval;
-        var (id, send) = await subscribers.RequestSubscriptionAsync(email, subscriber.Preferences, interval, cancellationToken);
+        var (id, send, suppressed) = await subscribers.RequestSubscriptionAsync(email, subscriber.Preferences, interval, cancellationToken);
+        if (suppressed is not null)
+            return new(ReaderActionStatus.Refused, $"{subscriber.Email} is on the suppression list ({suppressed.Describe()}): no confirmation mail is sent to it; 'subscribers add {subscriber.Email} --force' re-adds it.");
         if (!send)
             return new(ReaderActionStatus.Unchanged, await subscribers.ConfirmationSentAtAsync(id, cancellationToken) is { } sent
                 ? $"confirmation mail already sent at {sent:yyyy-MM-dd HH:mm:ss} UTC; not sent again before {sent + interval:yyyy-MM-dd HH:mm:ss} UTC (Subscriptions:ConfirmationResendInterval)"
@@ -139,7 +141,7 @@ public sealed class ReaderActions(SubscriberStore subscribers, ConfirmationMaile
         return reader.Status switch
         {
             SubscriberStatus.Unsubscribed => $"Nothing sent: {reader.Email} is unsubscribed{why} and gets no mail from us; send the test to another address ('subscribers add {reader.Email} --confirmed' if they asked to come back).",
-            SubscriberStatus.Bounced => $"Nothing sent: {reader.Email} is bounced{why}: its server refused our mail; send the test to another address ('subscribers add {reader.Email} --confirmed' once the address works again).",
+            SubscriberStatus.Bounced => $"Nothing sent: {reader.Email} is bounced{why}: its server refused our mail; send the test to another address ('subscribers add {reader.Email} --confirmed --force' once the address works again).",
             SubscriberStatus.Pending => $"Nothing sent: {reader.Email} is pending: it has not confirmed its subscription, and only the confirmation mail goes to it; send the test to another address.",
             _ when reader.IsPaused => $"Nothing sent: {reader.Email} is paused; 'subscribers resume {reader.Email}' first, or send the test to another address.",
             _ => null,

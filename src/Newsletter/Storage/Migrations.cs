@@ -475,6 +475,38 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         ALTER TABLE entries ADD COLUMN ai_summary TEXT NULL;
         ALTER TABLE entries ADD COLUMN ai_keywords TEXT NULL;
         """),
+        // The suppression list (SuppressionList, with the subscribers): one row per folded address (or, once
+        // erased, its keyed hash). Readers already suspended by a hard bounce or unsubscribed by a
+        // complaint are entered as they stand, so an upgrade forgets none of them.
+        new(Sqlite: """
+        CREATE TABLE suppressions (
+            address_key    TEXT    NOT NULL PRIMARY KEY,
+            reason         TEXT    NOT NULL,
+            detail         TEXT    NOT NULL DEFAULT '',
+            suppressed_at  INTEGER NOT NULL
+        );
+        INSERT INTO suppressions (address_key, reason, detail, suppressed_at)
+        SELECT s.email_key, 'hard-bounce', COALESCE(s.status_reason, ''),
+               COALESCE((SELECT MAX(d.created_at) FROM deliveries d WHERE d.subscriber_id = s.id AND d.status = 'bounced'), s.confirmed_at, s.created_at)
+        FROM subscribers s WHERE s.status = 'bounced';
+        INSERT INTO suppressions (address_key, reason, detail, suppressed_at)
+        SELECT s.email_key, 'complaint', SUBSTR(s.status_reason, 13), COALESCE(s.unsubscribed_at, s.created_at)
+        FROM subscribers s WHERE s.status = 'unsubscribed' AND s.status_reason LIKE 'complained: %';
+        """, Postgres: """
+        CREATE TABLE suppressions (
+            address_key    TEXT    NOT NULL PRIMARY KEY,
+            reason         TEXT    NOT NULL,
+            detail         TEXT    NOT NULL DEFAULT '',
+            suppressed_at  BIGINT  NOT NULL
+        );
+        INSERT INTO suppressions (address_key, reason, detail, suppressed_at)
+        SELECT s.email_key, 'hard-bounce', COALESCE(s.status_reason, ''),
+               COALESCE((SELECT MAX(d.created_at) FROM deliveries d WHERE d.subscriber_id = s.id AND d.status = 'bounced'), s.confirmed_at, s.created_at)
+        FROM subscribers s WHERE s.status = 'bounced';
+        INSERT INTO suppressions (address_key, reason, detail, suppressed_at)
+        SELECT s.email_key, 'complaint', SUBSTR(s.status_reason, 13), COALESCE(s.unsubscribed_at, s.created_at)
+        FROM subscribers s WHERE s.status = 'unsubscribed' AND s.status_reason LIKE 'complained: %';
+        """),
     ];
 
     private static string QuartzPostgresSchema()

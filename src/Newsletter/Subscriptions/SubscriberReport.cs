@@ -22,6 +22,9 @@ public sealed record ReaderDelivery(long Id, string Date, long? DigestId, string
 public sealed record ReaderReport(Subscriber Subscriber, long HardBounces, DateTimeOffset ServedUntil, long? LastDigestId,
     DateTimeOffset? ConfirmationSentAt, DateTimeOffset? UnsubscribedAt, IReadOnlyList<ReaderDelivery> Deliveries, IReadOnlyList<ReaderSkip> Skips)
 {
+    /// <summary>The reader's entry on the suppression list (hard bounce, complaint), if any.</summary>
+    public Suppression? Suppression { get; init; }
+
     /// <summary>The status word as <c>subscribers list</c> prints it (an active reader who paused is <c>paused</c>).</summary>
     public string StatusWord => Subscriber.Status == SubscriberStatus.Active && Subscriber.IsPaused ? "paused" : Subscriber.Status;
 
@@ -39,7 +42,7 @@ public sealed record ReaderReport(Subscriber Subscriber, long HardBounces, DateT
 /// The readers as the operator's console and <c>subscribers show</c> read them: one reader's page,
 /// searching by address, statuses over time, suspensions and skips. Reads only.
 /// </summary>
-public sealed class SubscriberReport(Database database, SubscriberStore subscribers, TimeProvider time)
+public sealed class SubscriberReport(Database database, SubscriberStore subscribers, SuppressionList suppressions, TimeProvider time)
 {
     private const long DayMs = 86_400_000;
 
@@ -251,7 +254,11 @@ public sealed class SubscriberReport(Database database, SubscriberStore subscrib
         return new ReaderReport(subscriber, row.HardBounces, DbTime.FromDb(row.ServedUntil), row.LastDigestId, DbTime.FromDb(row.ConfirmationSentAt), DbTime.FromDb(row.UnsubscribedAt),
             deliveries.Select(d => new ReaderDelivery(d.Id, d.Date, d.DigestId, d.Cadence, d.Papers, d.Status, d.Attempts, d.LastError,
                 DbTime.FromDb(d.CreatedAt), DbTime.FromDb(d.SentAt), DbTime.FromDb(d.NextAttemptAt), d.MessageId)).ToList(),
-            skips.Select(Skip).ToList());
+            skips.Select(Skip).ToList())
+        {
+            Suppression = EmailAddress.TryParse(subscriber.Email, out var address, out _, allowUnicodeLocalPart: true)
+                ? await suppressions.FindAsync(connection, null, address!, cancellationToken) : null,
+        };
     }
 
     /// <inheritdoc cref="ReaderAsync(long, int, CancellationToken)"/>

@@ -7,8 +7,18 @@ namespace Newsletter.Subscriptions;
 
 public enum AddOutcome { Added, AlreadyPresent, Activated }
 
+/// <summary>
+/// What a subscribe request led to: the reader (0 when none was stored), whether a confirmation mail is
+/// due, and the suppression that stopped it (the answer to the visitor is the same either way).
+/// </summary>
+public sealed record SubscriptionRequest(long Id, bool SendConfirmation, Suppression? Suppressed = null)
+{
+    /// <summary>The reader and whether to mail them, for callers the suppression does not concern.</summary>
+    public void Deconstruct(out long id, out bool sendConfirmation) => (id, sendConfirmation) = (Id, SendConfirmation);
+}
+
 /// <summary>Subscriber rows: administration and the reads the dispatcher needs.</summary>
-public sealed class SubscriberStore(Database database, TimeProvider time, IOptions<SubscriptionOptions> options)
+public sealed class SubscriberStore(Database database, SuppressionList suppressions, TimeProvider time, IOptions<SubscriptionOptions> options)
 {
     private const string Columns = """
         id AS Id, email AS Email, status AS Status, status_reason AS StatusReason, created_at AS CreatedAt, confirmed_at AS ConfirmedAt, paused AS Paused,
@@ -45,6 +55,14 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
             time_zone = @TimeZone, send_hour = @SendHour, weekdays = @Weekdays, cadence = @Cadence, weekly_day = @WeeklyDay,
             ranking = @Ranking, min_relevance = @MinRelevance
         WHERE id = @id
+        """;
+
+    // An operator re-adds a suppressed reader without vouching for consent: they confirm again, and
+    // the mail goes at once (an old confirmation_sent_at must not hold it back).
+    private const string ReopenSql = $"""
+        UPDATE subscribers SET status = 'pending', pending_since = @now, status_reason = NULL, unsubscribed_at = NULL,
+            hard_bounces = 0, paused = 0, confirmation_sent_at = NULL, served_until = {ResumedCursor}
+        WHERE email_key = @key AND status IN ('unsubscribed', 'bounced')
         """;
 
     private const string MarkConfirmationSentSql = "UPDATE subscribers SET confirmation_sent_at = @now WHERE id = @id";
@@ -146,6 +164,14 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
         return (outcome, subscriber);
     }
 
+    /// <summary>An unsubscribed or bounced reader becomes pending again (<c>subscribers add --force</c> without <c>--confirmed</c>).</summary>
+    public async Task ReopenAsync(EmailAddress address, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var now = DbTime.ToDb(time.GetUtcNow());
+        await connection.ExecuteAsync(new CommandDefinition(ReopenSql, new { key = address.Key, now, servedFrom = ServedFrom(now) }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>Input already validated by <see cref="PreferenceParser.TryApply"/>; applying it again cannot fail.</summary>
     private static Preferences Apply(Preferences current, PreferenceInput? input) =>
         input is null ? current : PreferenceParser.TryApply(current, input, out var result, out var problems)
@@ -177,9 +203,11 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
     /// A visitor asks to subscribe. New, unsubscribed and bounced addresses become pending and get a
     /// confirmation; a pending one gets it again only once per <paramref name="resendInterval"/>;
     /// an active one is left as it is (a stranger must not change someone's subscription).
+    /// A suppressed address (hard bounce, complaint, erased: <see cref="SuppressionList"/>) is left as it
+    /// is and gets no mail; only the operator re-adds it (<c>subscribers add --force</c>).
     /// </summary>
-    /// <returns>The subscriber, and whether a confirmation mail is due now.</returns>
-    public async Task<(long Id, bool SendConfirmation)> RequestSubscriptionAsync(EmailAddress address, Preferences preferences, TimeSpan resendInterval, CancellationToken cancellationToken)
+    /// <returns>The subscriber, whether a confirmation mail is due now, and the suppression that stopped one.</returns>
+    public async Task<SubscriptionRequest> RequestSubscriptionAsync(EmailAddress address, Preferences preferences, TimeSpan resendInterval, CancellationToken cancellationToken)
     {
         var now = DbTime.ToDb(time.GetUtcNow());
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -188,6 +216,13 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
         await database.SerializeAsync(connection, transaction, "subscriber " + address.Key);
         var existing = await connection.QuerySingleOrDefaultAsync<(long Id, string Status, long? ConfirmationSentAt)>(
             "SELECT id, status, confirmation_sent_at FROM subscribers WHERE email_key = @key", new { key = address.Key }, transaction);
+        if (await suppressions.FindAsync(connection, transaction, address, cancellationToken) is { } suppressed)
+        {
+            // Still one committed write, as for any known address (the answer's timing tells nothing).
+            await connection.ExecuteAsync(TouchSql, new { id = existing.Id, now }, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            return new SubscriptionRequest(existing.Id, false, suppressed);
+        }
         long id;
         bool send;
         if (existing.Id == 0)
@@ -217,7 +252,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
         // committed write), so the answer's timing does not tell whether an address is on the list.
         await connection.ExecuteAsync(send ? MarkConfirmationSentSql : TouchSql, new { id, now }, transaction);
         await transaction.CommitAsync(cancellationToken);
-        return (id, send);
+        return new SubscriptionRequest(id, send);
     }
 
     /// <summary>Where a reader who joins (or returns) at <paramref name="now"/> starts: <c>Subscriptions:NewReaderLookback</c> before it.</summary>
@@ -243,12 +278,20 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
         return await connection.ExecuteScalarAsync<long?>("SELECT id FROM subscribers WHERE id = @id", new { id }) is not null;
     }
 
-    /// <summary>An unsubscribed reader becomes active again (from the preferences page), starting with papers collected from now. False when not unsubscribed.</summary>
+    /// <summary>
+    /// An unsubscribed reader becomes active again (from the preferences page), starting with papers collected from now. False when not unsubscribed.
+    /// A reader who complained comes back so too (the link was mailed to them: they hold the inbox), and their complaint is lifted.
+    /// </summary>
     public async Task<bool> ResubscribeAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var now = DbTime.ToDb(time.GetUtcNow());
-        return await connection.ExecuteAsync(ResubscribeSql, new { id, now, servedFrom = ServedFrom(now) }) == 1;
+        if (await connection.ExecuteAsync(ResubscribeSql, new { id, now, servedFrom = ServedFrom(now) }, transaction) != 1)
+            return false;
+        await suppressions.LiftComplaintAsync(connection, transaction, id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>Stores a reader's preferences (and, when given, pause/resume). False for an unknown id.</summary>
@@ -296,7 +339,10 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
         return await connection.ExecuteScalarAsync<long?>("SELECT COALESCE(served_until, created_at) FROM subscribers WHERE id = @id", new { id }) ?? 0;
     }
 
-    /// <summary>Removes the subscriber and their delivery history (an operator's erase request).</summary>
+    /// <summary>
+    /// Removes the subscriber and their delivery history (an operator's erase request). The address stays
+    /// on the suppression list as a keyed hash only, so an old import list cannot bring it back unasked.
+    /// </summary>
     public async Task<bool> RemoveAsync(EmailAddress address, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -305,6 +351,7 @@ public sealed class SubscriberStore(Database database, TimeProvider time, IOptio
         if (existing is null)
             return false;
         await connection.ExecuteAsync(DeleteSql, new { id = existing.Id }, transaction);
+        await suppressions.EraseAsync(connection, transaction, address, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return true;
     }

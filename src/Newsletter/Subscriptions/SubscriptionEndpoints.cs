@@ -112,9 +112,13 @@ public static class SubscriptionEndpoints
         }
         else if (string.IsNullOrEmpty(honeypot))
         {
-            var (id, send) = await subscribers.RequestSubscriptionAsync(address!, preferences, options.Value.ConfirmationResendInterval, cancellationToken);
-            if (send)
-                mailer.Enqueue(id);
+            var request = await subscribers.RequestSubscriptionAsync(address!, preferences, options.Value.ConfirmationResendInterval, cancellationToken);
+            if (request.SendConfirmation)
+                mailer.Enqueue(request.Id);
+            else if (request.Suppressed is { } suppressed)
+                // Not the address: for an erased reader it is exactly what must not be kept.
+                logger.LogInformation("Subscribe request (from {Client}) for an address on the suppression list ({Reason} on {Date:yyyy-MM-dd}): no confirmation mail sent; only 'subscribers add ADDRESS --force' re-adds it",
+                    ClientNetwork.Of(http), suppressed.Reason, suppressed.At);
         }
         else
         {

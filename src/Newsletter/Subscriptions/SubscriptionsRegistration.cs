@@ -13,6 +13,7 @@ public static class SubscriptionsRegistration
         builder.Services.AddSingleton<LinkTokens>();
         builder.Services.AddSingleton<MailLinks>();
         builder.Services.AddSingleton<VoteStore>();
+        builder.Services.AddSingleton<SuppressionList>();
         builder.Services.AddSingleton<SubscriberStore>();
         builder.Services.AddSingleton<SubscriberReport>();
         builder.Services.AddValidatedOptions<SubscriptionOptions, SubscriptionOptionsValidator>(SubscriptionOptions.Section);
