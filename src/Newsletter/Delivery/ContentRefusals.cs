@@ -169,12 +169,15 @@ internal sealed class ContentRefusals(RelayOutages outages, int maxConsecutiveRe
         if (streak < maxConsecutiveRefusals || !Usable(ticket.Relay, time.GetUtcNow()))
             return;
         var detail = $"{streak} messages refused in a row, the last with {reason}";
-        if (await outages.TakeOutAsync(ticket.Relay, detail, cancellationToken))
+        var tookOut = await outages.TakeOutAsync(ticket.Relay, detail, cancellationToken);
+        if (tookOut)
             logger.LogError("Relay {Relay} taken out of rotation for every instance until {Until:u}: it refused {Count} messages in a row ({Reason}); nobody was suspended, the messages stay queued",
                 ticket.Relay, time.GetUtcNow() + outages.Cooldown(1), streak, reason);
         _readAt = DateTimeOffset.MinValue;
         await RefreshAsync(cancellationToken);
-        LogIfHeld();
+        // Out already (another worker or instance was first): said once, by whoever took it out.
+        if (tookOut)
+            LogIfHeld();
     }
 
     /// <summary>The message failed for another reason: a probe's claim is given back, so the next message probes again.</summary>
