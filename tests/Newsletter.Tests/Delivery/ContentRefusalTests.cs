@@ -22,7 +22,7 @@ public sealed class ContentRefusalTests(ITestOutputHelper output) : IAsyncLifeti
         ["Newsletter:Delivery:MaxConsecutiveRefusals"] = Streak.ToString(CultureInfo.InvariantCulture),
         ["Newsletter:Delivery:RetryInitialDelay"] = "00:00:01",
         ["Newsletter:Delivery:RetryMaxDelay"] = "00:00:01",
-        ["Newsletter:Smtp:RelayContentCooldown"] = "00:00:02",
+        ["Newsletter:Smtp:RelayContentCooldown"] = "00:00:03",
         // The test dispatches itself, as the scheduled jobs would: none of them interferes.
         ["Newsletter:Schedule:SharedSendPoll"] = "01:00:00",
         ["Newsletter:Schedule:RetryPoll"] = "01:00:00",
@@ -87,15 +87,16 @@ public sealed class ContentRefusalTests(ITestOutputHelper output) : IAsyncLifeti
             AfterData = _ => { Interlocked.Increment(ref offered); return Volatile.Read(ref refuse) ? Spam : null; },
         });
         _host.UseSmtp(relay.Port, maxConnections: 2);
+        // Another instance (a service on the same database), up before the send so the cool-down is not spent starting it.
+        await _host.StartServiceAsync();
+        var other = _host.Service<IServiceProvider>();
 
         var first = await _host.RunAsync("send-now", "--date", "2025-09-08");
         Assert.Equal(1, first.Exit);
         var afterStreak = offered;
         Assert.InRange(afterStreak, Streak, Streak + 2);
 
-        // Another instance (a second host on the same database) finds the send held: nothing is offered.
-        await _host.StartServiceAsync();
-        var other = _host.Service<IServiceProvider>();
+        // The other instance finds the send held: nothing is offered.
         var held = await other.GetRequiredService<Dispatcher>().DispatchAsync(null, CancellationToken.None);
         Assert.Contains("sending is held: no relay accepts the content", held.RunFailure);
         Assert.Contains("554 5.7.1", held.RunFailure);
@@ -106,7 +107,7 @@ public sealed class ContentRefusalTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(HealthStatus.Unhealthy, health.Entries["relays"].Status);
 
         // After the cool-down one message is the probe; refused, the relay is out for twice as long.
-        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        await Task.Delay(TimeSpan.FromSeconds(3.2));
         var refusedProbe = await other.GetRequiredService<Dispatcher>().DispatchAsync(null, CancellationToken.None);
         output.WriteLine(refusedProbe.ToString());
         output.WriteLine(string.Join("\n", _host.Logs));
@@ -114,13 +115,13 @@ public sealed class ContentRefusalTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(afterStreak + 1, offered);
         Assert.Equal(2L, await _host.QueryScalarAsync<long>("SELECT strikes FROM relay_outages"));
         var outFor = await _host.QueryScalarAsync<long>("SELECT out_until - since FROM relay_outages");
-        Assert.InRange(outFor, 4000, 8000);
+        Assert.InRange(outFor, 9000, 14000); // 3 s cool-down, then twice that from the refused probe
         Assert.Contains("sending is held", (await other.GetRequiredService<Dispatcher>().DispatchAsync(null, CancellationToken.None)).RunFailure);
         Assert.Equal(afterStreak + 1, offered);
 
         // The relay recovers: the next probe passes, the relay is back and the rest go out, each once.
         Volatile.Write(ref refuse, false);
-        await Task.Delay(TimeSpan.FromSeconds(4.2));
+        await Task.Delay(TimeSpan.FromSeconds(6.2));
         for (var pass = 0; pass < 20 && await PendingAsync() > 0; pass++)
         {
             await other.GetRequiredService<Dispatcher>().DispatchAsync(null, CancellationToken.None);
