@@ -42,14 +42,23 @@ internal sealed class RelaysHealthCheck(IOptions<SmtpOptions> smtp, RelayStates 
             : HealthCheckResult.Unhealthy("no SMTP relay is usable: " + description);
     }
 
-    /// <summary>The relays for the JSON body of <c>/health</c>.</summary>
-    public static object[] Describe(SmtpOptions smtp, RelayStates states, DateTimeOffset now) =>
-        smtp.Relays.Select(r => states.For(r.Name)).Select(s => (object)new
+    /// <summary>
+    /// The relays for the JSON body of <c>/health</c>: each of <c>Smtp:Relays</c> (and the single
+    /// <c>Smtp:Host</c> while it is out for its content), with this process's state and, when out for
+    /// every instance, until when and why.
+    /// </summary>
+    public static object[] Describe(SmtpOptions smtp, RelayStates states, IReadOnlyList<RelayOutage> outages, DateTimeOffset now)
+    {
+        var outs = outages.ToDictionary(o => o.Relay, StringComparer.OrdinalIgnoreCase);
+        var names = smtp.Relays.Count > 0 ? smtp.Relays.Select(r => r.Name) : RelayOutages.Configured(smtp).Where(outs.ContainsKey);
+        return names.Select(name => (State: states.For(name), Outage: outs.GetValueOrDefault(name))).Select(s => (object)new
         {
-            relay = s.Name,
-            state = s.UsableAt(now) ? "usable" : "cooling",
-            coolingUntil = s.UsableAt(now) ? null : s.CoolingUntil,
-            lastProblem = s.LastProblem,
-            sent = s.Sent,
+            relay = s.State.Name,
+            state = s.Outage is not null ? "out" : s.State.UsableAt(now) ? "usable" : "cooling",
+            coolingUntil = s.State.UsableAt(now) ? null : s.State.CoolingUntil,
+            lastProblem = s.State.LastProblem,
+            sent = s.State.Sent,
+            outForEveryInstance = s.Outage is { } o ? new { since = o.Since, until = o.OutUntil, reason = o.Reason, probeDue = o.ProbeDue(now) } : null,
         }).ToArray();
+    }
 }

@@ -51,7 +51,7 @@ public sealed class ContentRefusalTests(ITestOutputHelper output) : IAsyncLifeti
         var first = await _host.RunAsync("send-now", "--date", "2025-09-08");
         output.WriteLine(first.ToString());
         // What the first run deferred is sent by the scheduled passes that follow, through the good relay only.
-        await _host.StartServiceAsync();
+        var baseUrl = await _host.StartServiceAsync();
         var dispatcher = _host.Service<Dispatcher>();
         for (var pass = 0; pass < 20 && await PendingAsync() > 0; pass++)
         {
@@ -75,6 +75,13 @@ public sealed class ContentRefusalTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Contains("554 5.7.1 Message rejected as spam", relays.Description);
         Assert.Equal(HealthStatus.Healthy, health.Entries["sending"].Status);
         Assert.Single(_host.Logs, line => line.Contains("taken out of rotation for every instance", StringComparison.Ordinal));
+        // The JSON body names it too: out, until when, and the reply.
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        var body = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/health")).RootElement;
+        var outRelay = body.GetProperty("relays").EnumerateArray().Single(r => r.GetProperty("relay").GetString() == $"127.0.0.1:{refusing.Port}");
+        Assert.Equal("out", outRelay.GetProperty("state").GetString());
+        Assert.Contains("554 5.7.1", outRelay.GetProperty("outForEveryInstance").GetProperty("reason").GetString());
+        Assert.True(outRelay.GetProperty("outForEveryInstance").GetProperty("until").GetDateTimeOffset() > DateTimeOffset.UtcNow);
     }
 
     [Fact]
