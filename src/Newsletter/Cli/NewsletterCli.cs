@@ -251,7 +251,7 @@ public sealed class NewsletterCli(WebApplication app, TextWriter output, TextWri
             {
                 // The operator running send-now is the one who lifts a hold on sending.
                 if (await Get<SendHold>().ReleaseAsync(ct) is { } held)
-                    await output.WriteLineAsync($"Sending was held: {held}. Lifted by this send-now.");
+                    await output.WriteLineAsync($"Sending was held: {held}. Resumed by this send-now.");
                 return await SendNowAsync(issueDate, signals, ct);
             }
             catch (System.Data.Common.DbException exception)

@@ -71,6 +71,14 @@ public sealed class SmtpOptions
 
     /// <summary>4xx answers or broken connections in a row after which a relay is left out.</summary>
     public int RelayFailuresBeforeCooldown { get; set; } = 3;
+
+    /// <summary>
+    /// How long a relay that refused the content <c>Delivery:MaxConsecutiveRefusals</c> times in a row is out
+    /// for every instance before a probe; doubled after each refused probe, up to <see cref="RelayContentCooldownMax"/>.
+    /// </summary>
+    public TimeSpan RelayContentCooldown { get; set; } = TimeSpan.FromMinutes(5);
+
+    public TimeSpan RelayContentCooldownMax { get; set; } = TimeSpan.FromHours(6);
 }
 
 internal sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>
@@ -104,6 +112,8 @@ internal sealed class SmtpOptionsValidator(IConfiguration configuration) : IVali
             "Relays", $"and Newsletter:Smtp:Host are both set; use one form: Host for one relay, Relays for several (add {options.Host} to Relays).");
         check.Require(options.RelayCooldown >= TimeSpan.FromSeconds(1), "RelayCooldown", "must be at least one second.");
         check.Require(options.RelayFailuresBeforeCooldown >= 1, "RelayFailuresBeforeCooldown", "must be at least 1.");
+        check.Require(options.RelayContentCooldown >= TimeSpan.FromSeconds(1), "RelayContentCooldown", "must be at least one second.");
+        check.Require(options.RelayContentCooldownMax >= options.RelayContentCooldown, "RelayContentCooldownMax", $"must be at least Newsletter:Smtp:RelayContentCooldown ({options.RelayContentCooldown}).");
         for (var i = 0; i < options.Relays.Count; i++)
         {
             var relay = options.Relays[i];

@@ -18,6 +18,7 @@ public static class DeliveryRegistration
         builder.Services.AddSingleton<TransportFactory>();
         builder.Services.AddSingleton<RelayStates>();
         builder.Services.AddSingleton<SendHold>();
+        builder.Services.AddSingleton<RelayOutages>();
         // What each delivery sends (IDigestMessages) is registered by Orchestration.
         builder.Services.AddSingleton<Dispatcher>();
         // The host waits for a delivery run to stop gracefully, and a little longer.

@@ -16,6 +16,7 @@ public sealed class Dispatcher(
     IDigestMessages messages,
     TransportFactory transports,
     SendHold hold,
+    RelayOutages relayOutages,
     IOptions<DeliveryOptions> deliveryOptions,
     IOptions<SmtpOptions> smtpOptions,
     TimeProvider time,
@@ -25,6 +26,9 @@ public sealed class Dispatcher(
 {
     // One dispatch at a time per process; claims already make concurrent processes safe.
     private readonly SemaphoreSlim _running = new(1, 1);
+
+    // The hold last logged: a hold is said once, not at every poll that finds it.
+    private string? _heldLogged;
 
     public async Task<DispatchSummary> DispatchAsync(Action<DispatchSummary>? progress, CancellationToken cancellationToken)
     {
@@ -40,12 +44,16 @@ public sealed class Dispatcher(
         }
         try
         {
-            // Held for every instance (complaints over the limit): nothing is claimed, nothing sent.
-            if (await hold.ReasonAsync(shutdown.Token) is { } held)
+            // Held for every instance (complaints over the limit, or no relay accepts the content): nothing
+            // is claimed, nothing sent; except, once a relay's cool-down is over, its one probe message.
+            if (await hold.StateAsync(shutdown.Token) is { ProbeDue: false } held)
             {
-                logger.LogError("Sending is held: {Reason}; run send-now to lift the hold", held);
-                return new DispatchSummary(0, 0, 0, 0, 0, $"sending is held: {held}; run send-now to lift the hold once the cause is dealt with");
+                if (held.Reason != _heldLogged)
+                    logger.LogError("Sending is held: {Reason}; run send-now to lift the hold", held.Reason);
+                _heldLogged = held.Reason;
+                return new DispatchSummary(0, 0, 0, 0, 0, $"sending is held: {held.Reason}; run send-now to lift the hold once the cause is dealt with");
             }
+            _heldLogged = null;
             return await RunAsync(progress, shutdown.Token);
         }
         finally
@@ -59,8 +67,8 @@ public sealed class Dispatcher(
     {
         using var activity = Telemetry.NewsletterTelemetry.Activities.StartActivity("dispatch");
         var options = deliveryOptions.Value;
-        var transport = transports.Create();
         var owner = RunOwner.ForThisRun();
+        var transport = transports.Create(new ContentRefusals(relayOutages, options.MaxConsecutiveRefusals, owner.Id, time, logger));
         using var stopping = new ShutdownRule(options.ShutdownTimeout, time);
         var run = new DispatchRun(stopping, options.BatchSize, logger);
         stopping.StopOn(shutdown, () => run.Interrupted = true);

@@ -31,7 +31,8 @@ public sealed class RelayOptions
 /// while it keeps failing) and the message goes to another at once; its share moves to the
 /// others. Only when no relay is usable does the run stop. The relays' states outlive a run
 /// (<see cref="RelayStates"/>), so the next run does not knock on a relay that just failed, and
-/// <c>/health</c> shows them.
+/// <c>/health</c> shows them. A relay that refuses the content message after message is out for
+/// every instance (<see cref="ContentRefusals"/>, in a delivery run).
 /// </summary>
 internal sealed class RelayPool : IMailTransport
 {
@@ -40,12 +41,14 @@ internal sealed class RelayPool : IMailTransport
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SmtpOptions _options;
+    private readonly ContentRefusals? _content;
     private readonly Lock _gate = new();
     private int _senders;
 
-    public RelayPool(SmtpOptions options, RelayStates states, TimeProvider time, ILoggerFactory loggers)
+    public RelayPool(SmtpOptions options, RelayStates states, TimeProvider time, ILoggerFactory loggers, ContentRefusals? content = null)
     {
         _options = options;
+        _content = content;
         _states = states;
         _time = time;
         _logger = loggers.CreateLogger<RelayPool>();
@@ -78,7 +81,7 @@ internal sealed class RelayPool : IMailTransport
             double total = 0;
             foreach (var relay in _relays)
             {
-                if (tried.Contains(relay) || !relay.State.UsableAt(now))
+                if (tried.Contains(relay) || !Usable(relay, now))
                     continue;
                 relay.Current += relay.Options.Weight;
                 total += relay.Options.Weight;
@@ -91,64 +94,108 @@ internal sealed class RelayPool : IMailTransport
         }
     }
 
+    private bool Usable(Relay relay, DateTimeOffset now) => relay.State.UsableAt(now) && _content?.Usable(relay.Options.Name, now) != false;
+
+    private string Describe(Relay relay, DateTimeOffset now) => _content?.OutageOf(relay.Options.Name, now) ?? relay.State.Describe(now);
+
     private async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
     {
         var tried = new HashSet<Relay>();
         DeliveryException? lastTransient = null;
+        if (_content is not null)
+            await _content.RefreshAsync(cancellationToken);
         while (true)
         {
             var relay = Pick(tried);
             if (relay is null)
             {
+                // A probe of this run is on its way: its answer says whether that relay is back.
+                if (_content is not null && await _content.WaitForProbesAsync(cancellationToken))
+                    continue;
                 // Some relay is still usable but each one tried deferred this message: the message waits, the run goes on.
-                if (lastTransient is not null && _relays.Any(r => r.State.UsableAt(_time.GetUtcNow())))
+                if (lastTransient is not null && _relays.Any(r => Usable(r, _time.GetUtcNow())))
                     throw lastTransient;
-                throw new DeliveryException(FailureKind.RunLevel, "no SMTP relay is usable: " + string.Join("; ", _relays.Select(r => r.State.Describe(_time.GetUtcNow()))));
+                throw new DeliveryException(FailureKind.RunLevel, "no SMTP relay is usable: " + string.Join("; ", _relays.Select(r => Describe(r, _time.GetUtcNow()))));
             }
             tried.Add(relay);
-            await relay.Slots.WaitAsync(cancellationToken);
-            IMailSender? connection = null;
+            ContentRefusals.Ticket? ticket = null;
+            if (_content is not null && (ticket = await _content.AdmitAsync(relay.Options.Name, cancellationToken)) is null)
+                continue;
+            DeliveryException? transient;
             try
             {
-                if (relay.Limiter is { } limiter)
-                    using (await limiter.AcquireAsync(1, cancellationToken)) { }
-                try
+                if (await SendThroughAsync(relay, message, cancellationToken) is not { } failed)
                 {
-                    connection = relay.Idle.TryTake(out var idle) ? idle : await relay.Transport.ConnectAsync(cancellationToken);
-                }
-                catch (DeliveryException failure)
-                {
-                    CoolDown(relay, failure.Message);
-                    continue;
-                }
-                try
-                {
-                    await connection.SendAsync(message, cancellationToken);
-                    relay.State.Succeeded();
+                    if (ticket is not null)
+                        await _content!.AcceptedAsync(ticket, cancellationToken);
                     return;
                 }
-                catch (DeliveryException failure) when (failure.Kind is FailureKind.Transient or FailureKind.RunLevel)
-                {
-                    if (failure.Kind == FailureKind.RunLevel || relay.State.Deferred(failure.Message) >= _options.RelayFailuresBeforeCooldown)
-                        CoolDown(relay, failure.Message);
-                    else
-                        _logger.LogWarning("Relay {Relay} deferred a message, trying another: {Reason}", relay.Options.Name, failure.Message);
-                    if (failure.Kind == FailureKind.Transient)
-                        lastTransient = failure;
-                }
-                // Permanent and message refusals are about this reader or this message, not the relay: the caller records them.
+                transient = failed.Kind == FailureKind.Transient ? failed : null;
             }
-            finally
+            catch (DeliveryException refusal) when (ticket is not null && refusal.Kind == FailureKind.MessageRefused)
             {
-                if (connection is not null)
-                {
-                    if (connection.IsUsable)
-                        relay.Idle.Add(connection);
-                    else
-                        await connection.DisposeAsync();
-                }
-                relay.Slots.Release();
+                await _content!.RefusedAsync(ticket, refusal.Message, cancellationToken);
+                throw;
             }
+            catch when (ticket is not null)
+            {
+                await _content!.FailedAsync(ticket, cancellationToken);
+                throw;
+            }
+            // Deferred or unreachable: another relay is tried for this message.
+            lastTransient = transient ?? lastTransient;
+            if (ticket is not null)
+                await _content!.FailedAsync(ticket, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Sends the message through one relay: null when it was accepted, the failure when another relay
+    /// should try it (unreachable, deferred); permanent and message refusals are thrown to the caller.
+    /// </summary>
+    private async Task<DeliveryException?> SendThroughAsync(Relay relay, MimeMessage message, CancellationToken cancellationToken)
+    {
+        await relay.Slots.WaitAsync(cancellationToken);
+        IMailSender? connection = null;
+        try
+        {
+            if (relay.Limiter is { } limiter)
+                using (await limiter.AcquireAsync(1, cancellationToken)) { }
+            try
+            {
+                connection = relay.Idle.TryTake(out var idle) ? idle : await relay.Transport.ConnectAsync(cancellationToken);
+            }
+            catch (DeliveryException failure)
+            {
+                CoolDown(relay, failure.Message);
+                return failure;
+            }
+            try
+            {
+                await connection.SendAsync(message, cancellationToken);
+                relay.State.Succeeded();
+                return null;
+            }
+            catch (DeliveryException failure) when (failure.Kind is FailureKind.Transient or FailureKind.RunLevel)
+            {
+                if (failure.Kind == FailureKind.RunLevel || relay.State.Deferred(failure.Message) >= _options.RelayFailuresBeforeCooldown)
+                    CoolDown(relay, failure.Message);
+                else
+                    _logger.LogWarning("Relay {Relay} deferred a message, trying another: {Reason}", relay.Options.Name, failure.Message);
+                return failure;
+            }
+            // Permanent and message refusals are about this reader or this message, not the relay: the caller records them.
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                if (connection.IsUsable)
+                    relay.Idle.Add(connection);
+                else
+                    await connection.DisposeAsync();
+            }
+            relay.Slots.Release();
         }
     }
 

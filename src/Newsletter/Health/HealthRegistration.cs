@@ -46,6 +46,9 @@ public static class HealthRegistration
                     try { nodes = await context.RequestServices.GetRequiredService<ClusterNodes>().ListAsync(context.RequestAborted); }
                     catch (System.Data.Common.DbException) { } // the database check already says why
                 }
+                IReadOnlyList<RelayOutage> relayOutages = [];
+                try { relayOutages = await context.RequestServices.GetRequiredService<RelayOutages>().ListAsync(context.RequestAborted); }
+                catch (System.Data.Common.DbException) { } // the database check already says why
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync(JsonSerializer.Serialize(new
                 {
@@ -58,7 +61,7 @@ public static class HealthRegistration
                     // Which checks are unhappy, so a monitor need not read every description.
                     unhappy = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => e.Key).ToArray(),
                     relays = RelaysHealthCheck.Describe(context.RequestServices.GetRequiredService<IOptions<SmtpOptions>>().Value,
-                        context.RequestServices.GetRequiredService<RelayStates>(), context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()),
+                        context.RequestServices.GetRequiredService<RelayStates>(), relayOutages, context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()),
                     checks = report.Entries.ToDictionary(e => e.Key, e => new
                     {
                         status = e.Value.Status.ToString(),

@@ -23,7 +23,7 @@ public sealed class DatabaseCopy(Database source)
     [
         "settings", "source_state", "entries", "entry_sources", "subscribers", "issues", "issue_entries",
         "digests", "digest_entries", "digest_skips", "run_owners", "deliveries", "votes",
-        "data_protection_keys", "rate_limits", "source_runs", "bounce_events", "suppressions",
+        "data_protection_keys", "rate_limits", "source_runs", "bounce_events", "suppressions", "relay_outages",
     ];
 
     private static readonly HashSet<string> NotCopied = ["schema_version"];

@@ -507,6 +507,30 @@ public sealed class Migrations(Database database, ILogger<Migrations> logger)
         SELECT s.email_key, 'complaint', SUBSTR(s.status_reason, 13), COALESCE(s.unsubscribed_at, s.created_at)
         FROM subscribers s WHERE s.status = 'unsubscribed' AND s.status_reason LIKE 'complained: %';
         """),
+        // A relay that refuses the content is out for every instance (issue 20): one row per relay out of
+        // rotation, until when, why, how many cool-downs in a row (it grows), and which run holds its probe
+        // (a lease, so a probe of a crashed instance is taken over). Self-contained: no foreign keys.
+        new(Sqlite: """
+        CREATE TABLE relay_outages (
+            relay          TEXT    NOT NULL PRIMARY KEY,
+            strikes        INTEGER NOT NULL,
+            out_until      INTEGER NOT NULL,
+            reason         TEXT    NOT NULL,
+            since          INTEGER NOT NULL,
+            probe_owner    TEXT    NULL,
+            probe_until    INTEGER NULL
+        );
+        """, Postgres: """
+        CREATE TABLE relay_outages (
+            relay          TEXT    NOT NULL PRIMARY KEY,
+            strikes        BIGINT  NOT NULL,
+            out_until      BIGINT  NOT NULL,
+            reason         TEXT    NOT NULL,
+            since          BIGINT  NOT NULL,
+            probe_owner    TEXT    NULL,
+            probe_until    BIGINT  NULL
+        );
+        """),
     ];
 
     private static string QuartzPostgresSchema()

@@ -41,7 +41,8 @@ internal sealed class ServiceNode : IAsyncDisposable
 
     public string Log { get { lock (_log) return _log.ToString(); } }
 
-    public static ServiceNode Start(string name, TestHost host, TimeSpan smtpDelay, int connections)
+    /// <param name="relayPort">Send through this relay (shared by several nodes) instead of the node's own sink.</param>
+    public static ServiceNode Start(string name, TestHost host, TimeSpan smtpDelay, int connections, int? relayPort = null)
     {
         var smtp = new SmtpSink(new SinkFaults { DelayPerMessage = smtpDelay });
         var baseUrl = $"http://127.0.0.1:{SmtpSink.FreePort()}";
@@ -59,7 +60,7 @@ internal sealed class ServiceNode : IAsyncDisposable
         start.Environment["Newsletter__Sources__1__Kind"] = "HuggingFaceDaily";
         start.Environment["Newsletter__Sources__1__Url"] = new Uri(Fixtures.PathOf("hf_daily_papers.json")).AbsoluteUri;
         start.Environment["Newsletter__Smtp__Host"] = "127.0.0.1";
-        start.Environment["Newsletter__Smtp__Port"] = smtp.Port.ToString(CultureInfo.InvariantCulture);
+        start.Environment["Newsletter__Smtp__Port"] = (relayPort ?? smtp.Port).ToString(CultureInfo.InvariantCulture);
         start.Environment["Newsletter__Smtp__Security"] = "None";
         start.Environment["Newsletter__Smtp__MaxConnections"] = connections.ToString(CultureInfo.InvariantCulture);
         // The daily loop's lines say which node composed an issue.

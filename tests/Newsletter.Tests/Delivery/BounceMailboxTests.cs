@@ -24,7 +24,7 @@ public sealed class BounceMailboxTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _imap = new DovecotImap();
+        _imap = new DovecotImap(pop3: true);
         _sink = new SmtpSink();
         _host.UseSmtp(_sink.Port);
         _host.Set("Newsletter:Bounces:ReturnPathDomain", Domain);
@@ -188,6 +188,53 @@ public sealed class BounceMailboxTests : IAsyncLifetime
         }
         var again = await _host.Service<BounceInbox>().ProcessAsync(CancellationToken.None);
         Assert.Equal(new BounceSummary(7, 0, 0, 0, 0, 0, 7), again);
+        Assert.Equal(("active", (string?)null, 1L), await ReaderAsync("r4@example.org"));
+        Assert.Equal(7L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM bounce_events"));
+    }
+
+    [Fact]
+    public async Task OverPop3TheSameReportsCountOnceAfterACrashAndAgainAndAreDeleted()
+    {
+        _imap.RequirePop3();
+        _host.Set("Newsletter:Bounces:Mailbox:Protocol", "Pop3");
+        _host.Set("Newsletter:Bounces:Mailbox:Port", _imap.Pop3Port!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var digests = await SendAsync();
+        // The same maildir, filled over IMAP, read over POP3.
+        var texts = await FillMailboxAsync(digests);
+        // A crash mid-batch: POP3 deletes only at QUIT, so the first three were recorded and are all still there.
+        var parser = _host.Service<BounceParser>();
+        var recorder = _host.Service<BounceRecorder>();
+        foreach (var text in texts.Take(3))
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            var message = MimeMessage.Load(new MemoryStream(bytes));
+            await recorder.RecordAsync(parser.Parse(message), BounceInbox.Key(message, bytes), CancellationToken.None);
+        }
+
+        var summary = await _host.Service<BounceInbox>().ProcessAsync(CancellationToken.None);
+
+        Assert.Equal(new BounceSummary(Read: 7, Hard: 1, Soft: 0, Complaints: 1, Unsubscribes: 1, Other: 1, AlreadyCounted: 3), summary);
+        Assert.Equal("bounced", (await ReaderAsync("r1@example.org")).Status);
+        Assert.Equal("bounced", (await ReaderAsync("r2@example.org")).Status);
+        Assert.Equal(("active", (string?)null, 0L), await ReaderAsync("r3@example.org"));
+        Assert.Equal(("active", (string?)null, 1L), await ReaderAsync("r4@example.org"));
+        Assert.Equal("unsubscribed", (await ReaderAsync("r5@example.org")).Status);
+        Assert.Equal(("unsubscribed", "unsubscribed by mail", 0L), await ReaderAsync("r6@example.org"));
+        Assert.Equal(("active", (string?)null, 0L), await ReaderAsync("r7@example.org"));
+
+        // Deleted after processing: the mailbox is empty and the next pass reads nothing.
+        using (var pop3 = new MailKit.Net.Pop3.Pop3Client())
+        {
+            await pop3.ConnectAsync("127.0.0.1", _imap.Pop3Port.Value, MailKit.Security.SecureSocketOptions.None);
+            await pop3.AuthenticateAsync(DovecotImap.User, DovecotImap.Password);
+            Assert.Equal(0, await pop3.GetMessageCountAsync());
+            await pop3.DisconnectAsync(true);
+        }
+        Assert.Equal(new BounceSummary(0, 0, 0, 0, 0, 0, 0), await _host.Service<BounceInbox>().ProcessAsync(CancellationToken.None));
+
+        // The same reports delivered again: read, deleted, nothing counted twice.
+        await FillMailboxAsync(digests);
+        Assert.Equal(new BounceSummary(7, 0, 0, 0, 0, 0, 7), await _host.Service<BounceInbox>().ProcessAsync(CancellationToken.None));
         Assert.Equal(("active", (string?)null, 1L), await ReaderAsync("r4@example.org"));
         Assert.Equal(7L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM bounce_events"));
     }

@@ -158,7 +158,7 @@ public sealed class DatabaseCopyTests
     {
         await using var connection = await host.OpenAsync();
         var key = table switch { "settings" or "rate_limits" => "key", "source_state" or "data_protection_keys" => "name", "issue_entries" => "issue_id, position",
-            "digest_entries" => "digest_id, position", "entry_sources" => "entry_id, source", "digest_skips" => "issue_date, subscriber_id", "votes" => "subscriber_id, entry_id", "suppressions" => "address_key", _ => "id" };
+            "digest_entries" => "digest_id, position", "entry_sources" => "entry_id, source", "digest_skips" => "issue_date, subscriber_id", "votes" => "subscriber_id, entry_id", "suppressions" => "address_key", "relay_outages" => "relay", _ => "id" };
         var rows = await connection.QueryAsync($"SELECT * FROM {table} ORDER BY {key}");
         return string.Join("\n", rows.Select(row => string.Join("|", ((IDictionary<string, object?>)row)
             .OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture)}"))));

@@ -6,6 +6,8 @@ namespace Newsletter.Tests.Support;
 /// Debian's Dovecot IMAP server as the tests' own instance: a generated configuration in a temp
 /// folder, a free 127.0.0.1 port, one passwd-file user, maildir storage; stopped on dispose.
 /// Skips (or fails under <see cref="SystemPrograms.RequireSwitch"/>) naming <c>dovecot-imapd</c> when missing.
+/// With <c>pop3</c> it serves the same mailbox over POP3 too (<see cref="Pop3Port"/>), when Debian's
+/// <c>dovecot-pop3d</c> is installed (<see cref="RequirePop3"/> skips naming it otherwise).
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class DovecotImap : IDisposable
@@ -17,13 +19,17 @@ public sealed class DovecotImap : IDisposable
 
     public static string Program => Path.Combine(Environment.GetEnvironmentVariable(SystemPrograms.ProgramsFolderVariable) is { Length: > 0 } folder ? folder : "/usr/sbin", "dovecot");
 
-    public DovecotImap()
+    public static bool Pop3Installed => File.Exists("/usr/lib/dovecot/pop3");
+
+    public DovecotImap(bool pop3 = false)
     {
         SystemPrograms.Require(File.Exists(Program) && File.Exists("/usr/lib/dovecot/imap"),
             $"Dovecot's IMAP server is not at {Program}: install it with `apt-get install dovecot-imapd` (the tests start their own instance; the system one is never used)");
         _directory = Path.Combine(Path.GetTempPath(), "newsletter-dovecot", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
         Port = SmtpSink.FreePort();
+        if (pop3 && Pop3Installed)
+            Pop3Port = SmtpSink.FreePort();
         // As root, Dovecot's own users run its helpers and own the mail; otherwise the current user does everything.
         var root = Environment.UserName == "root";
         var internalUser = root ? "dovecot" : Environment.UserName;
@@ -43,7 +49,7 @@ public sealed class DovecotImap : IDisposable
             base_dir = {{_directory}}/run
             state_dir = {{_directory}}/state
             log_path = {{_directory}}/dovecot.log
-            protocols = imap
+            protocols = imap{{(Pop3Port is null ? "" : " pop3")}}
             listen = 127.0.0.1
             ssl = no
             disable_plaintext_auth = no
@@ -63,6 +69,18 @@ public sealed class DovecotImap : IDisposable
               }
               chroot =
             }
+            {{(Pop3Port is null ? "" : $$$"""
+            service pop3-login {
+              inet_listener pop3 {
+                address = 127.0.0.1
+                port = {{{Pop3Port}}}
+              }
+              inet_listener pop3s {
+                port = 0
+              }
+              chroot =
+            }
+            """)}}
             service anvil {
               chroot =
             }
@@ -78,9 +96,19 @@ public sealed class DovecotImap : IDisposable
         _process = Process.Start(new ProcessStartInfo(Program, ["-F", "-c", config]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         if (!SmtpSink.WaitUntilListening(Port))
             throw new InvalidOperationException($"Dovecot did not start on port {Port}: {Log()}");
+        if (Pop3Port is { } pop3Port && !SmtpSink.WaitUntilListening(pop3Port))
+            throw new InvalidOperationException($"Dovecot did not serve POP3 on port {pop3Port}: {Log()}");
     }
 
     public int Port { get; }
+
+    /// <summary>The POP3 port of the same mailbox; null when not asked for or not installed.</summary>
+    public int? Pop3Port { get; }
+
+    /// <summary>Skips (or fails under the switch) naming the package when this instance serves no POP3.</summary>
+    public void RequirePop3() =>
+        SystemPrograms.Require(Pop3Port is not null,
+            "Dovecot's POP3 server is not at /usr/lib/dovecot/pop3: install it with `apt-get install dovecot-pop3d` (the tests start their own instance)");
 
     public string Log() => File.Exists(Path.Combine(_directory, "dovecot.log")) ? File.ReadAllText(Path.Combine(_directory, "dovecot.log")) : "(no log)";
 
