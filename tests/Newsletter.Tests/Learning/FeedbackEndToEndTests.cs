@@ -193,7 +193,7 @@ public sealed partial class FeedbackEndToEndTests : IAsyncLifetime
         return messages[day - 1];
     }
 
-    [GeneratedRegex("<a href=\"(?<url>[^\"]+)\">(?<label>More|Less) like this</a>")]
+    [GeneratedRegex("<a href=\"(?<url>[^\"]+)\"[^>]*>(?<label>More|Less) like this</a>")]
     private static partial Regex VoteLink();
 
     /// <summary>The paper's "more like this" (or "less") link in the HTML part: the first after its title.</summary>
@@ -202,7 +202,8 @@ public sealed partial class FeedbackEndToEndTests : IAsyncLifetime
         var html = message.HtmlBody!;
         var at = html.IndexOf(WebUtility.HtmlEncode(title), StringComparison.Ordinal);
         Assert.True(at >= 0, $"'{title}' is not in the digest");
-        var link = VoteLink().Matches(html, at).First(m => m.Groups["label"].Value == (more ? "More" : "Less"));
+        var link = VoteLink().Matches(html, at).FirstOrDefault(m => m.Groups["label"].Value == (more ? "More" : "Less"));
+        Assert.True(link is not null, $"no '{(more ? "More" : "Less")} like this' link after '{title}' in:\n{html[at..Math.Min(html.Length, at + 3000)]}");
         return WebUtility.HtmlDecode(link.Groups["url"].Value);
     }
 
