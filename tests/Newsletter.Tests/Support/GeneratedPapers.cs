@@ -76,14 +76,22 @@ public static class GeneratedPapers
 
     public static IReadOnlyList<string> TopicNames { get; } = Topics.Select(t => t.Name).ToArray();
 
-    /// <summary><paramref name="perTopic"/> papers of each topic, interleaved, with random upvotes; the same for the same seed.</summary>
+    /// <summary>
+    /// <paramref name="perTopic"/> papers of each topic, interleaved, with random upvotes; the same for the same seed.
+    /// Titles and upvotes are all different, so that an order by score is one order and a title is found once.
+    /// </summary>
     public static List<GeneratedPaper> Corpus(int perTopic, int seed = 21, string idPrefix = "2601")
     {
         var random = new Random(seed);
         var papers = new List<GeneratedPaper>();
         for (var i = 0; i < perTopic; i++)
             foreach (var topic in Topics)
-                papers.Add(Write(topic, random, $"{idPrefix}.{papers.Count + 10001:00000}"));
+            {
+                GeneratedPaper paper;
+                do paper = Write(topic, random, $"{idPrefix}.{papers.Count + 10001:00000}");
+                while (papers.Any(p => p.Title == paper.Title || p.Upvotes == paper.Upvotes));
+                papers.Add(paper);
+            }
         return papers;
     }
 
@@ -113,7 +121,7 @@ public static class GeneratedPapers
         if (summary.Length > 1_900)
             summary = summary[..1_900].TrimEnd() + ".";
         var authors = new[] { $"{Pick(Given)} {Pick(Family)}", $"{Pick(Given)} {Pick(Family)}" };
-        return new GeneratedPaper(id, topic.Name, title, summary, random.Next(0, 200), authors);
+        return new GeneratedPaper(id, topic.Name, title, summary, random.Next(0, 1000), authors);
     }
 
     private static readonly string[] Given = ["Ada", "Grace", "Alan", "Maria", "Wei", "Fatima", "Kenji", "Olga", "Ravi", "Lena"];
