@@ -36,6 +36,7 @@ internal sealed class LearnedRanking
         WHERE embedding IS NOT NULL AND id IN (SELECT entry_id FROM votes)
         """;
 
+    private readonly long[] _ids;
     private readonly string[] _titles;
     private readonly float[][] _vectors;
     private readonly Dictionary<long, ReaderExamples> _readers;
@@ -44,14 +45,15 @@ internal sealed class LearnedRanking
     /// <summary>A reader's examples as indexes into the voted papers.</summary>
     internal sealed record ReaderExamples(int[] Likes, int[] Dislikes);
 
-    internal LearnedRanking(string[] titles, float[][] vectors, Dictionary<long, ReaderExamples> readers)
+    internal LearnedRanking(long[] ids, string[] titles, float[][] vectors, Dictionary<long, ReaderExamples> readers)
     {
+        _ids = ids;
         _titles = titles;
         _vectors = vectors;
         _readers = readers;
     }
 
-    public static LearnedRanking None { get; } = new([], [], []);
+    public static LearnedRanking None { get; } = new([], [], [], []);
 
     /// <summary>The votes of the readers in <paramref name="readers"/>, on papers that have an embedding.</summary>
     public static async Task<LearnedRanking> LoadAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<DueReader> readers)
@@ -59,6 +61,7 @@ internal sealed class LearnedRanking
         var wanted = readers.Where(r => r.Preferences.Ranking != RankingMode.Score).Select(r => r.Id).ToHashSet();
         if (wanted.Count == 0)
             return None;
+        var ids = new List<long>();
         var titles = new List<string>();
         var vectors = new List<float[]>();
         var index = new Dictionary<long, int>();
@@ -67,6 +70,7 @@ internal sealed class LearnedRanking
             if (PaperVector.FromBytes(row.Embedding) is not { } vector)
                 continue;
             index[row.Id] = vectors.Count;
+            ids.Add(row.Id);
             titles.Add(row.Title);
             vectors.Add(vector);
         }
@@ -79,7 +83,7 @@ internal sealed class LearnedRanking
                 byReader[reader] = lists = ([], []);
             (vote > 0 ? lists.Likes : lists.Dislikes).Add(example);
         }
-        return new LearnedRanking([.. titles], [.. vectors], byReader.ToDictionary(r => r.Key, r => new ReaderExamples([.. r.Value.Likes], [.. r.Value.Dislikes])));
+        return new LearnedRanking([.. ids], [.. titles], [.. vectors], byReader.ToDictionary(r => r.Key, r => new ReaderExamples([.. r.Value.Likes], [.. r.Value.Dislikes])));
     }
 
     /// <summary>
@@ -123,18 +127,23 @@ internal sealed class LearnedRanking
         return ordered;
     }
 
-    /// <summary>The paper's relevance to this reader and the liked paper it is closest to (null: none liked).</summary>
+    /// <summary>
+    /// The paper's relevance to this reader and the liked paper it is closest to (null: none liked). A paper the
+    /// reader voted on themselves (a seed collected lately, which a newcomer's first digest may carry) is not its
+    /// own example: its similarity of 1 would put it first with the why line <c>like “its own title”</c>.
+    /// </summary>
     internal (float Relevance, int? Closest) Relevance(CandidatePaper paper, string why, ReaderExamples examples)
     {
         var similarities = Similarities(paper);
         float best = 0;
         int? closest = null;
         foreach (var like in examples.Likes)
-            if (closest is null || similarities[like] > best)
+            if (_ids[like] != paper.Id && (closest is null || similarities[like] > best))
                 (best, closest) = (similarities[like], like);
         float worst = 0;
         foreach (var dislike in examples.Dislikes)
-            worst = Math.Max(worst, similarities[dislike]);
+            if (_ids[dislike] != paper.Id)
+                worst = Math.Max(worst, similarities[dislike]);
         var relevance = best - DislikeWeight * worst;
         if (why.StartsWith("by ", StringComparison.Ordinal) || why.Contains("matches \u201c", StringComparison.Ordinal))
             relevance += FilterBonus;

@@ -122,7 +122,8 @@ public static partial class CanonicalId
         return "content:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
     }
 
-    private static string? ArxivFromDoi(string value) =>
+    /// <summary>arXiv's own DOI (<c>10.48550/arXiv.ID</c>, any DOI form) as <c>arxiv:ID</c>, or null.</summary>
+    internal static string? ArxivFromDoi(string value) =>
         TryDoi(value) is { } doi && ArxivDoiPattern().Match(doi["doi:".Length..]) is { Success: true } match
             ? TryArxiv(match.Groups["id"].Value, arxivContext: true) : null;
 

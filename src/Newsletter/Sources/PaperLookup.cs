@@ -40,7 +40,8 @@ public sealed class PaperLookup(Database database, IHttpClientFactory httpClient
             return new FoundPaper(null, "", "is empty.");
         if (text.Length > MaxReferenceLength)
             return new FoundPaper(null, "", $"is longer than {MaxReferenceLength} characters; give an arXiv id, a link or a title.");
-        var canonical = CanonicalId.TryArxiv(text, arxivContext: true) ?? CanonicalId.TryDoi(text);
+        // arXiv's own DOI names the arXiv paper (as the identity rules say), not a journal article to refuse.
+        var canonical = CanonicalId.TryArxiv(text, arxivContext: true) ?? CanonicalId.ArxivFromDoi(text) ?? CanonicalId.TryDoi(text);
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
             var row = canonical is not null

@@ -33,6 +33,13 @@ public sealed class DatabaseCopyTests
         await sqlite.ExecuteAsync("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'gone@example.org'");
         // A paper whose score a later sighting raised: the time of the rise travels too.
         await sqlite.ExecuteAsync("UPDATE entries SET score_raised_at = 1760000000000 WHERE id = (SELECT MIN(id) FROM entries)");
+        // Learned ranking: a paper's vector (written directly; the model is Off in tests) and a reader's votes.
+        var vector = Enumerable.Range(0, Newsletter.Model.PaperVector.Dimensions).Select(i => MathF.Sin(i + 0.5f)).ToArray();
+        await using (var connection = await sqlite.OpenAsync())
+            await connection.ExecuteAsync("UPDATE entries SET embedding = @embedding WHERE id = (SELECT MIN(id) FROM entries)",
+                new { embedding = Newsletter.Model.PaperVector.ToBytes(Newsletter.Model.PaperVector.Normalised(vector)) });
+        var voted = await sqlite.RunAsync("subscribers", "feedback", "ada@example.org", "--like", "2509.04664", "--dislike", "2509.01234");
+        Assert.True(voted.Exit == 0, voted.ToString());
         var adaId = await sqlite.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'ada@example.org'");
         var graceId = await sqlite.QueryScalarAsync<long>("SELECT id FROM subscribers WHERE email = 'grace@example.org'");
         // Links as they went out in mail before the move.
@@ -51,6 +58,12 @@ public sealed class DatabaseCopyTests
         // The papers' cards travel with them (every column of entries is copied): the fixture's AI summary and comments.
         Assert.StartsWith("Language models produce", await postgres.QueryScalarAsync<string>("SELECT ai_summary FROM entries WHERE canonical_id = 'arxiv:2509.04664'"));
         Assert.Equal(3L, await postgres.QueryScalarAsync<long>("SELECT comments FROM entries WHERE canonical_id = 'arxiv:2509.04664'"));
+        Assert.Equal(2L, await postgres.QueryScalarAsync<long>("SELECT COUNT(*) FROM votes"));
+        await using (var copied = await postgres.OpenAsync())
+        {
+            var embedding = await copied.ExecuteScalarAsync<byte[]>("SELECT embedding FROM entries WHERE embedding IS NOT NULL");
+            Assert.Equal(Newsletter.Model.PaperVector.Normalised(vector), Newsletter.Model.PaperVector.FromBytes(embedding));
+        }
 
         // Copying again into the now non-empty database is refused and changes nothing.
         var again = await sqlite.RunAsync("database", "copy", "--to", postgres.ConnectionString);
@@ -161,6 +174,6 @@ public sealed class DatabaseCopyTests
             "digest_entries" => "digest_id, position", "entry_sources" => "entry_id, source", "digest_skips" => "issue_date, subscriber_id", "votes" => "subscriber_id, entry_id", "suppressions" => "address_key", "relay_outages" => "relay", _ => "id" };
         var rows = await connection.QueryAsync($"SELECT * FROM {table} ORDER BY {key}");
         return string.Join("\n", rows.Select(row => string.Join("|", ((IDictionary<string, object?>)row)
-            .OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture)}"))));
+            .OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={(p.Value is byte[] bytes ? Convert.ToHexString(bytes) : Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture))}"))));
     }
 }
