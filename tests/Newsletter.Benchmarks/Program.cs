@@ -21,6 +21,7 @@ using Newsletter.Subscriptions;
 //                                 different ~PAPERS of a pool of 200) instead of all getting the same papers
 //   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
 //   micro DIR                     BenchmarkDotNet: delivery path vs full render vs MIME alone
+//   scoring DIR [READERS=1000000] [PAPERS=150] [EXAMPLES=2000]   learned ranking of READERS readers (ScoringBenchmark; DIR unused)
 var mode = args.ElementAtOrDefault(0) ?? throw new ArgumentException("usage: seed DIR SUBSCRIBERS PAPERS | render DIR COUNT");
 var directory = Path.GetFullPath(args[1]);
 Directory.CreateDirectory(directory);
@@ -44,6 +45,10 @@ switch (mode)
         break;
     case "stages":
         await StagesAsync(int.Parse(args[2]));
+        break;
+    case "scoring":
+        Newsletter.Benchmarks.ScoringBenchmark.Run(args.Length > 2 ? int.Parse(args[2]) : 1_000_000, args.Length > 3 ? int.Parse(args[3]) : 150,
+            args.Length > 4 ? int.Parse(args[4]) : 2000);
         break;
     case "mailkit":
         await MailKitFloorAsync(int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
