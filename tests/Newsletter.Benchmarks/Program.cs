@@ -21,6 +21,7 @@ using Newsletter.Subscriptions;
 //                                 different ~PAPERS of a pool of 200) instead of all getting the same papers
 //   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
 //   micro DIR                     BenchmarkDotNet: delivery path vs full render vs MIME alone
+//   seed DIR SUBSCRIBERS PAPERS learned   the same, every reader with votes of their own (LearnedSeed): 100,000 orders
 //   scoring DIR [READERS=1000000] [PAPERS=150] [EXAMPLES=2000]   learned ranking of READERS readers (ScoringBenchmark; DIR unused)
 var mode = args.ElementAtOrDefault(0) ?? throw new ArgumentException("usage: seed DIR SUBSCRIBERS PAPERS | render DIR COUNT");
 var directory = Path.GetFullPath(args[1]);
@@ -30,7 +31,8 @@ var settings = Settings(directory);
 switch (mode)
 {
     case "seed":
-        await SeedAsync(int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 1);
+        // GROUPS "learned": one group, every reader with votes of their own (a learned order each).
+        await SeedAsync(int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 && args[4] != "learned" ? int.Parse(args[4]) : 1, args.ElementAtOrDefault(4) == "learned");
         break;
     case "render":
         await RenderAsync(int.Parse(args[2]));
@@ -58,7 +60,7 @@ switch (mode)
 }
 return 0;
 
-async Task SeedAsync(int subscribers, int papers, int groups)
+async Task SeedAsync(int subscribers, int papers, int groups, bool learned = false)
 {
     // Both modes draw from the same pool of papers: a single group gets the top PAPERS of it,
     // each of G groups those of 200 matching its two keywords (about as many).
@@ -94,6 +96,8 @@ async Task SeedAsync(int subscribers, int papers, int groups)
             keywords.Value = groups <= 1 ? "" : $"{pairs[i % groups].A}\n{pairs[i % groups].B}";
             await insert.ExecuteNonQueryAsync();
         }
+        if (learned)
+            await LearnedSeed.VotesAsync(connection, transaction, subscribers);
         await transaction.CommitAsync();
     }
     // The preview first: it shows what send-now is about to send, which after the send is nothing new.
