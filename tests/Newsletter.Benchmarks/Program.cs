@@ -97,7 +97,7 @@ async Task SeedAsync(int subscribers, int papers, int groups, bool learned = fal
             await insert.ExecuteNonQueryAsync();
         }
         if (learned)
-            await LearnedSeed.VotesAsync(connection, transaction, subscribers);
+            await Newsletter.Benchmarks.LearnedSeed.VotesAsync(connection, (SqliteTransaction)transaction, subscribers);
         await transaction.CommitAsync();
     }
     // The preview first: it shows what send-now is about to send, which after the send is nothing new.
