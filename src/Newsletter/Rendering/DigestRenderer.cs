@@ -21,6 +21,10 @@ namespace Newsletter.Rendering;
 /// against a full render once per template version (on the first digest rendered with it); a template that transforms a
 /// personal value (e.g. url-encodes it) fails the check and is rendered in full for every reader,
 /// as is any reader whose values contain characters that escaping would change.
+/// A digest met for the first time (each reader's own, with a learned order: one digest per reader) is instead
+/// assembled from the issue's cards (<see cref="CardAssembly"/>: each paper's card rendered once per issue, put in the
+/// reader's order), checked the same way once per template version; a digest met a second time is shared by a group
+/// and is prepared and spliced as above.
 /// </remarks>
 public sealed class DigestRenderer(TemplateRenderer templates, IOptions<NewsletterOptions> options, ILogger<DigestRenderer> logger)
 {
