@@ -6,6 +6,7 @@
 # Usage: bench/run.sh [subscribers=100000] [connections=8] [runs=3] [papers=30] [groups=1] [provider=Sqlite]
 #        bench/run.sh 1000000      # one million subscribers
 #        bench/run.sh 100000 8 1 30 500   # 500 preference groups, measured beside one group in the same run
+#        bench/run.sh 100000 8 1 30 learned   # every reader in their own learned order (synthetic embeddings, votes), beside one group
 #        bench/run.sh 100000 8 3 30 1 Postgres   # the same on PostgreSQL (a throwaway cluster from
 #                                                # .ci/postgres.sh, or NEWSLETTER_BENCH_POSTGRES)
 # Papers have real lengths (abstracts of 1,000-1,900 characters, 60-140-character titles, 3-12 authors:
@@ -52,7 +53,7 @@ query() {
   else sqlite3 "$work/db/bench.db" "$1"; fi
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-modes=1; [ "$groups" -gt 1 ] && modes="1 $groups"
+modes=1; { [ "$groups" = learned ] || [ "$groups" -gt 1 ]; } && modes="1 $groups"
 # Modes alternate within each run, so a machine busy with something else slows both alike.
 for run in $(seq "$runs"); do
 for g in $modes; do
@@ -107,7 +108,7 @@ for g in $modes; do
     "$(python3 -c "print(f'{$o/$b:.2f}')")" "$(median <"$work/render.$g")" "$(median <"$work/rss.$g")" "$(median <"$work/cpu.$g")" \
     "$(median <"$work/compose.$g")" "$(median <"$work/compose-rss.$g")"
 done
-if [ "$groups" -gt 1 ]; then
+if [ "$modes" != 1 ]; then
   printf '\n%s groups vs one group, same run: send-now msg/s %s, CPU per message %s, peak RSS %s\n' "$groups" \
     "$(python3 -c "print(f'{$(median <"$work/ours.$groups")/$(median <"$work/ours.1"):.2f}x')")" \
     "$(python3 -c "print(f'{$(median <"$work/cpu.$groups")/$(median <"$work/cpu.1"):.3f}x')")" \

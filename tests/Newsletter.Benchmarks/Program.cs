@@ -21,6 +21,10 @@ using Newsletter.Subscriptions;
 //                                 different ~PAPERS of a pool of 200) instead of all getting the same papers
 //   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
 //   micro DIR                     BenchmarkDotNet: delivery path vs full render vs MIME alone
+//   seed DIR SUBSCRIBERS PAPERS learned   the same, every reader with votes of their own (LearnedSeed): 100,000 orders
+//   assemble DIR COUNT           COUNT readers each with the latest issue's papers in an order of their own: CPU µs per
+//                                 reader copy (assembled from cards) beside the same reader count of one shared digest (spliced)
+//   scoring DIR [READERS=1000000] [PAPERS=150] [EXAMPLES=2000]   learned ranking of READERS readers (ScoringBenchmark; DIR unused)
 var mode = args.ElementAtOrDefault(0) ?? throw new ArgumentException("usage: seed DIR SUBSCRIBERS PAPERS | render DIR COUNT");
 var directory = Path.GetFullPath(args[1]);
 Directory.CreateDirectory(directory);
@@ -29,7 +33,8 @@ var settings = Settings(directory);
 switch (mode)
 {
     case "seed":
-        await SeedAsync(int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 1);
+        // GROUPS "learned": one group, every reader with votes of their own (a learned order each).
+        await SeedAsync(int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 && args[4] != "learned" ? int.Parse(args[4]) : 1, args.ElementAtOrDefault(4) == "learned");
         break;
     case "render":
         await RenderAsync(int.Parse(args[2]));
@@ -45,6 +50,13 @@ switch (mode)
     case "stages":
         await StagesAsync(int.Parse(args[2]));
         break;
+    case "assemble":
+        await AssembleAsync(int.Parse(args[2]));
+        break;
+    case "scoring":
+        Newsletter.Benchmarks.ScoringBenchmark.Run(args.Length > 2 ? int.Parse(args[2]) : 1_000_000, args.Length > 3 ? int.Parse(args[3]) : 150,
+            args.Length > 4 ? int.Parse(args[4]) : 2000);
+        break;
     case "mailkit":
         await MailKitFloorAsync(int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
         break;
@@ -53,7 +65,7 @@ switch (mode)
 }
 return 0;
 
-async Task SeedAsync(int subscribers, int papers, int groups)
+async Task SeedAsync(int subscribers, int papers, int groups, bool learned = false)
 {
     // Both modes draw from the same pool of papers: a single group gets the top PAPERS of it,
     // each of G groups those of 200 matching its two keywords (about as many).
@@ -89,6 +101,8 @@ async Task SeedAsync(int subscribers, int papers, int groups)
             keywords.Value = groups <= 1 ? "" : $"{pairs[i % groups].A}\n{pairs[i % groups].B}";
             await insert.ExecuteNonQueryAsync();
         }
+        if (learned)
+            await Newsletter.Benchmarks.LearnedSeed.VotesAsync(connection, (SqliteTransaction)transaction, subscribers);
         await transaction.CommitAsync();
     }
     // The preview first: it shows what send-now is about to send, which after the send is nothing new.
@@ -127,6 +141,42 @@ async Task RenderAsync(int count)
         message.WriteTo(smtp, Stream.Null);
     }
     Console.WriteLine($"render_msg_per_s={count / clock.Elapsed.TotalSeconds:F0} cpu_us_per_msg={(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count:F0}");
+}
+
+// Cards assembled per reader (CardAssembly) against one digest spliced for everyone, one thread, CPU µs per reader.
+async Task AssembleAsync(int count)
+{
+    var app = NewsletterApp.Build(["assemble"], directory, b => b.Configuration.AddInMemoryCollection(settings));
+    await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
+    var issues = app.Services.GetRequiredService<IssueStore>();
+    var issue = await issues.GetAsync((await issues.LatestIssueIdAsync(CancellationToken.None))!.Value, CancellationToken.None);
+    var renderer = app.Services.GetRequiredService<DigestRenderer>();
+    var links = app.Services.GetRequiredService<MailLinks>();
+    var papers = issue.Entries.Concat(issue.More).ToList();
+    var random = new Random(21);
+    Issue Own() => OrderOf(papers.OrderBy(_ => random.Next()).ToList());
+    Issue OrderOf(List<IssueEntry> order) => issue with
+    {
+        Entries = order.Take(issue.Entries.Count).Select((e, i) => e with { Position = i + 1, Why = $"like \u201c{order[i % 7].Title[..20]}\u201d" }).ToList(),
+        More = order.Skip(issue.Entries.Count).Select((e, i) => e with { Position = issue.Entries.Count + i + 1 }).ToList(),
+    };
+    DigestRecipient Reader(int i) => new($"reader{i}@example.org", links.Unsubscribe(i), links.Preferences(i), (entry, more) => links.Feedback(i, entry, more));
+    double Time(Func<int, Issue> digest)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        for (var i = 1; i <= count; i++)
+            renderer.RenderWire(digest(i), Reader(i));
+        return (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+    }
+    var own = Enumerable.Range(0, count + 1).Select(_ => Own()).ToArray();
+    var warm = Time(i => own[i]);
+    var renders = renderer.CardRenders;
+    var again = Enumerable.Range(0, count + 1).Select(_ => Own()).ToArray();
+    var assembled = Time(i => again[i]);
+    var shared = Time(_ => issue);
+    Console.WriteLine($"| readers | µs per own-order copy, first {count} (cards being made) | µs per own-order copy, next {count} | µs per copy of one shared digest | marked renders (first {count}, then) | assembled |");
+    Console.WriteLine("|---|---|---|---|---|---|");
+    Console.WriteLine($"| {count:N0} | {warm:F0} | {assembled:F0} | {shared:F0} | {renders}, {renderer.CardRenders - renders} | {renderer.AssembledCount} |");
 }
 
 // Where the microseconds of one message go before the socket, old path (joined bytes, MimeKit converts) beside the

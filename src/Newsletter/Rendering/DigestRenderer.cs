@@ -21,6 +21,10 @@ namespace Newsletter.Rendering;
 /// against a full render once per template version (on the first digest rendered with it); a template that transforms a
 /// personal value (e.g. url-encodes it) fails the check and is rendered in full for every reader,
 /// as is any reader whose values contain characters that escaping would change.
+/// A digest met for the first time (each reader's own, with a learned order: one digest per reader) is instead
+/// assembled from the issue's cards (<see cref="CardAssembly"/>: each paper's card rendered once per issue, put in the
+/// reader's order), checked the same way once per template version; a digest met a second time is shared by a group
+/// and is prepared and spliced as above.
 /// </remarks>
 public sealed class DigestRenderer(TemplateRenderer templates, IOptions<NewsletterOptions> options, ILogger<DigestRenderer> logger)
 {
@@ -51,12 +55,21 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     private static readonly Func<string, string> WrapHtml = static html => LineWrapper.Wrap(html, HtmlWidth);
     private static readonly Func<string, string> WrapText = static text => LineWrapper.WrapText(text, TextWidth);
 
-    public RenderedDigest Render(Issue issue, DigestRecipient recipient) =>
-        IsPlain(issue, recipient) && Prepare(issue, recipient) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
+    public RenderedDigest Render(Issue issue, DigestRecipient recipient)
+    {
+        if (!IsPlain(issue, recipient))
+            return RenderFully(issue, recipient);
+        if (Assemble(issue, recipient) is { } assembled)
+            return new RenderedDigest(assembled.Subject, Text(assembled.Html, assembled.Values, WrapHtml), Text(assembled.Text, assembled.Values, WrapText));
+        return Prepare(issue, recipient) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
+    }
 
     /// <summary>The delivery path: the bodies as UTF-8 bytes, ready for the wire.</summary>
     public EncodedDigest RenderEncoded(Issue issue, DigestRecipient recipient)
     {
+        if (IsPlain(issue, recipient) && Assemble(issue, recipient) is { } assembled)
+            return new EncodedDigest(assembled.Subject, Encoding.UTF8.GetBytes(Text(assembled.Html, assembled.Values, WrapHtml)),
+                Encoding.UTF8.GetBytes(Text(assembled.Text, assembled.Values, WrapText)));
         if (IsPlain(issue, recipient) && Prepare(issue, recipient) is { Spliceable: true } prepared)
             return prepared.SpliceEncoded(recipient);
         var full = RenderFully(issue, recipient);
@@ -70,10 +83,143 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     /// </summary>
     public WireDigest RenderWire(Issue issue, DigestRecipient recipient)
     {
+        if (IsPlain(issue, recipient) && Assemble(issue, recipient) is { } assembled)
+            return new WireDigest(assembled.Subject, Wire(assembled.Html, assembled.Values, WrapHtml), Wire(assembled.Text, assembled.Values, WrapText));
         if (IsPlain(issue, recipient) && Prepare(issue, recipient) is { Spliceable: true } prepared)
             return prepared.SpliceWire(recipient);
         var full = RenderFully(issue, recipient);
         return new WireDigest(full.Subject, WireText.Body(Encoding.UTF8.GetBytes(full.Html)), WireText.Body(Encoding.UTF8.GetBytes(full.Text)));
+    }
+
+    private static string Text(List<(CardAssembly.Fragment, int)> fragments, CardAssembly.ReaderValues values, Func<string, string> wrap)
+    {
+        var sink = new CardAssembly.TextSink();
+        CardAssembly.Write(fragments, values, wrap, sink);
+        return sink.ToString();
+    }
+
+    private static WireBody Wire(List<(CardAssembly.Fragment, int)> fragments, CardAssembly.ReaderValues values, Func<string, string> wrap)
+    {
+        var sink = new CardAssembly.WireSink();
+        CardAssembly.Write(fragments, values, wrap, sink);
+        return sink.Body();
+    }
+
+    // Digests (Issue instances) seen once: the first reader of a digest is assembled from the issue's cards; a second
+    // reader of the same digest means a group that shares it, which is prepared and spliced (cheaper per reader).
+    private readonly ConditionalWeakTable<Issue, object> _seen = new();
+    private readonly List<(AssemblyKey Key, TemplateVersions Versions, CardAssembly Assembly)> _assemblies = [];
+    private (TemplateVersions Versions, bool Assembles)? _assemblyVerdict, _assemblyVerdictWithoutFeedback;
+
+    /// <summary>How many issues' cards are kept (a run sends one or two dates; a preview another).</summary>
+    private const int KeptAssemblies = 4;
+
+    private sealed record AssemblyKey(long IssueId, DateOnly Date, string Cadence, bool Feedback);
+
+    /// <summary>The reader's digest assembled from the issue's cards (<see cref="CardAssembly"/>), or null to prepare or render it instead.</summary>
+    private CardAssembly.Assembled? Assemble(Issue issue, DigestRecipient recipient)
+    {
+        if (_prepared.TryGetValue(issue, out _) || _preparedWithoutFeedback.TryGetValue(issue, out _) || !_seen.TryAdd(issue, issue))
+            return null;
+        if (issue.PaperCount == 0 || !DistinctPapers(issue))
+            return null;
+        var feedback = recipient.Feedback is not null;
+        var versions = new TemplateVersions(templates, SubjectTemplate, HtmlTemplate, TextTemplate);
+        if ((feedback ? _assemblyVerdict : _assemblyVerdictWithoutFeedback) is { } known && known.Versions == versions && !known.Assembles)
+            return null;
+        CardAssembly assembly;
+        var key = new AssemblyKey(issue.Id, issue.Date, issue.Cadence, feedback);
+        lock (_assemblies)
+        {
+            var index = _assemblies.FindIndex(a => a.Key == key && a.Versions == versions);
+            if (index >= 0)
+            {
+                assembly = _assemblies[index].Assembly;
+            }
+            else
+            {
+                assembly = new CardAssembly(_marker + "c", FeedbackLength(issue, recipient), feedback, (i, r, l) => Model(i, r, l),
+                    (name, model, marks) => templates.Render(name, model, null, marks), WrapHtml, WrapText);
+                _assemblies.RemoveAll(a => a.Key == key || a.Versions != versions);
+                _assemblies.Add((key, versions, assembly));
+                if (_assemblies.Count > KeptAssemblies)
+                    _assemblies.RemoveAt(0);
+                if ((feedback ? _assemblyVerdict : _assemblyVerdictWithoutFeedback) is not { } verdict || verdict.Versions != versions)
+                {
+                    var assembles = AssemblyHolds(assembly, issue, feedback);
+                    if (feedback) _assemblyVerdict = (versions, assembles);
+                    else _assemblyVerdictWithoutFeedback = (versions, assembles);
+                    if (!assembles)
+                    {
+                        logger.LogWarning("The digest templates do not render each paper's card on its own ({Reason}); every reader with a digest of their own (a learned order) is rendered in full, which is much slower",
+                            assembly.Broken ?? "an assembled digest differs from a full render");
+                        return null;
+                    }
+                }
+            }
+        }
+        // A reader's links longer than the markers the sizes were measured with: the budget would not hold exactly.
+        if (feedback && FeedbackLength(issue, recipient) - 6 > assembly.FeedbackLength)
+            return null;
+        var assembled = assembly.Assemble(issue, recipient);
+        if (assembled is not null)
+            Interlocked.Increment(ref _assembledCount);
+        return assembled;
+    }
+
+    private int _assembledCount;
+
+    /// <summary>How many readers' copies were assembled from cards (tests and benchmarks).</summary>
+    internal int AssembledCount => _assembledCount;
+
+    /// <summary>How many marked renders (templates run and CSS inlined) the kept issues' cards took (tests and benchmarks).</summary>
+    internal int CardRenders
+    {
+        get
+        {
+            lock (_assemblies)
+                return _assemblies.Sum(a => a.Assembly.MarkedRenders);
+        }
+    }
+
+    private static bool DistinctPapers(Issue issue)
+    {
+        var ids = new HashSet<long>();
+        foreach (var entry in issue.Entries.Concat(issue.More))
+            if (entry.EntryId == 0 || !ids.Add(entry.EntryId))
+                return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Whether cards assemble exactly: the probe reader's copies of this digest, of it in reverse order and of it with the
+    /// last full paper moved to the compact list are assembled from the cards and compared with full renders (every
+    /// byte, text and wire form). Once per template version.
+    /// </summary>
+    private bool AssemblyHolds(CardAssembly assembly, Issue issue, bool feedback)
+    {
+        var probe = feedback ? Probe : Probe with { Feedback = null };
+        static IReadOnlyList<IssueEntry> Numbered(IEnumerable<IssueEntry> entries, int from) => entries.Select((e, i) => e with { Position = from + i }).ToList();
+        var reversed = Numbered(issue.Entries.Reverse(), 1);
+        var probes = new List<Issue> { issue, issue with { Entries = reversed, More = Numbered(issue.More.Reverse(), reversed.Count + 1) } };
+        if (issue.Entries.Count > 1)
+        {
+            var kept = Numbered(issue.Entries.Take(issue.Entries.Count - 1), 1);
+            probes.Add(issue with { Entries = kept, More = Numbered(issue.Entries.TakeLast(1).Concat(issue.More), kept.Count + 1) });
+        }
+        foreach (var candidate in probes)
+        {
+            if (assembly.Assemble(candidate, probe) is not { } assembled)
+                return false;
+            var full = RenderFully(candidate, probe, assembled.Levels);
+            var html = Text(assembled.Html, assembled.Values, WrapHtml);
+            var text = Text(assembled.Text, assembled.Values, WrapText);
+            if (full != new RenderedDigest(assembled.Subject, html, text)
+                || !Wire(assembled.Html, assembled.Values, WrapHtml).ToArray().AsSpan().SequenceEqual(WireText.Body(Encoding.UTF8.GetBytes(full.Html)).ToArray())
+                || !Wire(assembled.Text, assembled.Values, WrapText).ToArray().AsSpan().SequenceEqual(WireText.Body(Encoding.UTF8.GetBytes(full.Text)).ToArray()))
+                return false;
+        }
+        return true;
     }
 
     private Prepared Prepare(Issue issue, DigestRecipient recipient)

@@ -44,16 +44,28 @@ public static class DigestSizeBudget
     /// </summary>
     public static (int[] Levels, RenderedDigest Rendered, bool Fits) Fit(Issue issue, Func<int[], RenderedDigest> render)
     {
+        RenderedDigest? rendered = null;
+        var (levels, _, fits) = Fit(issue, levels =>
+        {
+            rendered = render(levels);
+            return (Encoding.UTF8.GetByteCount(rendered.Html), Encoding.UTF8.GetByteCount(rendered.Text));
+        });
+        return (levels, rendered!, fits);
+    }
+
+    /// <summary>The same with the parts' sizes measured by <paramref name="measure"/> (an assembled digest is measured from its pieces' sizes).</summary>
+    public static (int[] Levels, (int Html, int Text) Bytes, bool Fits) Fit(Issue issue, Func<int[], (int Html, int Text)> measure)
+    {
         var levels = new int[issue.Entries.Count];
-        var rendered = render(levels);
+        var bytes = measure(levels);
         for (var attempt = 1; ; attempt++)
         {
-            var excess = Math.Max(Encoding.UTF8.GetByteCount(rendered.Html), Encoding.UTF8.GetByteCount(rendered.Text)) - (PartLimit - PersonalMargin);
+            var excess = Math.Max(bytes.Html, bytes.Text) - (PartLimit - PersonalMargin);
             if (excess <= 0)
-                return (levels, rendered, true);
+                return (levels, bytes, true);
             if (attempt == MaxRenders || !Lower(issue, levels, excess + excess / 20 + 256))
-                return (levels, rendered, false);
-            rendered = render(levels);
+                return (levels, bytes, false);
+            bytes = measure(levels);
         }
     }
 

@@ -11,8 +11,22 @@ namespace Newsletter.Rendering;
 /// forgets <c>html.escape</c>. <c>html.escape</c> itself returns trusted HTML, so escaping by hand
 /// does not escape twice; <c>raw</c> marks a value as trusted.
 /// </summary>
-internal sealed class HtmlTemplateContext() : TemplateContext(CreateBuiltins())
+internal sealed class HtmlTemplateContext(LoopMarks? marks = null) : TemplateContext(CreateBuiltins())
 {
+    protected override bool OnStepLoop(Scriban.Syntax.ScriptLoopStatementBase loop) => (marks?.Step(loop) ?? true) && base.OnStepLoop(loop);
+
+    public override void SetLoopVariable(Scriban.Syntax.ScriptVariable variable, object? value)
+    {
+        base.SetLoopVariable(variable, value);
+        marks?.Item(this, value);
+    }
+
+    protected override void OnExitLoop(Scriban.Syntax.ScriptLoopStatementBase loop)
+    {
+        marks?.Exit(this, loop);
+        base.OnExitLoop(loop);
+    }
+
     private static ScriptObject CreateBuiltins()
     {
         var builtins = GetDefaultBuiltinObject();

@@ -15,5 +15,11 @@ public static class MailHtml
             ? PreMailer.Net.PreMailer.MoveCssInline(html, removeStyleElements: false, removeComments: true).Html
             : html;
 
+    /// <summary>As <see cref="Inline(string)"/>, but every comment kept (the caller removes them, bar its own markers).</summary>
+    internal static string InlineKeepingComments(string html) =>
+        html.Contains("<style", StringComparison.OrdinalIgnoreCase)
+            ? PreMailer.Net.PreMailer.MoveCssInline(html, removeStyleElements: false, removeComments: false).Html
+            : html;
+
     public static string Wrap(string html) => LineWrapper.Wrap(html, 900);
 }

@@ -26,11 +26,14 @@ public sealed class TemplateRenderer(TemplateStore templates, Microsoft.Extensio
     /// variable or member the template reads and the model lacks is reported to it. The render stays
     /// lenient either way: an unknown name is empty text, as it is for readers.
     /// </summary>
-    internal string Render(string name, ScriptObject model, UnknownNames? unknown)
+    internal string Render(string name, ScriptObject model, UnknownNames? unknown) => Render(name, model, unknown, null);
+
+    /// <summary>With <paramref name="marks"/>: the loops over the digest's papers marked, for <see cref="CardAssembly"/>.</summary>
+    internal string Render(string name, ScriptObject model, UnknownNames? unknown, LoopMarks? marks)
     {
         var template = templates.Get(name);
         using var timeout = new CancellationTokenSource(options.Value.RenderTimeout);
-        var context = IsHtml(name) ? new HtmlTemplateContext() : new TemplateContext();
+        TemplateContext context = IsHtml(name) ? new HtmlTemplateContext(marks) : marks is null ? new TemplateContext() : new MarkedTextContext(marks);
         context.LoopLimit = LoopLimit;
         context.RecursiveLimit = RecursiveLimit;
         context.LimitToString = LimitToString;
