@@ -19,7 +19,8 @@ using Newsletter.Subscriptions;
 //                                 (realistic lengths, RealisticPapers; BENCH_ABSTRACTS=short: the old ~60 KB digest);
 //                                 with GROUPS > 1, readers are spread over GROUPS keyword preferences (each gets a
 //                                 different ~PAPERS of a pool of 200) instead of all getting the same papers
-//   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
+//   render DIR COUNT [PROVIDER CONNECTION]   renders and MIME-encodes COUNT personalised digests of the latest issue
+//                                 in-process, read from DIR's SQLite database or the one named (the one the run composed in)
 //   micro DIR                     BenchmarkDotNet: delivery path vs full render vs MIME alone
 var mode = args.ElementAtOrDefault(0) ?? throw new ArgumentException("usage: seed DIR SUBSCRIBERS PAPERS | render DIR COUNT");
 var directory = Path.GetFullPath(args[1]);
@@ -32,6 +33,11 @@ switch (mode)
         await SeedAsync(int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 1);
         break;
     case "render":
+        if (args.Length > 4)
+        {
+            settings["Newsletter:Database:Provider"] = args[3];
+            settings["Newsletter:Database:ConnectionString"] = args[4];
+        }
         await RenderAsync(int.Parse(args[2]));
         break;
     case "micro":
@@ -73,6 +79,7 @@ async Task SeedAsync(int subscribers, int papers, int groups)
     var pool = groups <= 1 ? papers : Math.Max(200, papers);
     await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(shortAbstracts ? Papers(pool) : RealisticPapers.Create(pool)));
     await RunVerbAsync("collect");
+    var seeding = TimeSpan.Zero;
     await using (var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]))
     {
         await connection.OpenAsync();
@@ -82,6 +89,7 @@ async Task SeedAsync(int subscribers, int papers, int groups)
         var email = insert.Parameters.Add("$e", SqliteType.Text);
         var keywords = insert.Parameters.Add("$k", SqliteType.Text);
         var pairs = KeywordPairs().Take(groups).ToArray();
+        var clock = Stopwatch.StartNew();
         for (var i = 1; i <= subscribers; i++)
         {
             email.Value = $"reader{i}@example.org";
@@ -90,6 +98,7 @@ async Task SeedAsync(int subscribers, int papers, int groups)
             await insert.ExecuteNonQueryAsync();
         }
         await transaction.CommitAsync();
+        seeding = clock.Elapsed;
     }
     // The preview first: it shows what send-now is about to send, which after the send is nothing new.
     await RunVerbAsync("preview", "--email", "reader1@example.org", "--date", "2025-09-08", "--out", Path.Combine(directory, "preview"));
@@ -101,7 +110,7 @@ async Task SeedAsync(int subscribers, int papers, int groups)
         await RunVerbAsync("send-now", "--date", "2025-09-08");
     }
     var preview = await MimeKit.MimeMessage.LoadAsync(Path.Combine(directory, "preview", "digest.eml"));
-    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory}; one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes"
+    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory} (subscribers seeded in {seeding.TotalSeconds:F1} s); one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes"
         + $" (HTML part {Encoding.UTF8.GetByteCount(preview.HtmlBody ?? "")} bytes, text part {Encoding.UTF8.GetByteCount(preview.TextBody ?? "")} bytes)");
 }
 
@@ -110,7 +119,9 @@ async Task RenderAsync(int count)
     var app = NewsletterApp.Build(["render"], directory, b => b.Configuration.AddInMemoryCollection(settings));
     await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
     var issues = app.Services.GetRequiredService<IssueStore>();
-    var issue = await issues.GetAsync((await issues.LatestIssueIdAsync(CancellationToken.None))!.Value, CancellationToken.None);
+    var latest = await issues.LatestIssueIdAsync(CancellationToken.None)
+        ?? throw new InvalidOperationException($"no issue in {settings["Newsletter:Database:ConnectionString"]}: render reads the database the run composed in");
+    var issue = await issues.GetAsync(latest, CancellationToken.None);
     var renderer = app.Services.GetRequiredService<DigestRenderer>();
     var builder = app.Services.GetRequiredService<DigestMessageBuilder>();
     var links = app.Services.GetRequiredService<MailLinks>();
