@@ -19,7 +19,8 @@ using Newsletter.Subscriptions;
 //                                 (realistic lengths, RealisticPapers; BENCH_ABSTRACTS=short: the old ~60 KB digest);
 //                                 with GROUPS > 1, readers are spread over GROUPS keyword preferences (each gets a
 //                                 different ~PAPERS of a pool of 200) instead of all getting the same papers
-//   render DIR COUNT              renders and MIME-encodes COUNT personalised digests of that issue in-process
+//   render DIR COUNT [PROVIDER CONNECTION]   renders and MIME-encodes COUNT personalised digests of the latest issue
+//                                 in-process, read from DIR's SQLite database or the one named (the one the run composed in)
 //   micro DIR                     BenchmarkDotNet: delivery path vs full render vs MIME alone
 //   seed DIR SUBSCRIBERS PAPERS learned   the same, every reader with votes of their own (LearnedSeed): 100,000 orders
 //   assemble DIR COUNT           COUNT readers each with the latest issue's papers in an order of their own: CPU µs per
@@ -37,6 +38,11 @@ switch (mode)
         await SeedAsync(int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 && args[4] != "learned" ? int.Parse(args[4]) : 1, args.ElementAtOrDefault(4) == "learned");
         break;
     case "render":
+        if (args.Length > 4)
+        {
+            settings["Newsletter:Database:Provider"] = args[3];
+            settings["Newsletter:Database:ConnectionString"] = args[4];
+        }
         await RenderAsync(int.Parse(args[2]));
         break;
     case "micro":
@@ -85,6 +91,7 @@ async Task SeedAsync(int subscribers, int papers, int groups, bool learned = fal
     var pool = groups <= 1 ? papers : Math.Max(200, papers);
     await File.WriteAllTextAsync(Path.Combine(directory, "papers.json"), JsonSerializer.Serialize(shortAbstracts ? Papers(pool) : RealisticPapers.Create(pool)));
     await RunVerbAsync("collect");
+    var seeding = TimeSpan.Zero;
     await using (var connection = new SqliteConnection(settings["Newsletter:Database:ConnectionString"]))
     {
         await connection.OpenAsync();
@@ -94,6 +101,7 @@ async Task SeedAsync(int subscribers, int papers, int groups, bool learned = fal
         var email = insert.Parameters.Add("$e", SqliteType.Text);
         var keywords = insert.Parameters.Add("$k", SqliteType.Text);
         var pairs = KeywordPairs().Take(groups).ToArray();
+        var clock = Stopwatch.StartNew();
         for (var i = 1; i <= subscribers; i++)
         {
             email.Value = $"reader{i}@example.org";
@@ -104,6 +112,7 @@ async Task SeedAsync(int subscribers, int papers, int groups, bool learned = fal
         if (learned)
             await Newsletter.Benchmarks.LearnedSeed.VotesAsync(connection, (SqliteTransaction)transaction, subscribers);
         await transaction.CommitAsync();
+        seeding = clock.Elapsed;
     }
     // The preview first: it shows what send-now is about to send, which after the send is nothing new.
     await RunVerbAsync("preview", "--email", "reader1@example.org", "--date", "2025-09-08", "--out", Path.Combine(directory, "preview"));
@@ -115,7 +124,7 @@ async Task SeedAsync(int subscribers, int papers, int groups, bool learned = fal
         await RunVerbAsync("send-now", "--date", "2025-09-08");
     }
     var preview = await MimeKit.MimeMessage.LoadAsync(Path.Combine(directory, "preview", "digest.eml"));
-    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory}; one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes"
+    Console.WriteLine($"seeded {subscribers} subscribers, {papers} papers in {directory} (subscribers seeded in {seeding.TotalSeconds:F1} s); one digest is {new FileInfo(Path.Combine(directory, "preview", "digest.eml")).Length} bytes"
         + $" (HTML part {Encoding.UTF8.GetByteCount(preview.HtmlBody ?? "")} bytes, text part {Encoding.UTF8.GetByteCount(preview.TextBody ?? "")} bytes)");
 }
 
@@ -124,7 +133,9 @@ async Task RenderAsync(int count)
     var app = NewsletterApp.Build(["render"], directory, b => b.Configuration.AddInMemoryCollection(settings));
     await app.Services.GetRequiredService<Newsletter.Orchestration.StartupTasks>().RunAsync(CancellationToken.None);
     var issues = app.Services.GetRequiredService<IssueStore>();
-    var issue = await issues.GetAsync((await issues.LatestIssueIdAsync(CancellationToken.None))!.Value, CancellationToken.None);
+    var latest = await issues.LatestIssueIdAsync(CancellationToken.None)
+        ?? throw new InvalidOperationException($"no issue in {settings["Newsletter:Database:ConnectionString"]}: render reads the database the run composed in");
+    var issue = await issues.GetAsync(latest, CancellationToken.None);
     var renderer = app.Services.GetRequiredService<DigestRenderer>();
     var builder = app.Services.GetRequiredService<DigestMessageBuilder>();
     var links = app.Services.GetRequiredService<MailLinks>();
@@ -232,6 +243,28 @@ async Task StagesAsync(int count)
     Console.WriteLine($"| MIME writing incl. line-ending conversion (before: MimeKit's Unix2Dos pass) | {writeOld:F0} | {writeNew:F0} |");
     Console.WriteLine($"| dot-stuffing (MailKit's SmtpDataFilter) | {dotted:F0} | {dotted:F0} |");
     Console.WriteLine($"| total before the socket | {links2 + spliceOld + buildOld + writeOld + dotted:F0} | {links2 + spliceNew + buildNew + writeNew + dotted:F0} |");
+
+    // DKIM (rsa-sha256, 2048 bits, relaxed/relaxed) as SigningTransport applies it, split into its parts.
+    using var rsa = System.Security.Cryptography.RSA.Create(2048);
+    var keyPath = Path.Combine(directory, "dkim-stages.pem");
+    await File.WriteAllTextAsync(keyPath, rsa.ExportRSAPrivateKeyPem());
+    var dkim = new DkimSigning(Microsoft.Extensions.Options.Options.Create(new DkimOptions { Domain = "localhost", Selector = "bench", PrivateKeyPath = keyPath }), TimeProvider.System);
+    var wires = readers.Select(r => renderer.RenderWire(issue, r)).ToArray();
+    var signed = Time(i => dkim.Sign(builder.Build(wires[i], readers[i].Email, "<b@example.org>", readers[i].UnsubscribeUrl, DateTimeOffset.UnixEpoch)))
+        - Time(i => builder.Build(wires[i], readers[i].Email, "<b@example.org>", readers[i].UnsubscribeUrl, DateTimeOffset.UnixEpoch));
+    var digest = System.Security.Cryptography.SHA256.HashData("x"u8);
+    var rsaOnly = Time(_ => rsa.SignHash(digest, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1));
+    using var copy = new MemoryStream();
+    newMessage.Body!.WriteTo(smtp, copy, contentOnly: true);
+    var bodyBytes = copy.ToArray();
+    var shaOnly = Time(_ => System.Security.Cryptography.SHA256.HashData(bodyBytes));
+    foreach (var body in new[] { wire.Text, wire.Html })
+        Console.Error.WriteLine($"runs: {body.Runs.Count}, under 1 KB: {body.Runs.Count(r => r.Length < 1024)} holding {body.Runs.Where(r => r.Length < 1024).Sum(r => r.Length)} bytes of {body.Length}");
+    Console.WriteLine($"\n| DKIM part ({bodyBytes.Length:N0}-byte body) | µs |\n|---|---|");
+    Console.WriteLine($"| whole signature (canonicalization, hashes, RSA) | {signed:F0} |");
+    Console.WriteLine($"| RSA-2048 private-key operation | {rsaOnly:F0} |");
+    Console.WriteLine($"| SHA-256 of the body alone | {shaOnly:F0} |");
+    Console.WriteLine($"| the rest: relaxed canonicalization of body and headers, header hash | {signed - rsaOnly - shaOnly:F0} |");
 }
 
 // The floor of the SMTP path (for profiling; not part of run.sh): one pre-built digest sent COUNT times over CONNECTIONS MailKit

@@ -116,6 +116,13 @@ public sealed class DigestMessageBuilder(IOptions<NewsletterOptions> options)
             }
             if (!contentOnly)
                 Headers.WriteTo(options, stream, cancellationToken);
+            // The DKIM body hash canonicalizes a digest's shared runs once (DkimRelaxed).
+            if (stream is IWireRunSink sink)
+            {
+                foreach (var run in _body.Runs)
+                    sink.WriteRun(run);
+                return;
+            }
             foreach (var run in _body.Runs)
                 stream.Write(run.Span);
         }

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using MimeKit;
 
@@ -10,7 +12,9 @@ namespace Newsletter.Delivery;
 /// <see cref="MimeKit.Cryptography.DkimSigner"/> makes (RSASSA-PKCS1-v1_5 is deterministic; a test
 /// compares the two), about a fifth of the CPU: MimeKit writes the body through a byte-at-a-time
 /// filter into BouncyCastle's managed SHA-256, which for a 60 KB digest cost more than building
-/// and sending the whole message.
+/// and sending the whole message. The runs every reader of a digest shares are canonicalized once
+/// (<see cref="IWireRunSink"/>): per message only the reader's own lines are scanned, and SHA-256 and
+/// the RSA operation (a signature per message, over that reader's headers and body) remain.
 /// </summary>
 internal sealed class DkimRelaxed(string domain, string selector, string[] signedHeaders, TimeProvider time, Func<RSA> rsa)
 {
@@ -95,23 +99,83 @@ internal sealed class DkimRelaxed(string domain, string selector, string[] signe
     /// into: runs of WSP become one SP, WSP at a line's end goes, empty lines at the end go, and a
     /// non-empty body ends in exactly one CRLF. Runs without whitespace or line ends are hashed whole.
     /// </summary>
-    private sealed class RelaxedBodyHash : Stream
+    private sealed class RelaxedBodyHash : Stream, IWireRunSink
     {
         private static readonly SearchValues<byte> Special = SearchValues.Create(" \t\r\n"u8);
         private static readonly byte[] Crlf = "\r\n"u8.ToArray();
         private static readonly byte[] Space = " "u8.ToArray();
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        /// <summary>Shared runs below this are scanned each time: a reader's own lines are short, a digest's shared runs kilobytes.</summary>
+        private const int CachedRunMinimum = 1024;
+
+        /// <summary>The canonical form of each shared run, for as long as its digest is alive (keyed by the run's own array, never written after it is made).</summary>
+        private static readonly ConditionalWeakTable<byte[], CanonicalRun> Runs = new();
+
+        private readonly IncrementalHash? _hash;
+        private readonly ArrayBufferWriter<byte>? _collect;
         private bool _pendingSpace, _pendingCr, _any;
         private int _pendingLines;
         private readonly byte[] _buffer = new byte[16 * 1024];
         private int _used;
+
+        public RelaxedBodyHash() => _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        /// <summary>Collects the canonical bytes instead of hashing them (a run's cached form).</summary>
+        private RelaxedBodyHash(ArrayBufferWriter<byte> collect) => _collect = collect;
+
+        /// <summary>
+        /// A run written by a wire-ready part. A run that starts with a character other than WSP or a line end
+        /// depends on what came before only through what is pending (a space, blank lines, a CR), which is
+        /// written first, as <see cref="Emit"/> does; what it leaves pending at its end depends on the run alone.
+        /// So its canonical bytes and end state are computed once, the second time the same run comes by
+        /// (the first may be a reader's own), and copied after that.
+        /// </summary>
+        public void WriteRun(ReadOnlyMemory<byte> run)
+        {
+            if (run.Length < CachedRunMinimum || Special.Contains(run.Span[0])
+                || !MemoryMarshal.TryGetArray(run, out var segment) || segment.Offset != 0 || segment.Count != segment.Array!.Length)
+            {
+                Write(run.Span);
+                return;
+            }
+            var cached = Runs.GetValue(segment.Array, static _ => new CanonicalRun());
+            var canonical = cached.Get(segment.Array);
+            if (canonical is null)
+            {
+                Write(run.Span);
+                return;
+            }
+            BareCr();
+            Emit(canonical.Bytes);
+            (_pendingSpace, _pendingCr, _pendingLines) = (canonical.PendingSpace, canonical.PendingCr, canonical.PendingLines);
+        }
+
+        private sealed class CanonicalRun
+        {
+            private int _seen;
+            private volatile Canonical? _value;
+
+            public Canonical? Get(byte[] run)
+            {
+                if (_value is { } value)
+                    return value;
+                if (Interlocked.Increment(ref _seen) < 2)
+                    return null;
+                var bytes = new ArrayBufferWriter<byte>(run.Length);
+                var machine = new RelaxedBodyHash(bytes);
+                machine.Write(run);
+                return _value = new Canonical(bytes.WrittenSpan.ToArray(), machine._pendingSpace, machine._pendingCr, machine._pendingLines);
+            }
+        }
+
+        private sealed record Canonical(byte[] Bytes, bool PendingSpace, bool PendingCr, int PendingLines);
 
         public byte[] Finish()
         {
             BareCr();
             if (_any)
                 Append(Crlf);
-            _hash.AppendData(_buffer.AsSpan(0, _used));
+            _hash!.AppendData(_buffer.AsSpan(0, _used));
             _used = 0;
             return _hash.GetHashAndReset();
         }
@@ -177,9 +241,14 @@ internal sealed class DkimRelaxed(string domain, string selector, string[] signe
         /// <summary>Gathers the canonical bytes: one hash call per word would cost more than the hashing.</summary>
         private void Append(ReadOnlySpan<byte> bytes)
         {
+            if (_collect is not null)
+            {
+                _collect.Write(bytes);
+                return;
+            }
             if (_used + bytes.Length > _buffer.Length)
             {
-                _hash.AppendData(_buffer.AsSpan(0, _used));
+                _hash!.AppendData(_buffer.AsSpan(0, _used));
                 _used = 0;
                 if (bytes.Length > _buffer.Length)
                 {
@@ -205,8 +274,14 @@ internal sealed class DkimRelaxed(string domain, string selector, string[] signe
         protected override void Dispose(bool disposing)
         {
             if (disposing)
-                _hash.Dispose();
+                _hash?.Dispose();
             base.Dispose(disposing);
         }
     }
+}
+
+/// <summary>A stream that takes a wire-ready part's runs as runs (their identity lets it reuse work done for another reader of the same digest).</summary>
+internal interface IWireRunSink
+{
+    void WriteRun(ReadOnlyMemory<byte> run);
 }

@@ -68,7 +68,7 @@ public sealed class DigestComposer(
         foreach (var (readerDate, readers) in due.OrderBy(d => d.Key))
         {
             var (pending, done) = await DueReaders.PendingAsync(connection, transaction, readerDate, readers, clock);
-            total.AlreadyServed += done.Count;
+            total.AlreadyServed += done;
             if (pending.Count == 0)
                 continue;
             var from = Math.Max(pending.Min(r => r.ServedUntil), windowFloor);
@@ -115,7 +115,9 @@ public sealed class DigestComposer(
         if (due.FirstOrDefault(d => d.Value.Count > 0) is not { Value: [var reader] } found)
             return new DigestPreview(null, date, $"{date:yyyy-MM-dd} is not one of their days ({Days(preferences)})");
         var readerDate = found.Key;
-        if ((await DueReaders.PendingAsync(connection, null, readerDate, [reader], clock)).Done.TryGetValue(reader.Id, out var settled))
+        var reasons = new Dictionary<long, string>();
+        await DueReaders.PendingAsync(connection, null, readerDate, [reader], clock, reasons);
+        if (reasons.TryGetValue(reader.Id, out var settled))
             return new DigestPreview(null, readerDate, settled);
         var windowFloor = nowDb - (long)LongestWindow.TotalMilliseconds;
         var limits = Limits();

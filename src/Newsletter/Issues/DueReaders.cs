@@ -77,21 +77,30 @@ internal static class DueReaders
     /// other one is done for that date: a digest of it is in the ledger, or their scheduled look
     /// found nothing for them (a skip recorded at or after their send time). A skip recorded
     /// before their send time (a manual <c>send-now</c> in the morning) settles nothing.
+    /// The compose counts the readers done; a preview asks their <paramref name="reasons"/> (one reader).
     /// </summary>
-    public static async Task<(List<DueReader> Pending, Dictionary<long, string> Done)> PendingAsync(DbConnection connection, DbTransaction? transaction,
-        DateOnly date, IEnumerable<DueReader> readers, ReaderClock clock)
+    public static async Task<(List<DueReader> Pending, int Done)> PendingAsync(DbConnection connection, DbTransaction? transaction,
+        DateOnly date, IEnumerable<DueReader> readers, ReaderClock clock, Dictionary<long, string>? reasons = null)
     {
         var dateText = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var sent = (await connection.QueryAsync<long>(SentOnSql, new { date = dateText }, transaction)).ToHashSet();
         var skipped = (await connection.QueryAsync<(long Id, long At, string Reason)>(SkippedOnSql, new { date = dateText }, transaction)).ToDictionary(s => s.Id);
         var pending = new List<DueReader>();
-        var done = new Dictionary<long, string>();
+        var done = 0;
+        // No text per reader unless asked: a list of a million composed again (every send-now and service
+        // tick after the compose) held a million copies of the same sentence (~250 MB at its peak).
         foreach (var reader in readers)
         {
             if (sent.Contains(reader.Id))
-                done[reader.Id] = $"already sent their digest of {dateText}; nothing more goes to them for that date";
+            {
+                done++;
+                reasons?.Add(reader.Id, $"already sent their digest of {dateText}; nothing more goes to them for that date");
+            }
             else if (skipped.TryGetValue(reader.Id, out var skip) && skip.At >= DbTime.ToDb(clock.SendInstant(reader.Preferences, date)))
-                done[reader.Id] = $"their digest of {dateText} was settled at their hour with nothing to send ({skip.Reason}); nothing more goes to them for that date";
+            {
+                done++;
+                reasons?.Add(reader.Id, $"their digest of {dateText} was settled at their hour with nothing to send ({skip.Reason}); nothing more goes to them for that date");
+            }
             else
                 pending.Add(reader);
         }

@@ -215,6 +215,49 @@ public sealed class DkimTests : IAsyncLifetime
         Assert.Equal(Tag(theirs, "b"), Tag(ours, "b"));
     }
 
+    /// <summary>
+    /// The runs a digest's readers share are canonicalized once and reused (DkimRelaxed): every reader's signature,
+    /// before and after the reuse starts, is still the one MimeKit's signer makes over the bytes that go out, whatever
+    /// a shared run ends with (spaces, blank lines, a CR) or starts with (a space, a line feed: scanned as before).
+    /// </summary>
+    [Theory]
+    [InlineData("ends in spaces \t ", "\t personal link\r\n", "starts with a word\r\n\r\n\r\n")]
+    [InlineData("ends in blank lines\r\n\r\n", "x", " starts with a space\r\n")]
+    [InlineData("ends in a CR\r", "\nlink\r\n", "ends in blank lines at the very end\r\n\r\n")]
+    [InlineData("plain\r\n", "", "\r\nstarts with a line end \r\n")]
+    public void SharedRunsAreCanonicalizedOnceAndSignAsMimeKitDoes(string firstEnd, string personal, string second)
+    {
+        using var rsa = RSA.Create(2048);
+        var key = (RsaPrivateCrtKeyParameters)DkimKeys.Load(WriteKey(rsa));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2025-09-08T07:00:00Z"));
+        var words = string.Concat(Enumerable.Range(0, 120).Select(i => $"Word{i}  and\tmore \r\n"));
+        // Shared runs: the same arrays in every reader's body, each long enough to be kept. Together with the
+        // reader's own run between them they are wire-ready (CRLF line ends only), as WireBody's runs are.
+        var shared = new[] { System.Text.Encoding.UTF8.GetBytes(words + firstEnd), System.Text.Encoding.UTF8.GetBytes(second + words + second) };
+        var builder = new DigestMessageBuilder(Microsoft.Extensions.Options.Options.Create(new Newsletter.Configuration.NewsletterOptions()));
+        var signer = new DkimRelaxed("localhost", "news2026", DkimSigning.SignedHeaders, time, () => PlatformRsa(key));
+        var dos = new FormatOptions { NewLineFormat = NewLineFormat.Dos };
+        for (var reader = 1; reader <= 4; reader++)
+        {
+            Newsletter.Model.WireBody Body(string own) => new([shared[0], System.Text.Encoding.UTF8.GetBytes(own), shared[1]], 200);
+            var digest = new Newsletter.Model.WireDigest("Daily papers", Body($"{personal}<a href=\"u{reader}\">unsubscribe</a>"), Body(personal + reader));
+            var ours = builder.Build(digest, $"reader{reader}@example.org", $"<d{reader}@localhost>", $"https://localhost/u/{reader}", time.GetUtcNow());
+            using var written = new MemoryStream();
+            ours.WriteTo(dos, written);
+            var theirs = MimeMessage.Load(new MemoryStream(written.ToArray()));
+
+            signer.Sign(ours);
+            DkimSigning.MimeKitSigner(key, "localhost", "news2026", time).Sign(theirs, DkimSigning.SignedHeaders);
+
+            Assert.Equal(Signature(theirs).Value.Replace(" ", "").Replace("\t", ""), Signature(ours).Value.Replace(" ", "").Replace("\t", ""));
+            // What is signed is what goes out: the signed message written again is the same bytes.
+            using var again = new MemoryStream();
+            ours.Headers.RemoveAll(HeaderId.DkimSignature);
+            ours.WriteTo(dos, again);
+            Assert.Equal(written.ToArray(), again.ToArray());
+        }
+    }
+
     private static byte[] Encoding(MimeMessage message)
     {
         using var stream = new MemoryStream();
