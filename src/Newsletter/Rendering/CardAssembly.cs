@@ -18,9 +18,11 @@ namespace Newsletter.Rendering;
 /// into the <em>skeleton</em> (everything outside those loops, with a slot per loop) and one <em>card</em> per paper
 /// and loop. A reader's copy is their skeleton with each slot filled by the cards of their papers, in their order,
 /// and their values spliced in. The skeleton can depend on the reader's papers (the shipped preheader names the first
-/// one, the counts differ), so per reader the templates run once more with every paper loop silenced after its first
-/// item (cheap: no card is rendered, no CSS inlined), and that text finds the skeleton; one not seen yet costs a
-/// marked render. A card is keyed by its loop, its paper, the reason shown and its size-budget level; a paper seen
+/// one, the counts differ), so the templates run once more with every paper loop silenced after its first item (no card
+/// rendered, no CSS inlined), and that text finds the skeleton; one not seen yet costs a marked render. That skeleton
+/// render notes every member it reads from a paper's object: a later reader whose papers give the same values for the
+/// same reads (and the same counts) would render the same text, so it is taken from the kept ones and no template runs
+/// for them (with the shipped templates, readers with the same first paper of each list). A card is keyed by its loop, its paper, the reason shown and its size-budget level; a paper seen
 /// in a new variant costs a marked render too. Cards are lines: the lines wholly inside a card are wrapped and made
 /// wire-ready once; only the lines where two cards meet and those holding a personal value are made per reader.
 /// Whether a template's cards really are independent of their neighbours and position is checked by the caller
@@ -29,7 +31,8 @@ namespace Newsletter.Rendering;
 /// <see cref="Broken"/> and its readers are rendered in full.
 /// </remarks>
 internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedback,
-    Func<Issue, DigestRecipient, int[], ScriptObject> model, Func<string, ScriptObject, LoopMarks?, string> render,
+    Func<Issue, DigestRecipient, int[], ScriptObject> model, Func<IssueEntry, int, DigestRecipient, ScriptObject> entryModel,
+    Func<string, ScriptObject, LoopMarks?, string> render,
     Func<string, string> wrapHtml, Func<string, string> wrapText)
 {
     /// <summary>How many cards and skeletons one issue may hold (~2-4 KB each): past it, readers are rendered in full.</summary>
@@ -38,6 +41,8 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     private readonly ConcurrentDictionary<CardKey, Fragment>[] _cards = [new(), new()];
     private readonly ConcurrentDictionary<string, Skeleton>[] _skeletons = [new(StringComparer.Ordinal), new(StringComparer.Ordinal)];
     private readonly Lock _marking = new();
+    private readonly ConcurrentDictionary<string, SkeletonKeys> _skeletonKeys = new(StringComparer.Ordinal);
+    private volatile Recipe[] _recipes = [];
     private int _fragments;
     private readonly Regex _foreignComment = new("<!--(?!" + Regex.Escape(prefix) + ")(.*?)-->", RegexOptions.Singleline | RegexOptions.CultureInvariant);
 
@@ -49,6 +54,11 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     public int Fragments => _fragments;
 
     public int MarkedRenders { get; private set; }
+
+    private int _skeletonRenders;
+
+    /// <summary>How many readers' skeletons were rendered, not found among those kept (tests and benchmarks).</summary>
+    public int SkeletonRenders => _skeletonRenders;
 
     /// <summary>One reader's digest, assembled: the subject, the fragments of each part in order, and their values; null when not possible.</summary>
     public Assembled? Assemble(Issue issue, DigestRecipient recipient)
@@ -85,17 +95,153 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     {
         for (var attempt = 0; attempt < 2 && Broken is null; attempt++)
         {
-            var (scriptModel, cards) = Marked(issue, markers, levels);
-            var htmlKey = render(DigestRenderer.HtmlTemplate, scriptModel, new LoopMarks(cards, prefix, html: true, skeleton: true));
-            var textKey = render(DigestRenderer.TextTemplate, scriptModel, new LoopMarks(cards, prefix, html: false, skeleton: true));
-            var html = Lookup(0, htmlKey, issue, levels);
-            var text = Lookup(1, textKey, issue, levels);
+            var keys = Known(issue, markers, levels) ?? SkeletonRender(issue, markers, levels);
+            var html = Lookup(0, keys.Html, issue, levels);
+            var text = Lookup(1, keys.Text, issue, levels);
             if (html is not null && text is not null)
-                return new Resolved(levels.ToArray(), render(DigestRenderer.SubjectTemplate, scriptModel, null), html, text);
+                return new Resolved(levels.ToArray(), keys.Subject, html, text);
             if (attempt == 0)
-                MarkedRender(issue, markers, levels, htmlKey, textKey);
+                MarkedRender(issue, markers, levels, keys.Html, keys.Text);
         }
         return null;
+    }
+
+    /// <summary>The skeleton renders (every paper loop silenced after its first item) and the subject, noting what of the papers they read.</summary>
+    private SkeletonKeys SkeletonRender(Issue issue, DigestRecipient markers, int[] levels)
+    {
+        var reads = new List<(int Card, string Member, object? Value)>();
+        var (scriptModel, cards) = Marked(issue, markers, levels, reads);
+        var keys = new SkeletonKeys(render(DigestRenderer.HtmlTemplate, scriptModel, new LoopMarks(cards, prefix, html: true, skeleton: true)),
+            render(DigestRenderer.TextTemplate, scriptModel, new LoopMarks(cards, prefix, html: false, skeleton: true)),
+            render(DigestRenderer.SubjectTemplate, scriptModel, null));
+        Remember(issue, reads, keys);
+        Interlocked.Increment(ref _skeletonRenders);
+        return keys;
+    }
+
+    /// <summary>How many skeleton renders' results are kept, and how many different sets of reads (recipes) are tried per reader.</summary>
+    private const int MaxSkeletonKeys = 20_000, MaxRecipes = 8;
+
+    /// <summary>
+    /// Keeps a skeleton render's results under the values it read. The render is a function of the model: the issue's
+    /// counts and date (the same for every reader otherwise, markers in place of their values) and the papers' members it
+    /// read; a reader whose papers give the same values for the same reads renders the same, read for read, so their
+    /// skeleton renders need not run.
+    /// </summary>
+    private void Remember(Issue issue, List<(int Card, string Member, object? Value)> reads, SkeletonKeys keys)
+    {
+        if (_skeletonKeys.Count >= MaxSkeletonKeys)
+            return;
+        var seen = new HashSet<(int, string)>();
+        var distinct = new List<(int Card, string Member, object? Value)>();
+        foreach (var read in reads)
+            if (seen.Add((read.Card, read.Member)))
+                distinct.Add(read);
+        var recipe = new Recipe([.. distinct.Select(r => (r.Card, r.Member))]);
+        lock (_skeletonKeys)
+        {
+            var recipes = _recipes;
+            var index = Array.FindIndex(recipes, r => r.Reads.AsSpan().SequenceEqual(recipe.Reads));
+            if (index < 0)
+            {
+                if (recipes.Length >= MaxRecipes)
+                    return;
+                index = recipes.Length;
+                recipe = recipe with { Index = index };
+                if (DependencyKey(issue, recipe, distinct.Select(r => r.Value)) is not { } check)
+                    return; // a value of a kind that cannot be keyed: never cached
+                _skeletonKeys.TryAdd(check, keys);
+                _recipes = [.. recipes, recipe];
+                return;
+            }
+            if (DependencyKey(issue, recipes[index], distinct.Select(r => r.Value)) is { } key)
+                _skeletonKeys.TryAdd(key, keys);
+        }
+    }
+
+    /// <summary>The skeleton renders' results for this reader when a render with the same reads and values was kept.</summary>
+    private SkeletonKeys? Known(Issue issue, DigestRecipient markers, int[] levels)
+    {
+        var recipes = _recipes;
+        if (recipes.Length == 0)
+            return null;
+        var entries = new ScriptObject?[issue.PaperCount];
+        object? Value(int card, string member)
+        {
+            if (card >= entries.Length)
+                return Missing;
+            var entry = entries[card] ??= EntryObject(issue, markers, levels, card);
+            return entry.TryGetValue(member, out var value) ? value : null;
+        }
+        foreach (var recipe in recipes)
+        {
+            if (DependencyKey(issue, recipe, recipe.Reads.Select(r => Value(r.Card, r.Member))) is { } key
+                && _skeletonKeys.TryGetValue(key, out var keys))
+                return keys;
+        }
+        return null;
+    }
+
+    private static readonly object Missing = new();
+
+    /// <summary>The recipe, the issue's own values and each read value, unambiguously (lengths before text); null when a value cannot be keyed.</summary>
+    private static string? DependencyKey(Issue issue, Recipe recipe, IEnumerable<object?> values)
+    {
+        var key = new StringBuilder();
+        key.Append(recipe.Index).Append('|').Append(issue.Date.DayNumber).Append('|').Append(issue.Cadence.Length).Append(':').Append(issue.Cadence)
+            .Append('|').Append(issue.Entries.Count).Append('|').Append(issue.More.Count).Append('|');
+        foreach (var value in values)
+            if (!Append(key, value))
+                return null;
+        return key.ToString();
+    }
+
+    private static bool Append(StringBuilder key, object? value)
+    {
+        switch (value)
+        {
+            case null: key.Append('n'); return true;
+            case string text: key.Append('s').Append(text.Length).Append(':').Append(text); return true;
+            case bool flag: key.Append(flag ? 't' : 'f'); return true;
+            case int or long or double:
+                key.Append('i').Append(((IFormattable)value).ToString(null, CultureInfo.InvariantCulture)).Append(';');
+                return true;
+            case ScriptArray array:
+                key.Append('a').Append(array.Count).Append(':');
+                foreach (var item in array)
+                    if (!Append(key, item))
+                        return false;
+                return true;
+            default: return false;
+        }
+    }
+
+    /// <summary>A paper's model object as the marked and skeleton renders see it (its position a marker).</summary>
+    private ScriptObject EntryObject(Issue issue, DigestRecipient markers, int[] levels, int card)
+    {
+        var full = card < issue.Entries.Count;
+        var entry = full ? issue.Entries[card] : issue.More[card - issue.Entries.Count];
+        var model = entryModel(entry, full ? levels[card] : 0, markers);
+        model["position"] = PositionMarker(entry);
+        return model;
+    }
+
+    private string PositionMarker(IssueEntry entry) => prefix + "p" + entry.EntryId.ToString(CultureInfo.InvariantCulture) + "~";
+
+    /// <summary>The members of the papers (card, name) a skeleton render read, in order; <see cref="Index"/> its place among the recipes.</summary>
+    private sealed record Recipe((int Card, string Member)[] Reads, int Index = 0);
+
+    private sealed record SkeletonKeys(string Html, string Text, string Subject);
+
+    /// <summary>A paper's model object that notes each member read from it.</summary>
+    private sealed class ReadNoting(int card, List<(int Card, string Member, object? Value)> reads) : ScriptObject
+    {
+        public override bool TryGetValue(Scriban.TemplateContext? context, Scriban.Parsing.SourceSpan span, string member, out object? value)
+        {
+            var found = base.TryGetValue(context, span, member, out value);
+            reads.Add((card, member, found ? value : null));
+            return found;
+        }
     }
 
     private PartFragments? Lookup(int part, string key, Issue issue, int[] levels)
@@ -128,7 +274,8 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
         new(loop, list, entry.EntryId, level, entry.Why, entry.Score, entry.Title, entry.Summary.Length);
 
     /// <summary>The model with markers for every personal value, and each paper's object with its index (full, then more).</summary>
-    private (ScriptObject Model, Dictionary<object, int> Cards) Marked(Issue issue, DigestRecipient markers, int[] levels)
+    private (ScriptObject Model, Dictionary<object, int> Cards) Marked(Issue issue, DigestRecipient markers, int[] levels,
+        List<(int Card, string Member, object? Value)>? reads = null)
     {
         var scriptModel = model(issue, markers, levels);
         var issueModel = (ScriptObject)scriptModel["issue"]!;
@@ -140,7 +287,15 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
             for (var i = 0; i < array.Count; i++)
             {
                 var entry = (ScriptObject)array[i]!;
-                entry["position"] = prefix + "p" + list[i].EntryId.ToString(CultureInfo.InvariantCulture) + "~";
+                entry["position"] = PositionMarker(list[i]);
+                if (reads is not null)
+                {
+                    // Each member read from a paper is noted: what the skeleton depends on (see Remember).
+                    var noting = new ReadNoting(index, reads);
+                    foreach (var (member, value) in entry)
+                        noting[member] = value;
+                    array[i] = entry = noting;
+                }
                 cards[entry] = index++;
             }
         }

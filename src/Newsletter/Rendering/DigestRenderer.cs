@@ -138,7 +138,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             }
             else
             {
-                assembly = new CardAssembly(_marker + "c", FeedbackLength(issue, recipient), feedback, (i, r, l) => Model(i, r, l),
+                assembly = new CardAssembly(_marker + "c", FeedbackLength(issue, recipient), feedback, (i, r, l) => Model(i, r, l), (e, level, r) => EntryModel(e, level, r.Feedback),
                     (name, model, marks) => templates.Render(name, model, null, marks), WrapHtml, WrapText);
                 _assemblies.RemoveAll(a => a.Key == key || a.Versions != versions);
                 _assemblies.Add((key, versions, assembly));
@@ -171,6 +171,16 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
 
     /// <summary>How many readers' copies were assembled from cards (tests and benchmarks).</summary>
     internal int AssembledCount => _assembledCount;
+
+    /// <summary>How many skeleton renders the kept issues' readers took: those whose skeleton was not known by what it depends on (tests and benchmarks).</summary>
+    internal int SkeletonRenders
+    {
+        get
+        {
+            lock (_assemblies)
+                return _assemblies.Sum(a => a.Assembly.SkeletonRenders);
+        }
+    }
 
     /// <summary>How many marked renders (templates run and CSS inlined) the kept issues' cards took (tests and benchmarks).</summary>
     internal int CardRenders
