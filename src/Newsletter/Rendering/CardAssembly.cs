@@ -41,6 +41,7 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     private readonly ConcurrentDictionary<CardKey, Fragment>[] _cards = [new(), new()];
     private readonly ConcurrentDictionary<string, Skeleton>[] _skeletons = [new(StringComparer.Ordinal), new(StringComparer.Ordinal)];
     private readonly Lock _marking = new();
+    private readonly LineCache[] _lines = [new(), new()];
     private readonly ConcurrentDictionary<string, SkeletonKeys> _skeletonKeys = new(StringComparer.Ordinal);
     private volatile Recipe[] _recipes = [];
     private int _fragments;
@@ -78,7 +79,7 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
             return null;
         var values = new ReaderValues(issue, recipient);
         var subject = TemplateRenderer.HeaderSafe(Join(Cut(last.Subject), values, -1));
-        return new Assembled(subject, last.Html.Fragments, last.Text.Fragments, values, levels);
+        return new Assembled(subject, last.Html.Fragments, last.Text.Fragments, values, levels, _lines[0], _lines[1]);
     }
 
     /// <summary>The reader's values in place of the markers (the recipient of a marked render).</summary>
@@ -478,32 +479,93 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     }
 
     /// <summary>Writes a part: the shared runs as they are, each line where fragments meet or a value sits made for this reader.</summary>
-    public static void Write(List<(Fragment Fragment, int Card)> fragments, ReaderValues values, Func<string, string> wrap, IPartSink sink)
+    public static void Write(List<(Fragment Fragment, int Card)> fragments, ReaderValues values, Func<string, string> wrap, IPartSink sink, LineCache? lines = null)
     {
+        // A line without a personal value (only text and positions) is the same for every reader who has it: made once.
+        void Emit(string text, bool personal)
+        {
+            if (!personal && lines?.Get(text, wrap) is { } run)
+                sink.Shared(run);
+            else
+                sink.Line(wrap(text), newLine: true);
+        }
+        var personal = false;
         var line = new StringBuilder();
+        // The fragment whose literal tail is all the current line holds: where two cards meet without values in between,
+        // their line is the same for every reader with them in this order, made once (Fragment.Joined).
+        Fragment? tailOnly = null;
         foreach (var (fragment, card) in fragments)
         {
-            Append(line, fragment.Head, values, card);
             if (!fragment.HasNewline)
+            {
+                personal |= Append(line, fragment.Head, values, card);
+                tailOnly = null;
                 continue;
-            sink.Line(wrap(line.ToString()), newLine: true);
+            }
+            if (tailOnly is not null && fragment.HeadText is { } head && tailOnly.Joined(fragment, head, wrap) is { } joined)
+            {
+                sink.Shared(joined);
+            }
+            else
+            {
+                personal |= Append(line, fragment.Head, values, card);
+                Emit(line.ToString(), personal);
+            }
             line.Clear();
             foreach (var run in fragment.Middle)
             {
                 if (run.Text is not null)
                     sink.Shared(run);
                 else
-                    sink.Line(wrap(Join(run.Line!, values, card)), newLine: true);
+                    Emit(Join(run.Line!, values, card), Personal(run.Line!));
             }
-            Append(line, fragment.Tail, values, card);
+            personal = Append(line, fragment.Tail, values, card);
+            tailOnly = fragment.TailText is not null ? fragment : null;
         }
         sink.Line(wrap(line.ToString()), newLine: false);
     }
 
-    private static void Append(StringBuilder line, Piece[] pieces, ReaderValues values, int card)
+    /// <summary>Appends the pieces; true when one was a personal value (address, links), not text or a position.</summary>
+    private static bool Append(StringBuilder line, Piece[] pieces, ReaderValues values, int card)
+    {
+        var personal = false;
+        foreach (var piece in pieces)
+        {
+            line.Append(piece.Text ?? values.Value(piece, card));
+            personal |= piece.Text is null && piece.Kind != 'p';
+        }
+        return personal;
+    }
+
+    private static bool Personal(Piece[] pieces)
     {
         foreach (var piece in pieces)
-            line.Append(piece.Text ?? values.Value(piece, card));
+            if (piece.Text is null && piece.Kind != 'p')
+                return true;
+        return false;
+    }
+
+    /// <summary>Lines without a personal value, wrapped and wire-ready, by their text (one part of one issue's readers).</summary>
+    internal sealed class LineCache
+    {
+        /// <summary>Past this many lines (about a card's numbered lines at every position), new ones are made per reader.</summary>
+        private const int MaxLines = 20_000;
+
+        private readonly ConcurrentDictionary<string, Run> _runs = new(StringComparer.Ordinal);
+        private int _count;
+
+        public Run? Get(string text, Func<string, string> wrap)
+        {
+            if (_runs.TryGetValue(text, out var run))
+                return run;
+            if (Volatile.Read(ref _count) >= MaxLines)
+                return null;
+            var wrapped = wrap(text);
+            var wire = WireText.ToWire(Encoding.UTF8.GetBytes(wrapped), newLine: true);
+            if (_runs.TryAdd(text, run = new Run(wrapped, wire, MailLines.LongestLine(wire), null)))
+                Interlocked.Increment(ref _count);
+            return run;
+        }
     }
 
     internal interface IPartSink
@@ -589,7 +651,8 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
         }
     }
 
-    internal sealed record Assembled(string Subject, List<(Fragment Fragment, int Card)> Html, List<(Fragment Fragment, int Card)> Text, ReaderValues Values, int[] Levels);
+    internal sealed record Assembled(string Subject, List<(Fragment Fragment, int Card)> Html, List<(Fragment Fragment, int Card)> Text, ReaderValues Values, int[] Levels,
+        LineCache HtmlLines, LineCache TextLines);
 
     private sealed record Skeleton(SkeletonItem[] Items);
 
@@ -607,6 +670,32 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     /// <summary>A card or a stretch of skeleton as lines: the partial first (<see cref="Head"/>) and last (<see cref="Tail"/>), those between.</summary>
     internal sealed record Fragment(string Source, Piece[] Head, bool HasNewline, Run[] Middle, Piece[] Tail, int Bytes)
     {
+        /// <summary>How many following fragments one keeps the joined line for (cards of one loop: about its paper count).</summary>
+        private const int MaxJoined = 256;
+
+        private ConcurrentDictionary<Fragment, Run>? _joined;
+
         public bool Same(Fragment other) => string.Equals(Source, other.Source, StringComparison.Ordinal);
+
+        /// <summary>The first line's text when it holds no value, else null.</summary>
+        public string? HeadText { get; } = Literal(Head);
+
+        /// <summary>The last line's text when it holds no value, else null.</summary>
+        public string? TailText { get; } = Literal(Tail);
+
+        private static string? Literal(Piece[] pieces) => pieces.All(p => p.Text is not null) ? string.Concat(pieces.Select(p => p.Text)) : null;
+
+        /// <summary>The line where this fragment's tail meets <paramref name="next"/>'s head, wrapped and wire-ready, made once; null past the cap.</summary>
+        public Run? Joined(Fragment next, string nextHead, Func<string, string> wrap)
+        {
+            var joined = _joined ??= new ConcurrentDictionary<Fragment, Run>(ReferenceEqualityComparer.Instance);
+            if (joined.TryGetValue(next, out var run))
+                return run;
+            if (joined.Count >= MaxJoined)
+                return null;
+            var text = wrap(TailText + nextHead);
+            var wire = WireText.ToWire(Encoding.UTF8.GetBytes(text), newLine: true);
+            return joined.GetOrAdd(next, new Run(text, wire, MailLines.LongestLine(wire), null));
+        }
     }
 }
