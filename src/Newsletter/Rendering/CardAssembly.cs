@@ -234,7 +234,11 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
 
     private sealed record SkeletonKeys(string Html, string Text, string Subject);
 
-    /// <summary>A paper's model object that notes each member read from it.</summary>
+    /// <summary>
+    /// A paper's model object that notes each member read from it. A use that is not a member read (printed whole,
+    /// asked for a key) notes a value that cannot be keyed: that render is never kept. Listing its keys
+    /// (<c>object.keys</c>) is not seen: a skeleton that shows a paper's member names alone would be shared wrongly.
+    /// </summary>
     private sealed class ReadNoting(int card, List<(int Card, string Member, object? Value)> reads) : ScriptObject
     {
         public override bool TryGetValue(Scriban.TemplateContext? context, Scriban.Parsing.SourceSpan span, string member, out object? value)
@@ -242,6 +246,28 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
             var found = base.TryGetValue(context, span, member, out value);
             reads.Add((card, member, found ? value : null));
             return found;
+        }
+
+        public override bool Contains(string member)
+        {
+            reads.Add((card, "\0contains", Missing));
+            return base.Contains(member);
+        }
+
+        public override object? this[string key]
+        {
+            get
+            {
+                reads.Add((card, "\0item", Missing));
+                return base[key];
+            }
+            set => base[key] = value;
+        }
+
+        public override string ToString(string? format, IFormatProvider? formatProvider)
+        {
+            reads.Add((card, "\0whole", Missing));
+            return base.ToString(format, formatProvider);
         }
     }
 

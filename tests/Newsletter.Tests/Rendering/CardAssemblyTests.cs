@@ -134,6 +134,26 @@ public sealed class CardAssemblyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ASkeletonThatUsesAPaperWholeStillGetsWhatAFullRenderGives()
+    {
+        var templates = _host.CopyTemplates();
+        File.WriteAllText(Path.Combine(templates, "digest.txt.sbn"),
+            "{{ for entry in issue.entries }}{{ entry.title }}\n{{ end }}{{ for entry in issue.more }}- {{ entry.title }}\n{{ end }}"
+            + "Second: {{ if issue.entry_count > 1 }}{{ issue.entries[1] | object.has_key \"why\" }} {{ issue.entries[1] }}{{ end }}\n"
+            + "Unsubscribe: {{ unsubscribe_url }}");
+        var renderer = _host.Service<DigestRenderer>();
+        for (var reader = 1; reader <= 6; reader++)
+        {
+            var order = new[] { 0 }.Concat(Enumerable.Range(1, Papers.Length - 1).Skip(reader).Concat(Enumerable.Range(1, reader))).Take(11).ToList();
+            var issue = Digest(order, 7, 4);
+            var assembled = renderer.Render(issue, Reader(reader));
+            Assert.Equal(renderer.RenderFully(issue, Reader(reader)), assembled);
+        }
+        // Printed whole, a paper shows its markers: such templates are rendered in full (or, were they assembled, never share a skeleton).
+        Assert.True(renderer.AssembledCount == 0 || renderer.SkeletonRenders >= renderer.AssembledCount);
+    }
+
+    [Fact]
     public void ATemplateWhoseLoopKeepsStateAcrossPapersIsRenderedInFull()
     {
         var templates = _host.CopyTemplates();
