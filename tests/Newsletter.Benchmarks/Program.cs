@@ -12,6 +12,7 @@ using Newsletter.Issues;
 using Newsletter.Model;
 using Newsletter.Rendering;
 using Newsletter.Subscriptions;
+using Scriban.Runtime;
 
 // Benchmark helper for bench/run.sh. The measured send-now runs as the real executable in its
 // own process (so its peak RSS is its own); this program prepares the data and measures render cost.
@@ -188,6 +189,37 @@ async Task AssembleAsync(int count)
     Console.WriteLine($"| readers | µs per own-order copy, first {count} (cards being made) | µs per own-order copy, next {count} | µs per copy of one shared digest | marked renders (first {count}, then) | assembled |");
     Console.WriteLine("|---|---|---|---|---|---|");
     Console.WriteLine($"| {count:N0} | {warm:F0} | {assembled:F0} | {shared:F0} | {renders}, {renderer.CardRenders - renders} | {renderer.AssembledCount} |");
+    if (Environment.GetEnvironmentVariable("BENCH_STAGES") == "1")
+    {
+        var templates = app.Services.GetRequiredService<TemplateRenderer>();
+        var zero = new int[issue.Entries.Count];
+        double Stage(Action<int> stage)
+        {
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            for (var i = 1; i <= count; i++) stage(i);
+            return (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+        }
+        var marker = new DigestRecipient("zqmarka~", "zqmarku~", "zqmarkr~", (e, more) => "zqmarkl" + e + "~");
+        var model = Stage(i => renderer.Model(again[i], marker, zero));
+        LoopMarks Marks(Issue d, ScriptObject m, bool html)
+        {
+            var cards = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
+            var index = 0;
+            foreach (var name in new[] { "entries", "more" })
+                foreach (var e in (ScriptArray)((ScriptObject)m["issue"]!)[name]!) cards[e!] = index++;
+            return new LoopMarks(cards, "zqmark", html, skeleton: true);
+        }
+        var skeletons = Stage(i =>
+        {
+            var m = renderer.Model(again[i], marker, zero);
+            templates.Render(DigestRenderer.HtmlTemplate, m, null, Marks(again[i], m, true));
+            templates.Render(DigestRenderer.TextTemplate, m, null, Marks(again[i], m, false));
+            templates.Render(DigestRenderer.SubjectTemplate, m, null, null);
+        });
+        var sign = Stage(i => { foreach (var e in again[i].Entries.Concat(again[i].More)) { links.Feedback(i, e.EntryId, true); links.Feedback(i, e.EntryId, false); } });
+        Console.WriteLine($"skeleton renders: {renderer.SkeletonRenders}");
+        Console.WriteLine($"stages: model {model:F0} µs, model + skeleton renders {skeletons:F0} µs, signing every feedback link {sign:F0} µs");
+    }
 }
 
 // Where the microseconds of one message go before the socket, old path (joined bytes, MimeKit converts) beside the

@@ -18,9 +18,11 @@ namespace Newsletter.Rendering;
 /// into the <em>skeleton</em> (everything outside those loops, with a slot per loop) and one <em>card</em> per paper
 /// and loop. A reader's copy is their skeleton with each slot filled by the cards of their papers, in their order,
 /// and their values spliced in. The skeleton can depend on the reader's papers (the shipped preheader names the first
-/// one, the counts differ), so per reader the templates run once more with every paper loop silenced after its first
-/// item (cheap: no card is rendered, no CSS inlined), and that text finds the skeleton; one not seen yet costs a
-/// marked render. A card is keyed by its loop, its paper, the reason shown and its size-budget level; a paper seen
+/// one, the counts differ), so the templates run once more with every paper loop silenced after its first item (no card
+/// rendered, no CSS inlined), and that text finds the skeleton; one not seen yet costs a marked render. That skeleton
+/// render notes every member it reads from a paper's object: a later reader whose papers give the same values for the
+/// same reads (and the same counts) would render the same text, so it is taken from the kept ones and no template runs
+/// for them (with the shipped templates, readers with the same first paper of each list). A card is keyed by its loop, its paper, the reason shown and its size-budget level; a paper seen
 /// in a new variant costs a marked render too. Cards are lines: the lines wholly inside a card are wrapped and made
 /// wire-ready once; only the lines where two cards meet and those holding a personal value are made per reader.
 /// Whether a template's cards really are independent of their neighbours and position is checked by the caller
@@ -29,7 +31,8 @@ namespace Newsletter.Rendering;
 /// <see cref="Broken"/> and its readers are rendered in full.
 /// </remarks>
 internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedback,
-    Func<Issue, DigestRecipient, int[], ScriptObject> model, Func<string, ScriptObject, LoopMarks?, string> render,
+    Func<Issue, DigestRecipient, int[], ScriptObject> model, Func<IssueEntry, int, DigestRecipient, ScriptObject> entryModel,
+    Func<string, ScriptObject, LoopMarks?, string> render,
     Func<string, string> wrapHtml, Func<string, string> wrapText)
 {
     /// <summary>How many cards and skeletons one issue may hold (~2-4 KB each): past it, readers are rendered in full.</summary>
@@ -38,6 +41,9 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     private readonly ConcurrentDictionary<CardKey, Fragment>[] _cards = [new(), new()];
     private readonly ConcurrentDictionary<string, Skeleton>[] _skeletons = [new(StringComparer.Ordinal), new(StringComparer.Ordinal)];
     private readonly Lock _marking = new();
+    private readonly LineCache[] _lines = [new(), new()];
+    private readonly ConcurrentDictionary<string, SkeletonKeys> _skeletonKeys = new(StringComparer.Ordinal);
+    private volatile Recipe[] _recipes = [];
     private int _fragments;
     private readonly Regex _foreignComment = new("<!--(?!" + Regex.Escape(prefix) + ")(.*?)-->", RegexOptions.Singleline | RegexOptions.CultureInvariant);
 
@@ -49,6 +55,11 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     public int Fragments => _fragments;
 
     public int MarkedRenders { get; private set; }
+
+    private int _skeletonRenders;
+
+    /// <summary>How many readers' skeletons were rendered, not found among those kept (tests and benchmarks).</summary>
+    public int SkeletonRenders => _skeletonRenders;
 
     /// <summary>One reader's digest, assembled: the subject, the fragments of each part in order, and their values; null when not possible.</summary>
     public Assembled? Assemble(Issue issue, DigestRecipient recipient)
@@ -68,7 +79,7 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
             return null;
         var values = new ReaderValues(issue, recipient);
         var subject = TemplateRenderer.HeaderSafe(Join(Cut(last.Subject), values, -1));
-        return new Assembled(subject, last.Html.Fragments, last.Text.Fragments, values, levels);
+        return new Assembled(subject, last.Html.Fragments, last.Text.Fragments, values, levels, _lines[0], _lines[1]);
     }
 
     /// <summary>The reader's values in place of the markers (the recipient of a marked render).</summary>
@@ -85,17 +96,179 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     {
         for (var attempt = 0; attempt < 2 && Broken is null; attempt++)
         {
-            var (scriptModel, cards) = Marked(issue, markers, levels);
-            var htmlKey = render(DigestRenderer.HtmlTemplate, scriptModel, new LoopMarks(cards, prefix, html: true, skeleton: true));
-            var textKey = render(DigestRenderer.TextTemplate, scriptModel, new LoopMarks(cards, prefix, html: false, skeleton: true));
-            var html = Lookup(0, htmlKey, issue, levels);
-            var text = Lookup(1, textKey, issue, levels);
+            var keys = Known(issue, markers, levels) ?? SkeletonRender(issue, markers, levels);
+            var html = Lookup(0, keys.Html, issue, levels);
+            var text = Lookup(1, keys.Text, issue, levels);
             if (html is not null && text is not null)
-                return new Resolved(levels.ToArray(), render(DigestRenderer.SubjectTemplate, scriptModel, null), html, text);
+                return new Resolved(levels.ToArray(), keys.Subject, html, text);
             if (attempt == 0)
-                MarkedRender(issue, markers, levels, htmlKey, textKey);
+                MarkedRender(issue, markers, levels, keys.Html, keys.Text);
         }
         return null;
+    }
+
+    /// <summary>The skeleton renders (every paper loop silenced after its first item) and the subject, noting what of the papers they read.</summary>
+    private SkeletonKeys SkeletonRender(Issue issue, DigestRecipient markers, int[] levels)
+    {
+        var reads = new List<(int Card, string Member, object? Value)>();
+        var (scriptModel, cards) = Marked(issue, markers, levels, reads);
+        var keys = new SkeletonKeys(render(DigestRenderer.HtmlTemplate, scriptModel, new LoopMarks(cards, prefix, html: true, skeleton: true)),
+            render(DigestRenderer.TextTemplate, scriptModel, new LoopMarks(cards, prefix, html: false, skeleton: true)),
+            render(DigestRenderer.SubjectTemplate, scriptModel, null));
+        Remember(issue, reads, keys);
+        Interlocked.Increment(ref _skeletonRenders);
+        return keys;
+    }
+
+    /// <summary>How many skeleton renders' results are kept, and how many different sets of reads (recipes) are tried per reader.</summary>
+    private const int MaxSkeletonKeys = 20_000, MaxRecipes = 8;
+
+    /// <summary>
+    /// Keeps a skeleton render's results under the values it read. The render is a function of the model: the issue's
+    /// counts and date (the same for every reader otherwise, markers in place of their values) and the papers' members it
+    /// read; a reader whose papers give the same values for the same reads renders the same, read for read, so their
+    /// skeleton renders need not run.
+    /// </summary>
+    private void Remember(Issue issue, List<(int Card, string Member, object? Value)> reads, SkeletonKeys keys)
+    {
+        if (_skeletonKeys.Count >= MaxSkeletonKeys)
+            return;
+        var seen = new HashSet<(int, string)>();
+        var distinct = new List<(int Card, string Member, object? Value)>();
+        foreach (var read in reads)
+            if (seen.Add((read.Card, read.Member)))
+                distinct.Add(read);
+        var recipe = new Recipe([.. distinct.Select(r => (r.Card, r.Member))]);
+        lock (_skeletonKeys)
+        {
+            var recipes = _recipes;
+            var index = Array.FindIndex(recipes, r => r.Reads.AsSpan().SequenceEqual(recipe.Reads));
+            if (index < 0)
+            {
+                if (recipes.Length >= MaxRecipes)
+                    return;
+                index = recipes.Length;
+                recipe = recipe with { Index = index };
+                if (DependencyKey(issue, recipe, distinct.Select(r => r.Value)) is not { } check)
+                    return; // a value of a kind that cannot be keyed: never cached
+                _skeletonKeys.TryAdd(check, keys);
+                _recipes = [.. recipes, recipe];
+                return;
+            }
+            if (DependencyKey(issue, recipes[index], distinct.Select(r => r.Value)) is { } key)
+                _skeletonKeys.TryAdd(key, keys);
+        }
+    }
+
+    /// <summary>The skeleton renders' results for this reader when a render with the same reads and values was kept.</summary>
+    private SkeletonKeys? Known(Issue issue, DigestRecipient markers, int[] levels)
+    {
+        var recipes = _recipes;
+        if (recipes.Length == 0)
+            return null;
+        var entries = new ScriptObject?[issue.PaperCount];
+        object? Value(int card, string member)
+        {
+            if (card >= entries.Length)
+                return Missing;
+            var entry = entries[card] ??= EntryObject(issue, markers, levels, card);
+            return entry.TryGetValue(member, out var value) ? value : null;
+        }
+        foreach (var recipe in recipes)
+        {
+            if (DependencyKey(issue, recipe, recipe.Reads.Select(r => Value(r.Card, r.Member))) is { } key
+                && _skeletonKeys.TryGetValue(key, out var keys))
+                return keys;
+        }
+        return null;
+    }
+
+    private static readonly object Missing = new();
+
+    /// <summary>The recipe, the issue's own values and each read value, unambiguously (lengths before text); null when a value cannot be keyed.</summary>
+    private static string? DependencyKey(Issue issue, Recipe recipe, IEnumerable<object?> values)
+    {
+        var key = new StringBuilder();
+        key.Append(recipe.Index).Append('|').Append(issue.Date.DayNumber).Append('|').Append(issue.Cadence.Length).Append(':').Append(issue.Cadence)
+            .Append('|').Append(issue.Entries.Count).Append('|').Append(issue.More.Count).Append('|');
+        foreach (var value in values)
+            if (!Append(key, value))
+                return null;
+        return key.ToString();
+    }
+
+    private static bool Append(StringBuilder key, object? value)
+    {
+        switch (value)
+        {
+            case null: key.Append('n'); return true;
+            case string text: key.Append('s').Append(text.Length).Append(':').Append(text); return true;
+            case bool flag: key.Append(flag ? 't' : 'f'); return true;
+            case int or long or double:
+                key.Append('i').Append(((IFormattable)value).ToString(null, CultureInfo.InvariantCulture)).Append(';');
+                return true;
+            case ScriptArray array:
+                key.Append('a').Append(array.Count).Append(':');
+                foreach (var item in array)
+                    if (!Append(key, item))
+                        return false;
+                return true;
+            default: return false;
+        }
+    }
+
+    /// <summary>A paper's model object as the marked and skeleton renders see it (its position a marker).</summary>
+    private ScriptObject EntryObject(Issue issue, DigestRecipient markers, int[] levels, int card)
+    {
+        var full = card < issue.Entries.Count;
+        var entry = full ? issue.Entries[card] : issue.More[card - issue.Entries.Count];
+        var model = entryModel(entry, full ? levels[card] : 0, markers);
+        model["position"] = PositionMarker(entry);
+        return model;
+    }
+
+    private string PositionMarker(IssueEntry entry) => prefix + "p" + entry.EntryId.ToString(CultureInfo.InvariantCulture) + "~";
+
+    /// <summary>The members of the papers (card, name) a skeleton render read, in order; <see cref="Index"/> its place among the recipes.</summary>
+    private sealed record Recipe((int Card, string Member)[] Reads, int Index = 0);
+
+    private sealed record SkeletonKeys(string Html, string Text, string Subject);
+
+    /// <summary>
+    /// A paper's model object that notes each member read from it. A use that is not a member read (printed whole,
+    /// asked for a key) notes a value that cannot be keyed: that render is never kept. Listing its keys
+    /// (<c>object.keys</c>) is not seen: a skeleton that shows a paper's member names alone would be shared wrongly.
+    /// </summary>
+    private sealed class ReadNoting(int card, List<(int Card, string Member, object? Value)> reads) : ScriptObject
+    {
+        public override bool TryGetValue(Scriban.TemplateContext? context, Scriban.Parsing.SourceSpan span, string member, out object? value)
+        {
+            var found = base.TryGetValue(context, span, member, out value);
+            reads.Add((card, member, found ? value : null));
+            return found;
+        }
+
+        public override bool Contains(string member)
+        {
+            reads.Add((card, "\0contains", Missing));
+            return base.Contains(member);
+        }
+
+        public override object? this[string key]
+        {
+            get
+            {
+                reads.Add((card, "\0item", Missing));
+                return base[key];
+            }
+            set => base[key] = value;
+        }
+
+        public override string ToString(string? format, IFormatProvider? formatProvider)
+        {
+            reads.Add((card, "\0whole", Missing));
+            return base.ToString(format, formatProvider);
+        }
     }
 
     private PartFragments? Lookup(int part, string key, Issue issue, int[] levels)
@@ -128,7 +301,8 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
         new(loop, list, entry.EntryId, level, entry.Why, entry.Score, entry.Title, entry.Summary.Length);
 
     /// <summary>The model with markers for every personal value, and each paper's object with its index (full, then more).</summary>
-    private (ScriptObject Model, Dictionary<object, int> Cards) Marked(Issue issue, DigestRecipient markers, int[] levels)
+    private (ScriptObject Model, Dictionary<object, int> Cards) Marked(Issue issue, DigestRecipient markers, int[] levels,
+        List<(int Card, string Member, object? Value)>? reads = null)
     {
         var scriptModel = model(issue, markers, levels);
         var issueModel = (ScriptObject)scriptModel["issue"]!;
@@ -140,7 +314,15 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
             for (var i = 0; i < array.Count; i++)
             {
                 var entry = (ScriptObject)array[i]!;
-                entry["position"] = prefix + "p" + list[i].EntryId.ToString(CultureInfo.InvariantCulture) + "~";
+                entry["position"] = PositionMarker(list[i]);
+                if (reads is not null)
+                {
+                    // Each member read from a paper is noted: what the skeleton depends on (see Remember).
+                    var noting = new ReadNoting(index, reads);
+                    foreach (var (member, value) in entry)
+                        noting[member] = value;
+                    array[i] = entry = noting;
+                }
                 cards[entry] = index++;
             }
         }
@@ -323,32 +505,93 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     }
 
     /// <summary>Writes a part: the shared runs as they are, each line where fragments meet or a value sits made for this reader.</summary>
-    public static void Write(List<(Fragment Fragment, int Card)> fragments, ReaderValues values, Func<string, string> wrap, IPartSink sink)
+    public static void Write(List<(Fragment Fragment, int Card)> fragments, ReaderValues values, Func<string, string> wrap, IPartSink sink, LineCache? lines = null)
     {
+        // A line without a personal value (only text and positions) is the same for every reader who has it: made once.
+        void Emit(string text, bool personal)
+        {
+            if (!personal && lines?.Get(text, wrap) is { } run)
+                sink.Shared(run);
+            else
+                sink.Line(wrap(text), newLine: true);
+        }
+        var personal = false;
         var line = new StringBuilder();
+        // The fragment whose literal tail is all the current line holds: where two cards meet without values in between,
+        // their line is the same for every reader with them in this order, made once (Fragment.Joined).
+        Fragment? tailOnly = null;
         foreach (var (fragment, card) in fragments)
         {
-            Append(line, fragment.Head, values, card);
             if (!fragment.HasNewline)
+            {
+                personal |= Append(line, fragment.Head, values, card);
+                tailOnly = null;
                 continue;
-            sink.Line(wrap(line.ToString()), newLine: true);
+            }
+            if (tailOnly is not null && fragment.HeadText is { } head && tailOnly.Joined(fragment, head, wrap) is { } joined)
+            {
+                sink.Shared(joined);
+            }
+            else
+            {
+                personal |= Append(line, fragment.Head, values, card);
+                Emit(line.ToString(), personal);
+            }
             line.Clear();
             foreach (var run in fragment.Middle)
             {
                 if (run.Text is not null)
                     sink.Shared(run);
                 else
-                    sink.Line(wrap(Join(run.Line!, values, card)), newLine: true);
+                    Emit(Join(run.Line!, values, card), Personal(run.Line!));
             }
-            Append(line, fragment.Tail, values, card);
+            personal = Append(line, fragment.Tail, values, card);
+            tailOnly = fragment.TailText is not null ? fragment : null;
         }
         sink.Line(wrap(line.ToString()), newLine: false);
     }
 
-    private static void Append(StringBuilder line, Piece[] pieces, ReaderValues values, int card)
+    /// <summary>Appends the pieces; true when one was a personal value (address, links), not text or a position.</summary>
+    private static bool Append(StringBuilder line, Piece[] pieces, ReaderValues values, int card)
+    {
+        var personal = false;
+        foreach (var piece in pieces)
+        {
+            line.Append(piece.Text ?? values.Value(piece, card));
+            personal |= piece.Text is null && piece.Kind != 'p';
+        }
+        return personal;
+    }
+
+    private static bool Personal(Piece[] pieces)
     {
         foreach (var piece in pieces)
-            line.Append(piece.Text ?? values.Value(piece, card));
+            if (piece.Text is null && piece.Kind != 'p')
+                return true;
+        return false;
+    }
+
+    /// <summary>Lines without a personal value, wrapped and wire-ready, by their text (one part of one issue's readers).</summary>
+    internal sealed class LineCache
+    {
+        /// <summary>Past this many lines (about a card's numbered lines at every position), new ones are made per reader.</summary>
+        private const int MaxLines = 20_000;
+
+        private readonly ConcurrentDictionary<string, Run> _runs = new(StringComparer.Ordinal);
+        private int _count;
+
+        public Run? Get(string text, Func<string, string> wrap)
+        {
+            if (_runs.TryGetValue(text, out var run))
+                return run;
+            if (Volatile.Read(ref _count) >= MaxLines)
+                return null;
+            var wrapped = wrap(text);
+            var wire = WireText.ToWire(Encoding.UTF8.GetBytes(wrapped), newLine: true);
+            if (_runs.TryAdd(text, run = new Run(wrapped, wire, MailLines.LongestLine(wire), null)))
+                Interlocked.Increment(ref _count);
+            return run;
+        }
     }
 
     internal interface IPartSink
@@ -434,7 +677,8 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
         }
     }
 
-    internal sealed record Assembled(string Subject, List<(Fragment Fragment, int Card)> Html, List<(Fragment Fragment, int Card)> Text, ReaderValues Values, int[] Levels);
+    internal sealed record Assembled(string Subject, List<(Fragment Fragment, int Card)> Html, List<(Fragment Fragment, int Card)> Text, ReaderValues Values, int[] Levels,
+        LineCache HtmlLines, LineCache TextLines);
 
     private sealed record Skeleton(SkeletonItem[] Items);
 
@@ -452,6 +696,32 @@ internal sealed class CardAssembly(string prefix, int feedbackLength, bool feedb
     /// <summary>A card or a stretch of skeleton as lines: the partial first (<see cref="Head"/>) and last (<see cref="Tail"/>), those between.</summary>
     internal sealed record Fragment(string Source, Piece[] Head, bool HasNewline, Run[] Middle, Piece[] Tail, int Bytes)
     {
+        /// <summary>How many following fragments one keeps the joined line for (cards of one loop: about its paper count).</summary>
+        private const int MaxJoined = 256;
+
+        private ConcurrentDictionary<Fragment, Run>? _joined;
+
         public bool Same(Fragment other) => string.Equals(Source, other.Source, StringComparison.Ordinal);
+
+        /// <summary>The first line's text when it holds no value, else null.</summary>
+        public string? HeadText { get; } = Literal(Head);
+
+        /// <summary>The last line's text when it holds no value, else null.</summary>
+        public string? TailText { get; } = Literal(Tail);
+
+        private static string? Literal(Piece[] pieces) => pieces.All(p => p.Text is not null) ? string.Concat(pieces.Select(p => p.Text)) : null;
+
+        /// <summary>The line where this fragment's tail meets <paramref name="next"/>'s head, wrapped and wire-ready, made once; null past the cap.</summary>
+        public Run? Joined(Fragment next, string nextHead, Func<string, string> wrap)
+        {
+            var joined = _joined ??= new ConcurrentDictionary<Fragment, Run>(ReferenceEqualityComparer.Instance);
+            if (joined.TryGetValue(next, out var run))
+                return run;
+            if (joined.Count >= MaxJoined)
+                return null;
+            var text = wrap(TailText + nextHead);
+            var wire = WireText.ToWire(Encoding.UTF8.GetBytes(text), newLine: true);
+            return joined.GetOrAdd(next, new Run(text, wire, MailLines.LongestLine(wire), null));
+        }
     }
 }

@@ -60,7 +60,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         if (!IsPlain(issue, recipient))
             return RenderFully(issue, recipient);
         if (Assemble(issue, recipient) is { } assembled)
-            return new RenderedDigest(assembled.Subject, Text(assembled.Html, assembled.Values, WrapHtml), Text(assembled.Text, assembled.Values, WrapText));
+            return new RenderedDigest(assembled.Subject, Text(assembled.Html, assembled.Values, WrapHtml, assembled.HtmlLines), Text(assembled.Text, assembled.Values, WrapText, assembled.TextLines));
         return Prepare(issue, recipient) is { Spliceable: true } prepared ? prepared.Splice(recipient) : RenderFully(issue, recipient);
     }
 
@@ -68,8 +68,8 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     public EncodedDigest RenderEncoded(Issue issue, DigestRecipient recipient)
     {
         if (IsPlain(issue, recipient) && Assemble(issue, recipient) is { } assembled)
-            return new EncodedDigest(assembled.Subject, Encoding.UTF8.GetBytes(Text(assembled.Html, assembled.Values, WrapHtml)),
-                Encoding.UTF8.GetBytes(Text(assembled.Text, assembled.Values, WrapText)));
+            return new EncodedDigest(assembled.Subject, Encoding.UTF8.GetBytes(Text(assembled.Html, assembled.Values, WrapHtml, assembled.HtmlLines)),
+                Encoding.UTF8.GetBytes(Text(assembled.Text, assembled.Values, WrapText, assembled.TextLines)));
         if (IsPlain(issue, recipient) && Prepare(issue, recipient) is { Spliceable: true } prepared)
             return prepared.SpliceEncoded(recipient);
         var full = RenderFully(issue, recipient);
@@ -84,24 +84,25 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     public WireDigest RenderWire(Issue issue, DigestRecipient recipient)
     {
         if (IsPlain(issue, recipient) && Assemble(issue, recipient) is { } assembled)
-            return new WireDigest(assembled.Subject, Wire(assembled.Html, assembled.Values, WrapHtml), Wire(assembled.Text, assembled.Values, WrapText));
+            return new WireDigest(assembled.Subject, Wire(assembled.Html, assembled.Values, WrapHtml, assembled.HtmlLines),
+                Wire(assembled.Text, assembled.Values, WrapText, assembled.TextLines));
         if (IsPlain(issue, recipient) && Prepare(issue, recipient) is { Spliceable: true } prepared)
             return prepared.SpliceWire(recipient);
         var full = RenderFully(issue, recipient);
         return new WireDigest(full.Subject, WireText.Body(Encoding.UTF8.GetBytes(full.Html)), WireText.Body(Encoding.UTF8.GetBytes(full.Text)));
     }
 
-    private static string Text(List<(CardAssembly.Fragment, int)> fragments, CardAssembly.ReaderValues values, Func<string, string> wrap)
+    private static string Text(List<(CardAssembly.Fragment, int)> fragments, CardAssembly.ReaderValues values, Func<string, string> wrap, CardAssembly.LineCache? lines = null)
     {
         var sink = new CardAssembly.TextSink();
-        CardAssembly.Write(fragments, values, wrap, sink);
+        CardAssembly.Write(fragments, values, wrap, sink, lines);
         return sink.ToString();
     }
 
-    private static WireBody Wire(List<(CardAssembly.Fragment, int)> fragments, CardAssembly.ReaderValues values, Func<string, string> wrap)
+    private static WireBody Wire(List<(CardAssembly.Fragment, int)> fragments, CardAssembly.ReaderValues values, Func<string, string> wrap, CardAssembly.LineCache? lines = null)
     {
         var sink = new CardAssembly.WireSink();
-        CardAssembly.Write(fragments, values, wrap, sink);
+        CardAssembly.Write(fragments, values, wrap, sink, lines);
         return sink.Body();
     }
 
@@ -138,7 +139,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             }
             else
             {
-                assembly = new CardAssembly(_marker + "c", FeedbackLength(issue, recipient), feedback, (i, r, l) => Model(i, r, l),
+                assembly = new CardAssembly(_marker + "c", FeedbackLength(issue, recipient), feedback, (i, r, l) => Model(i, r, l), (e, level, r) => EntryModel(e, level, r.Feedback),
                     (name, model, marks) => templates.Render(name, model, null, marks), WrapHtml, WrapText);
                 _assemblies.RemoveAll(a => a.Key == key || a.Versions != versions);
                 _assemblies.Add((key, versions, assembly));
@@ -171,6 +172,16 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
 
     /// <summary>How many readers' copies were assembled from cards (tests and benchmarks).</summary>
     internal int AssembledCount => _assembledCount;
+
+    /// <summary>How many skeleton renders the kept issues' readers took: those whose skeleton was not known by what it depends on (tests and benchmarks).</summary>
+    internal int SkeletonRenders
+    {
+        get
+        {
+            lock (_assemblies)
+                return _assemblies.Sum(a => a.Assembly.SkeletonRenders);
+        }
+    }
 
     /// <summary>How many marked renders (templates run and CSS inlined) the kept issues' cards took (tests and benchmarks).</summary>
     internal int CardRenders
@@ -212,11 +223,11 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             if (assembly.Assemble(candidate, probe) is not { } assembled)
                 return false;
             var full = RenderFully(candidate, probe, assembled.Levels);
-            var html = Text(assembled.Html, assembled.Values, WrapHtml);
-            var text = Text(assembled.Text, assembled.Values, WrapText);
+            var html = Text(assembled.Html, assembled.Values, WrapHtml, assembled.HtmlLines);
+            var text = Text(assembled.Text, assembled.Values, WrapText, assembled.TextLines);
             if (full != new RenderedDigest(assembled.Subject, html, text)
-                || !Wire(assembled.Html, assembled.Values, WrapHtml).ToArray().AsSpan().SequenceEqual(WireText.Body(Encoding.UTF8.GetBytes(full.Html)).ToArray())
-                || !Wire(assembled.Text, assembled.Values, WrapText).ToArray().AsSpan().SequenceEqual(WireText.Body(Encoding.UTF8.GetBytes(full.Text)).ToArray()))
+                || !Wire(assembled.Html, assembled.Values, WrapHtml, assembled.HtmlLines).ToArray().AsSpan().SequenceEqual(WireText.Body(Encoding.UTF8.GetBytes(full.Html)).ToArray())
+                || !Wire(assembled.Text, assembled.Values, WrapText, assembled.TextLines).ToArray().AsSpan().SequenceEqual(WireText.Body(Encoding.UTF8.GetBytes(full.Text)).ToArray()))
                 return false;
         }
         return true;

@@ -89,6 +89,71 @@ public sealed class CardAssemblyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ReadersWhoseSkeletonReadsTheSameValuesRunNoTemplateOfTheirOwn()
+    {
+        var renderer = _host.Service<DigestRenderer>();
+        var random = new Random(5);
+        for (var reader = 1; reader <= 40; reader++)
+        {
+            // The same first paper of each list (what the shipped templates' skeletons read), the rest in each reader's order.
+            var rest = Enumerable.Range(2, Papers.Length - 2).OrderBy(_ => random.Next()).ToList();
+            var order = new[] { 0 }.Concat(rest.Take(7)).Append(1).Concat(rest.Skip(7)).ToList();
+            var issue = Digest(order, 8, order.Count - 8);
+            var assembled = renderer.Render(issue, Reader(reader));
+            Assert.Equal(renderer.RenderFully(issue, Reader(reader)), assembled);
+        }
+        Assert.Equal(40, renderer.AssembledCount);
+        // The check's probes (other first papers) and the first reader: the other 39 found their skeleton by its reads.
+        Assert.True(renderer.SkeletonRenders <= 5, $"{renderer.SkeletonRenders} skeleton renders for 40 readers");
+    }
+
+    [Fact]
+    public void ASkeletonThatReadsAPaperOutsideTheLoopsIsKeptPerValueOfIt()
+    {
+        var templates = _host.CopyTemplates();
+        // The footer names the third paper and the second's authors: readers differing only there need other skeletons.
+        File.WriteAllText(Path.Combine(templates, "digest.txt.sbn"),
+            "{{ for entry in issue.entries }}{{ entry.position }}. {{ entry.title }}\n{{ end }}{{ for entry in issue.more }}- {{ entry.title }}\n{{ end }}"
+            + "Third: {{ if issue.entry_count > 2 }}{{ issue.entries[2].title }}{{ end }}; by {{ if issue.entry_count > 1 }}{{ issue.entries[1].authors | array.join \" & \" }}{{ end }}\n"
+            + "Unsubscribe: {{ unsubscribe_url }}");
+        var renderer = _host.Service<DigestRenderer>();
+        var random = new Random(11);
+        var thirds = new HashSet<string>();
+        for (var reader = 1; reader <= 30; reader++)
+        {
+            var order = new[] { 0 }.Concat(Enumerable.Range(1, Papers.Length - 1).OrderBy(_ => random.Next())).Take(11).ToList();
+            var issue = Digest(order, 7, 4);
+            var assembled = renderer.Render(issue, Reader(reader));
+            Assert.Equal(renderer.RenderFully(issue, Reader(reader)), assembled);
+            Assert.Contains("Third: " + issue.Entries[2].Title[..9], assembled.Text);
+            thirds.Add(issue.Entries[1].EntryId + "/" + issue.Entries[2].EntryId);
+        }
+        Assert.Equal(30, renderer.AssembledCount);
+        Assert.True(renderer.SkeletonRenders < 30 + 3, $"{renderer.SkeletonRenders} skeleton renders");
+        Assert.True(thirds.Count > 5);
+    }
+
+    [Fact]
+    public void ASkeletonThatUsesAPaperWholeStillGetsWhatAFullRenderGives()
+    {
+        var templates = _host.CopyTemplates();
+        File.WriteAllText(Path.Combine(templates, "digest.txt.sbn"),
+            "{{ for entry in issue.entries }}{{ entry.title }}\n{{ end }}{{ for entry in issue.more }}- {{ entry.title }}\n{{ end }}"
+            + "Second: {{ if issue.entry_count > 1 }}{{ issue.entries[1] | object.has_key \"why\" }} {{ issue.entries[1] }}{{ end }}\n"
+            + "Unsubscribe: {{ unsubscribe_url }}");
+        var renderer = _host.Service<DigestRenderer>();
+        for (var reader = 1; reader <= 6; reader++)
+        {
+            var order = new[] { 0 }.Concat(Enumerable.Range(1, Papers.Length - 1).Skip(reader).Concat(Enumerable.Range(1, reader))).Take(11).ToList();
+            var issue = Digest(order, 7, 4);
+            var assembled = renderer.Render(issue, Reader(reader));
+            Assert.Equal(renderer.RenderFully(issue, Reader(reader)), assembled);
+        }
+        // Printed whole, a paper shows its markers: such templates are rendered in full (or, were they assembled, never share a skeleton).
+        Assert.True(renderer.AssembledCount == 0 || renderer.SkeletonRenders >= renderer.AssembledCount);
+    }
+
+    [Fact]
     public void ATemplateWhoseLoopKeepsStateAcrossPapersIsRenderedInFull()
     {
         var templates = _host.CopyTemplates();
