@@ -155,7 +155,8 @@ public sealed class ContentRefusalTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(1L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM relay_outages"));
 
         Volatile.Write(ref refuse, false);
-        await Task.Delay(TimeSpan.FromSeconds(1.1)); // the deferred ones are due again
+        // The deferred ones are due again: RetryMaxDelay (1 s) plus RetryPolicy's jitter of up to 20%.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
         var resumed = await _host.RunAsync("send-now", "--date", "2025-09-08");
 
         Assert.True(resumed.Exit == 0, resumed.ToString());
