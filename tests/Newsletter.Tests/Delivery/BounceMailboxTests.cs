@@ -139,14 +139,7 @@ public sealed class BounceMailboxTests : IAsyncLifetime
         var digests = await SendAsync();
         var texts = await FillMailboxAsync(digests);
         // A crash mid-batch: the first three were recorded, none moved away yet.
-        var parser = _host.Service<BounceParser>();
-        var recorder = _host.Service<BounceRecorder>();
-        foreach (var text in texts.Take(3))
-        {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-            var message = MimeMessage.Load(new MemoryStream(bytes));
-            await recorder.RecordAsync(parser.Parse(message), BounceInbox.Key(message, bytes), CancellationToken.None);
-        }
+        await RecordAsync(texts.Take(3));
 
         var summary = await _host.Service<BounceInbox>().ProcessAsync(CancellationToken.None);
 
@@ -192,6 +185,19 @@ public sealed class BounceMailboxTests : IAsyncLifetime
         Assert.Equal(7L, await _host.QueryScalarAsync<long>("SELECT COUNT(*) FROM bounce_events"));
     }
 
+    /// <summary>Reports recorded as a pass would record them, before it moved or deleted them (a crash mid-batch).</summary>
+    private async Task RecordAsync(IEnumerable<string> texts)
+    {
+        var parser = _host.Service<BounceParser>();
+        var recorder = _host.Service<BounceRecorder>();
+        foreach (var text in texts)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            var message = MimeMessage.Load(new MemoryStream(bytes));
+            await recorder.RecordAsync(parser.Parse(message), BounceInbox.Key(message, bytes), CancellationToken.None);
+        }
+    }
+
     [Fact]
     public async Task OverPop3TheSameReportsCountOnceAfterACrashAndAgainAndAreDeleted()
     {
@@ -202,14 +208,7 @@ public sealed class BounceMailboxTests : IAsyncLifetime
         // The same maildir, filled over IMAP, read over POP3.
         var texts = await FillMailboxAsync(digests);
         // A crash mid-batch: POP3 deletes only at QUIT, so the first three were recorded and are all still there.
-        var parser = _host.Service<BounceParser>();
-        var recorder = _host.Service<BounceRecorder>();
-        foreach (var text in texts.Take(3))
-        {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-            var message = MimeMessage.Load(new MemoryStream(bytes));
-            await recorder.RecordAsync(parser.Parse(message), BounceInbox.Key(message, bytes), CancellationToken.None);
-        }
+        await RecordAsync(texts.Take(3));
 
         var summary = await _host.Service<BounceInbox>().ProcessAsync(CancellationToken.None);
 
