@@ -133,7 +133,7 @@ public sealed class SuppressionList(Database database, SigningKeys keys, TimePro
         await connection.ExecuteAsync(new CommandDefinition(database.InList(DeleteSql), new { keys = Keys(address) }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(InsertSql, new
         {
-            key = Hashed(keys.All[0], address.Key),
+            key = Hashed(HashKeys()[0], address.Key),
             reason = existing?.Reason ?? SuppressionReason.Erased,
             detail = "",
             at = DbTime.ToDb(existing?.At ?? time.GetUtcNow()),
@@ -141,11 +141,24 @@ public sealed class SuppressionList(Database database, SigningKeys keys, TimePro
     }
 
     /// <summary>The address's own key, then its hash under every accepted secret.</summary>
-    private string[] Keys(EmailAddress address) => [address.Key, .. keys.All.Select(secret => Hashed(secret, address.Key))];
+    private string[] Keys(EmailAddress address) => [address.Key, .. HashKeys().Select(key => Hashed(key, address.Key))];
 
-    private static string Hashed(byte[] secret, string folded)
+    // The HMAC keys derived from the accepted secrets, once per loaded set (an import checks every row);
+    // a class, so that concurrent requests swap it whole.
+    private sealed record Derived(IReadOnlyList<byte[]> Secrets, byte[][] Keys);
+
+    private volatile Derived? _derived;
+
+    private byte[][] HashKeys()
     {
-        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: KeyInfo);
-        return "hmac:" + Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(folded)));
+        var secrets = keys.All;
+        if (_derived is { } derived && ReferenceEquals(derived.Secrets, secrets))
+            return derived.Keys;
+        var fresh = secrets.Select(secret => HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: KeyInfo)).ToArray();
+        _derived = new Derived(secrets, fresh);
+        return fresh;
     }
+
+    private static string Hashed(byte[] key, string folded) =>
+        "hmac:" + Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(folded)));
 }
