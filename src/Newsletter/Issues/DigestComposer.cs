@@ -38,6 +38,9 @@ public sealed class DigestComposer(
     public static readonly TimeSpan LongestWindow = TimeSpan.FromDays(8);
 
     private readonly PaperWindow _window = new(database);
+
+    /// <summary>How many readers one batch of a compose holds (<see cref="DueReaders.BatchSize"/>; tests make it small).</summary>
+    internal int BatchSize { get; set; } = DueReaders.BatchSize;
     private readonly DigestFreezer _freezer = new(database, issues, options);
 
     /// <summary>
@@ -59,26 +62,41 @@ public sealed class DigestComposer(
         var now = time.GetUtcNow();
         var nowDb = DbTime.ToDb(now);
         var clock = new ReaderClock(schedule.Value, maxAge, now);
-        var (due, notOnDate) = await DueReaders.ByDateAsync(connection, transaction, date, clock, only: null, cancellationToken);
-
         var total = new ComposeTotals();
         var windowFloor = nowDb - (long)LongestWindow.TotalMilliseconds;
         var limits = Limits();
         var carryFloor = nowDb - (long)options.Value.CarryOverMaxAge.TotalMilliseconds;
-        foreach (var (readerDate, readers) in due.OrderBy(d => d.Key))
+        var frozen = new FrozenDigests();
+        // Per date, the papers last read and from where: a later batch whose window starts no earlier reuses them
+        // (DigestGroups takes each group's own stretch of them).
+        var windows = new Dictionary<DateOnly, (long From, IReadOnlyList<CandidatePaper> Papers)>();
+        var dates = new HashSet<DateOnly>();
+        var notOnDate = 0;
+        // The readers in batches of ascending ids: a million due readers are never held at once. Readers of one
+        // preference group in several batches still share one stored digest (FrozenDigests, by content).
+        await foreach (var batch in DueReaders.BatchesAsync(connection, transaction, date, clock, BatchSize, cancellationToken))
         {
-            var (pending, done) = await DueReaders.PendingAsync(connection, transaction, readerDate, readers, clock);
-            total.AlreadyServed += done;
-            if (pending.Count == 0)
-                continue;
-            var from = Math.Max(pending.Min(r => r.ServedUntil), windowFloor);
-            var papers = await PaperWindow.WindowAsync(connection, transaction, from, nowDb);
-            var carried = await _window.CarriedAsync(connection, transaction, pending.Select(r => r.LastDigestId).OfType<long>().Distinct());
-            var rising = await RisingPapers.FindAsync(database, connection, transaction, pending, windowFloor, carryFloor, cancellationToken);
-            var learned = await LearnedRanking.LoadAsync(connection, transaction, pending);
-            var (digests, skipped) = DigestGroups.Compose(pending, papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, total.LeftOut, cancellationToken, learned);
-            await _freezer.FreezeAsync(connection, transaction, readerDate, nowDb, limits, digests, skipped, total);
+            notOnDate += batch.NotOnDate;
+            foreach (var (readerDate, readers) in batch.Due.OrderBy(d => d.Key))
+            {
+                dates.Add(readerDate);
+                var (pending, done) = await DueReaders.PendingAsync(connection, transaction, readerDate, readers, batch.Range, clock);
+                total.AlreadyServed += done;
+                if (pending.Count == 0)
+                    continue;
+                var from = Math.Max(pending.Min(r => r.ServedUntil), windowFloor);
+                if (!windows.TryGetValue(readerDate, out var window) || window.From > from)
+                    windows[readerDate] = window = (from, await PaperWindow.WindowAsync(connection, transaction, from, nowDb));
+                var carried = await _window.CarriedAsync(connection, transaction, pending.Select(r => r.LastDigestId).OfType<long>().Distinct());
+                var rising = await RisingPapers.FindAsync(database, connection, transaction, pending, windowFloor, carryFloor, cancellationToken);
+                var learned = await LearnedRanking.LoadAsync(connection, transaction, pending, batch.Range);
+                var (digests, skipped) = DigestGroups.Compose(pending, window.Papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, total.LeftOut, cancellationToken, learned);
+                await _freezer.FreezeAsync(connection, transaction, readerDate, nowDb, limits, digests, skipped, total, frozen);
+            }
         }
+        await _freezer.FanOutAsync(connection, transaction, nowDb, frozen, total);
+        if (frozen.Issues.Count > 0)
+            total.LastIssueId = frozen.Issues[frozen.Issues.Keys.Max()];
         // send-now --date with nobody due still composes the issue itself (its own list, for previews and archives), as before.
         if (date is { } asked && total.Deliveries == 0 && total.AlreadyServed == 0
             && await issues.CreateAsync(connection, transaction, asked, now, onlyWithPapers: true) is { Id: { } created, Papers: { } count })
@@ -88,7 +106,7 @@ public sealed class DigestComposer(
         }
         await transaction.CommitAsync(cancellationToken);
 
-        var lastDate = due.Count == 0 ? clock.Today : due.Keys.Max();
+        var lastDate = date ?? (dates.Count == 0 ? clock.Today : dates.Max());
         total.Overflow.ExceptWith(total.Papers); // shown to one group and carried for another: counted as shown
         if (total.IssueOnly is { } issuePapers)
             return new ComposeResult(ComposeOutcome.Composed, lastDate, total.LastIssueId, issuePapers, 0, 0, total.NothingNew,
@@ -111,12 +129,12 @@ public sealed class DigestComposer(
         var now = time.GetUtcNow();
         var nowDb = DbTime.ToDb(now);
         var clock = new ReaderClock(schedule.Value, maxAge, now);
-        var (due, _) = await DueReaders.ByDateAsync(connection, null, date, clock, subscriberId, cancellationToken);
-        if (due.FirstOrDefault(d => d.Value.Count > 0) is not { Value: [var reader] } found)
+        var batch = await DueReaders.OneAsync(connection, null, subscriberId, date, clock);
+        if (batch.Due.FirstOrDefault(d => d.Value.Count > 0) is not { Value: [var reader] } found)
             return new DigestPreview(null, date, $"{date:yyyy-MM-dd} is not one of their days ({Days(preferences)})");
         var readerDate = found.Key;
         var reasons = new Dictionary<long, string>();
-        await DueReaders.PendingAsync(connection, null, readerDate, [reader], clock, reasons);
+        await DueReaders.PendingAsync(connection, null, readerDate, [reader], batch.Range, clock, reasons);
         if (reasons.TryGetValue(reader.Id, out var settled))
             return new DigestPreview(null, readerDate, settled);
         var windowFloor = nowDb - (long)LongestWindow.TotalMilliseconds;
@@ -125,7 +143,7 @@ public sealed class DigestComposer(
         var carried = await _window.CarriedAsync(connection, null, reader.LastDigestId is { } last ? [last] : []);
         var carryFloor = nowDb - (long)options.Value.CarryOverMaxAge.TotalMilliseconds;
         var rising = await RisingPapers.FindAsync(database, connection, null, [reader], windowFloor, carryFloor, cancellationToken);
-        var learned = await LearnedRanking.LoadAsync(connection, null, [reader]);
+        var learned = await LearnedRanking.LoadAsync(connection, null, [reader], batch.Range);
         var (digests, skipped) = DigestGroups.Compose([reader], papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, [], cancellationToken, learned);
         if (digests.Count == 0)
             return new DigestPreview(null, readerDate, skipped.Keys.Single());

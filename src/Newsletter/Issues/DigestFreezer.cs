@@ -44,38 +44,33 @@ internal sealed class DigestFreezer(Database database, IssueStore issues, IOptio
 
     private const string AdvanceSql = "UPDATE subscribers SET served_until = @until, last_digest_id = @digestId WHERE id IN @ids";
 
+    /// <summary>
+    /// Stores one batch's digests (a digest an earlier batch of the same compose stored is joined, not stored again)
+    /// and skips, and moves the batch's readers' cursors. Their ledger rows wait for <see cref="FanOutAsync"/>.
+    /// </summary>
     public async Task FreezeAsync(DbConnection connection, DbTransaction transaction, DateOnly date, long now, DigestLimits limits,
-        IReadOnlyCollection<ComposedDigest> digests, Dictionary<string, List<long>> skipped, ComposeTotals total)
+        IReadOnlyCollection<ComposedDigest> digests, Dictionary<string, List<long>> skipped, ComposeTotals total, FrozenDigests frozen)
     {
         if (digests.Count > 0)
         {
-            var issueId = (await issues.CreateAsync(connection, transaction, date, DbTime.FromDb(now))).Id!.Value;
-            total.LastIssueId = issueId;
-            var from = options.Value.From.Address;
-            var domain = from[(from.LastIndexOf('@') + 1)..];
-            var compactDate = date.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+            if (!frozen.Issues.TryGetValue(date, out var issueId))
+                frozen.Issues[date] = issueId = (await issues.CreateAsync(connection, transaction, date, DbTime.FromDb(now))).Id!.Value;
             foreach (var composed in digests)
             {
-                var digestId = await connection.ExecuteScalarAsync<long>(InsertDigestSql,
-                    new { issueId, cadence = composed.Cadence, windowStart = composed.WindowStart, windowEnd = now, now }, transaction);
-                await connection.ExecuteAsync(InsertDigestEntrySql,
-                    composed.Papers.Select((p, i) => new { digestId, position = i + 1, entryId = p.Paper.Id, why = p.Why, compact = composed.Places[i] }), transaction);
-                // Their ledger rows go in together: a claim in id order meets one group after another.
-                composed.Readers.Sort();
+                if (!frozen.Digests.TryGetValue((date, composed.Signature), out var digestId))
+                {
+                    digestId = await connection.ExecuteScalarAsync<long>(InsertDigestSql,
+                        new { issueId, cadence = composed.Cadence, windowStart = composed.WindowStart, windowEnd = now, now }, transaction);
+                    await connection.ExecuteAsync(InsertDigestEntrySql,
+                        composed.Papers.Select((p, i) => new { digestId, position = i + 1, entryId = p.Paper.Id, why = p.Why, compact = composed.Places[i] }), transaction);
+                    frozen.Digests[(date, composed.Signature)] = digestId;
+                    frozen.Stored[digestId] = (issueId, date);
+                    Count(composed, total);
+                }
+                foreach (var reader in composed.Readers)
+                    frozen.Waiting.Add((digestId, reader));
                 foreach (var ids in composed.Readers.Chunk(PaperWindow.Chunk))
-                {
-                    total.Deliveries += await connection.ExecuteAsync(database.InList(database.Sql(SqliteFanOutSql, PostgresFanOutSql)), new { issueId, compactDate, domain, now, digestId, ids }, transaction);
                     await connection.ExecuteAsync(database.InList(AdvanceSql), new { until = now, digestId = (long?)digestId, ids }, transaction);
-                }
-                for (var i = 0; i < composed.Papers.Count; i++)
-                {
-                    var id = composed.Papers[i].Paper.Id;
-                    var place = composed.Places[i];
-                    (place == 0 ? total.Full : place == 1 ? total.Papers : total.Overflow).Add(id);
-                    if (place == 0)
-                        total.Papers.Add(id);
-                }
-                total.Groups++;
             }
         }
         var dateText = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
@@ -90,4 +85,63 @@ internal sealed class DigestFreezer(Database database, IssueStore issues, IOptio
             }
         }
     }
+
+    /// <summary>
+    /// One ledger row per reader of every digest the compose stored (each Message-ID fixed now), a digest's readers
+    /// together in id order: a claim in id order meets one digest after another, so the sender holds a few at a time.
+    /// </summary>
+    public async Task FanOutAsync(DbConnection connection, DbTransaction transaction, long now, FrozenDigests frozen, ComposeTotals total)
+    {
+        var from = options.Value.From.Address;
+        var domain = from[(from.LastIndexOf('@') + 1)..];
+        var sql = database.InList(database.Sql(SqliteFanOutSql, PostgresFanOutSql));
+        // By digest, then reader: (digest, reader) pairs rather than a list per digest, as a compose where every
+        // reader learns stores a digest per reader.
+        var waiting = frozen.Waiting;
+        waiting.Sort();
+        for (var start = 0; start < waiting.Count;)
+        {
+            var digestId = waiting[start].DigestId;
+            var end = start;
+            while (end < waiting.Count && waiting[end].DigestId == digestId && end - start < PaperWindow.Chunk)
+                end++;
+            var (issueId, date) = frozen.Stored[digestId];
+            var ids = new long[end - start];
+            for (var i = start; i < end; i++)
+                ids[i - start] = waiting[i].Reader;
+            total.Deliveries += await connection.ExecuteAsync(sql,
+                new { issueId, compactDate = date.ToString("yyyyMMdd", CultureInfo.InvariantCulture), domain, now, digestId, ids }, transaction);
+            start = end;
+        }
+        waiting.Clear();
+    }
+
+    /// <summary>A newly stored digest's papers in the compose's counts (shown in full, listed, carried).</summary>
+    private static void Count(ComposedDigest composed, ComposeTotals total)
+    {
+        for (var i = 0; i < composed.Papers.Count; i++)
+        {
+            var id = composed.Papers[i].Paper.Id;
+            var place = composed.Places[i];
+            (place == 0 ? total.Full : place == 1 ? total.Papers : total.Overflow).Add(id);
+            if (place == 0)
+                total.Papers.Add(id);
+        }
+        total.Groups++;
+    }
+}
+
+/// <summary>
+/// What one compose has stored so far: each date's issue, each digest by its content (a later batch of readers with the
+/// same digest joins it), and the (digest, reader) pairs whose ledger rows <see cref="DigestFreezer.FanOutAsync"/> writes.
+/// </summary>
+internal sealed class FrozenDigests
+{
+    public Dictionary<DateOnly, long> Issues { get; } = [];
+
+    public Dictionary<(DateOnly Date, UInt128 Signature), long> Digests { get; } = [];
+
+    public Dictionary<long, (long IssueId, DateOnly Date)> Stored { get; } = [];
+
+    public List<(long DigestId, long Reader)> Waiting { get; } = [];
 }

@@ -40,8 +40,11 @@ internal sealed record DigestLimits(int InFull, int Capacity)
     private static int ItemBytes(string title, string url) => System.Text.Encoding.UTF8.GetByteCount(title) + System.Text.Encoding.UTF8.GetByteCount(url) + ItemMarkup;
 }
 
-/// <summary>One digest to freeze: its papers in rank order with their reasons and <see cref="DigestLimits.Place"/>s, and the readers who share it.</summary>
-internal sealed record ComposedDigest(string Cadence, long WindowStart, List<(CandidatePaper Paper, string Why)> Papers, int[] Places, List<long> Readers);
+/// <summary>
+/// One digest to freeze: its papers in rank order with their reasons and <see cref="DigestLimits.Place"/>s, and the readers who share it.
+/// <see cref="Signature"/> names its content (cadence, papers, reasons, places): two digests with the same one are one digest.
+/// </summary>
+internal sealed record ComposedDigest(string Cadence, long WindowStart, List<(CandidatePaper Paper, string Why)> Papers, int[] Places, List<long> Readers, UInt128 Signature);
 
 /// <summary>
 /// Groups the readers due on one date and filters the papers once per group: readers with the same
@@ -59,7 +62,7 @@ internal static class DigestGroups
         // A reader on a learned ranking has an order of their own: they are a group of one (0 for everyone else).
         var groups = readers.GroupBy(r => (r.Preferences.ContentKey(), Math.Max(r.ServedUntil, windowFloor), r.Preferences.Cadence, r.LastDigestId, rising.Key(r.Id),
             learned.Learns(r) ? r.Id : 0));
-        var digests = new Dictionary<string, ComposedDigest>(StringComparer.Ordinal);
+        var digests = new Dictionary<UInt128, ComposedDigest>();
         var skipped = new Dictionary<string, List<long>>(StringComparer.Ordinal);
         foreach (var group in groups)
         {
@@ -110,13 +113,18 @@ internal static class DigestGroups
             }
             var cadenceText = cadence == Cadence.Weekly ? "weekly" : "daily";
             var places = limits.Place(ranked.Select(r => r.Paper).ToList());
-            var signature = cadenceText + "|" + string.Join('|', ranked.Select((r, i) => r.Paper.Id + ":" + r.Why + ":" + places[i]));
+            var signature = Signature(cadenceText + "|" + string.Join('|', ranked.Select((r, i) => r.Paper.Id + ":" + r.Why + ":" + places[i])));
             if (!digests.TryGetValue(signature, out var composed))
-                digests[signature] = composed = new ComposedDigest(cadenceText, start, ranked, places, []);
+                digests[signature] = composed = new ComposedDigest(cadenceText, start, ranked, places, [], signature);
             composed.Readers.AddRange(group.Select(r => r.Id));
         }
         return (digests.Values, skipped);
     }
+
+    // A digest's content as 128 bits of its SHA-256 rather than the text itself (~5 KB for 100 papers with reasons):
+    // a compose where every reader learns keeps one per reader.
+    private static UInt128 Signature(string content) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(content)));
 
     private static void AddSkip(Dictionary<string, List<long>> skipped, string reason, long reader)
     {

@@ -32,11 +32,15 @@ internal sealed class LearnedRanking
 
     private const int MaxTitleInWhy = 80;
 
-    private const string VotesSql = "SELECT subscriber_id AS Reader, entry_id AS Entry, vote AS Vote FROM votes ORDER BY subscriber_id";
+    // One batch of readers' votes (their ids' stretch), and the voted papers they point to: a compose in batches reads each vote once.
+    private const string VotesSql = """
+        SELECT subscriber_id AS Reader, entry_id AS Entry, vote AS Vote FROM votes
+        WHERE subscriber_id BETWEEN @first AND @last ORDER BY subscriber_id
+        """;
 
     private const string ExamplesSql = """
         SELECT id AS Id, title AS Title, embedding AS Embedding FROM entries
-        WHERE embedding IS NOT NULL AND id IN (SELECT entry_id FROM votes)
+        WHERE embedding IS NOT NULL AND id IN (SELECT entry_id FROM votes WHERE subscriber_id BETWEEN @first AND @last)
         """;
 
     private readonly string[] _titles;
@@ -68,17 +72,18 @@ internal sealed class LearnedRanking
     /// <summary>How many voted papers with an embedding the readers' examples point into.</summary>
     public int ExampleCount => _titles.Length;
 
-    /// <summary>The votes of the readers in <paramref name="readers"/>, on papers that have an embedding.</summary>
-    public static async Task<LearnedRanking> LoadAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<DueReader> readers)
+    /// <summary>The votes of the readers in <paramref name="readers"/> (whose ids lie in <paramref name="range"/>), on papers that have an embedding.</summary>
+    public static async Task<LearnedRanking> LoadAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyCollection<DueReader> readers, ReaderRange range)
     {
+        var args = new { first = range.First, last = range.Last };
         var wanted = readers.Where(r => r.Preferences.Ranking != RankingMode.Score).Select(r => r.Id).ToHashSet();
         if (wanted.Count == 0)
             return None;
         var builder = new Builder();
-        foreach (var row in await connection.QueryAsync<(long Id, string Title, byte[] Embedding)>(ExamplesSql, transaction: transaction))
+        foreach (var row in await connection.QueryAsync<(long Id, string Title, byte[] Embedding)>(ExamplesSql, args, transaction))
             if (PaperVector.FromBytes(row.Embedding) is { } vector)
                 builder.AddExample(row.Id, row.Title, vector);
-        foreach (var (reader, entry, vote) in await connection.QueryAsync<(long Reader, long Entry, long Vote)>(VotesSql, transaction: transaction))
+        foreach (var (reader, entry, vote) in await connection.QueryAsync<(long Reader, long Entry, long Vote)>(VotesSql, args, transaction))
             if (wanted.Contains(reader))
                 builder.AddVote(reader, entry, vote > 0);
         return builder.Build();
