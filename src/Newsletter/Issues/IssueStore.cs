@@ -65,6 +65,20 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         WHERE de.digest_id = @id AND de.compact < 2 ORDER BY de.position
         """;
 
+    // A digest's header and its order (papers by id, reasons, places) without the papers themselves: a send run
+    // keeps the papers it has read (DigestPapers), so a reader with a digest of their own costs one light query.
+    private const string DigestOrderSql = """
+        SELECT i.id AS IssueId, i.issue_date AS Date, g.cadence AS Cadence, de.position AS Position, de.entry_id AS EntryId, de.why AS Why, de.compact AS Compact
+        FROM digests g JOIN issues i ON i.id = g.issue_id JOIN digest_entries de ON de.digest_id = g.id
+        WHERE g.id = @id AND de.compact < 2 ORDER BY de.position
+        """;
+
+    private const string PapersByIdSql = $"""
+        SELECT e.id AS Id, e.title AS Title, e.summary AS Summary, e.authors AS Authors, e.url AS Url,
+               e.score AS Score, e.published_at AS PublishedAt, e.source AS Source, {PaperRow.CardColumnsOfE}
+        FROM entries e WHERE e.id IN @ids
+        """;
+
     // A reader's digest of a date, if one was composed for them.
     private const string ReaderDigestSql = """
         SELECT d.digest_id FROM deliveries d JOIN issues i ON i.id = d.issue_id
@@ -173,6 +187,35 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
         };
     }
 
+    /// <summary>
+    /// As <see cref="GetDigestAsync(long, CancellationToken)"/>, the papers taken from <paramref name="papers"/> where it
+    /// has them (and kept there): with every reader in an order of their own, a run reads each paper once, not once per reader.
+    /// </summary>
+    public async Task<Issue> GetDigestAsync(long digestId, DigestPapers papers, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var order = (await connection.QueryAsync<(long IssueId, string Date, string Cadence, long Position, long EntryId, string Why, long Compact)>(
+            new CommandDefinition(DigestOrderSql, new { id = digestId }, cancellationToken: cancellationToken))).AsList();
+        if (order.Count == 0)
+            return await GetDigestAsync(digestId, cancellationToken);
+        var found = new Dictionary<long, IssueEntry>(order.Count);
+        foreach (var o in order)
+            if (papers.TryGet(o.EntryId, out var known))
+                found[o.EntryId] = known;
+        var missing = order.Select(o => o.EntryId).Where(id => !found.ContainsKey(id)).Distinct().ToArray();
+        foreach (var chunk in missing.Chunk(PaperWindow.Chunk))
+            foreach (var row in await connection.QueryAsync<PaperRow>(new CommandDefinition(database.InList(PapersByIdSql), new { ids = chunk }, cancellationToken: cancellationToken)))
+                papers.Add(found[row.Id] = row.ToIssueEntry());
+        var entries = new List<IssueEntry>(order.Count);
+        var more = new List<IssueEntry>();
+        // As the join of the full query would, a paper no longer stored is left out.
+        foreach (var o in order)
+            if (found.TryGetValue(o.EntryId, out var paper))
+                (o.Compact == 0 ? entries : more).Add(paper with { Position = (int)o.Position, Why = o.Why });
+        var head = order[0];
+        return new Issue(head.IssueId, DateOnly.ParseExact(head.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture), entries, head.Cadence) { More = more };
+    }
+
     /// <summary>The digest a reader was given on a date (or, without a date, most recently), if any.</summary>
     public async Task<long?> ReaderDigestIdAsync(long subscriberId, DateOnly? date, CancellationToken cancellationToken)
     {
@@ -203,5 +246,31 @@ public sealed class IssueStore(Database database, TimeProvider time, IOptions<Ne
             """, new { window.windowStart, limit = Capacity })).Select((e, i) => e.ToIssueEntry() with { Position = i + 1 }).ToList();
         var inFull = options.Value.MaxEntriesPerIssue;
         return new Issue(0, date, entries.Take(inFull).ToList()) { More = entries.Skip(inFull).ToList() };
+    }
+}
+
+/// <summary>
+/// The papers one send run has read, by entry id, as digests hold them (position and reason are each digest's own).
+/// Bounded: past <see cref="Capacity"/> papers (a run over several days' digests) it starts again.
+/// </summary>
+public sealed class DigestPapers
+{
+    private const int Capacity = 4_096;
+    private readonly Dictionary<long, IssueEntry> _papers = [];
+
+    internal bool TryGet(long id, out IssueEntry paper)
+    {
+        lock (_papers)
+            return _papers.TryGetValue(id, out paper!);
+    }
+
+    internal void Add(IssueEntry paper)
+    {
+        lock (_papers)
+        {
+            if (_papers.Count >= Capacity)
+                _papers.Clear();
+            _papers[paper.EntryId] = paper;
+        }
     }
 }

@@ -57,6 +57,7 @@ public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, D
         private const int Capacity = 16;
         private readonly Dictionary<long, Task<Issue>> _loaded = [];
         private readonly Queue<long> _order = new();
+        private readonly DigestPapers _papers = new();
 
         public Task<Issue> GetAsync(ClaimedDelivery delivery, CancellationToken cancellationToken)
         {
@@ -68,7 +69,7 @@ public sealed class DigestMessages(IssueStore issues, DigestRenderer renderer, D
                 if (!_loaded.TryGetValue(key, out load!))
                 {
                     load = delivery.DigestId is { } digestId
-                        ? issues.GetDigestAsync(digestId, CancellationToken.None)
+                        ? issues.GetDigestAsync(digestId, _papers, CancellationToken.None)
                         : issues.GetAsync(delivery.IssueId, CancellationToken.None);
                     _loaded[key] = load;
                     _order.Enqueue(key);

@@ -47,8 +47,7 @@ public sealed class LinkTokens(SigningKeys keys, TimeProvider time)
         sealedToken[0] = Version;
         var nonce = sealedToken.AsSpan(1, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(DeriveKey(keys.All[0]), TagSize);
-        aes.Encrypt(nonce, plain, sealedToken.AsSpan(1 + NonceSize, plain.Length), sealedToken.AsSpan(1 + NonceSize + plain.Length), sealedToken.AsSpan(0, 1));
+        Sealer(DeriveKey(keys.All[0])).Encrypt(nonce, plain, sealedToken.AsSpan(1 + NonceSize, plain.Length), sealedToken.AsSpan(1 + NonceSize + plain.Length), sealedToken.AsSpan(0, 1));
         return Base64Url.EncodeToString(sealedToken);
     }
 
@@ -118,6 +117,21 @@ public sealed class LinkTokens(SigningKeys keys, TimeProvider time)
             return null;
         }
         return keys.All.Any(key => CryptographicOperations.FixedTimeEquals(HMACSHA256.HashData(key, payload), signature)) ? payload : null;
+    }
+
+    // A digest carries two links per paper (more / less like this) besides its own: one cipher per thread and key rather
+    // than one per token (making one was most of a token's cost). AesGcm is not thread-safe, hence per thread.
+    [ThreadStatic]
+    private static (byte[] Key, AesGcm Cipher)? _sealer;
+
+    private static AesGcm Sealer(byte[] key)
+    {
+        if (_sealer is { } kept && ReferenceEquals(kept.Key, key))
+            return kept.Cipher;
+        _sealer?.Cipher.Dispose();
+        var cipher = new AesGcm(key, TagSize);
+        _sealer = (key, cipher);
+        return cipher;
     }
 
     // Two tokens per digest: derive each secret's key once, not per token.
