@@ -160,7 +160,7 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
             }
         }
         // A reader's links longer than the markers the sizes were measured with: the budget would not hold exactly.
-        if (feedback && FeedbackLength(issue, recipient) - 6 > assembly.FeedbackLength)
+        if (feedback && FeedbackLength(issue, recipient) - LinkSlack > assembly.FeedbackLength)
             return null;
         var assembled = assembly.Assemble(issue, recipient);
         if (assembled is not null)
@@ -277,7 +277,14 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     /// so the size budget, fitted on the marked render, counts the real links' bytes (two per paper, in both parts).
     /// </summary>
     private static int FeedbackLength(Issue issue, DigestRecipient recipient) =>
-        recipient.Feedback is { } links && Papers(issue) is [var first, ..] ? Math.Max(links(first, true).Length, links(first, false).Length) + 6 : 0;
+        recipient.Feedback is { } links && Papers(issue) is [var first, ..] ? Math.Max(links(first, true).Length, links(first, false).Length) + LinkSlack : 0;
+
+    /// <summary>
+    /// Room for longer links than the first reader's: a token grows with the digits of the reader's and the paper's ids,
+    /// and a reader whose links outgrow the cards' markers is rendered in full (milliseconds, against a fraction of one
+    /// assembled). 24 characters hold 18 more bytes of token: from reader 1 to reader 1,000,000,000 and as many on the paper's id.
+    /// </summary>
+    private const int LinkSlack = 24;
 
     private Prepared PrepareAndCache(Issue issue, TemplateVersions versions, bool feedback, int feedbackLength, ConditionalWeakTable<Issue, Prepared> cache)
     {

@@ -57,6 +57,9 @@ public sealed partial class ArchiveTests : IAsyncLifetime
         var (page, body) = await GetAsync($"/archive/{_date}");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("Why Language Models Hallucinate", body);
+        // The paper's card as the digest shows it (the source gave a code repository and a project page).
+        Assert.Contains("<a href=\"https://github.com/example/composed-paper\">Code</a>", body);
+        Assert.Contains("<a href=\"https://example.github.io/composed-paper\">Project page</a>", body);
         // A hostile title from the feed arrives as text, never as markup.
         Assert.Contains("&lt;script&gt;", body);
         Assert.DoesNotContain("<script>alert", body);
