@@ -173,11 +173,29 @@ async Task AssembleAsync(int count)
         More = order.Skip(issue.Entries.Count).Select((e, i) => e with { Position = issue.Entries.Count + i + 1 }).ToList(),
     };
     DigestRecipient Reader(int i) => new($"reader{i}@example.org", links.Unsubscribe(i), links.Preferences(i), (entry, more) => links.Feedback(i, entry, more));
+    var builder = app.Services.GetRequiredService<DigestMessageBuilder>();
+    var smtp = new MimeKit.FormatOptions { NewLineFormat = MimeKit.NewLineFormat.Dos };
+    var allocated = new List<string>();
+    // CPU µs per copy; with BENCH_STAGES=1 the message is also built and written as SMTP writes it, and the bytes
+    // allocated per copy are noted (render alone, and with the message).
     double Time(Func<int, Issue> digest)
     {
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var bytes = GC.GetAllocatedBytesForCurrentThread();
+        var message = 0L;
         for (var i = 1; i <= count; i++)
-            renderer.RenderWire(digest(i), Reader(i));
+        {
+            var wire = renderer.RenderWire(digest(i), Reader(i));
+            if (Environment.GetEnvironmentVariable("BENCH_STAGES") == "1")
+            {
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                var built = builder.Build(wire, $"reader{i}@example.org", $"<bench.{i}@example.org>", links.Unsubscribe(i), DateTimeOffset.UtcNow);
+                built.Prepare(MimeKit.EncodingConstraint.EightBit);
+                built.WriteTo(smtp, Stream.Null);
+                message += GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+        }
+        allocated.Add($"{(GC.GetAllocatedBytesForCurrentThread() - bytes - message) / 1024.0 / count:F0} KB render, {message / 1024.0 / count:F0} KB message");
         return (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
     }
     var own = Enumerable.Range(0, count + 1).Select(_ => Own()).ToArray();
@@ -189,6 +207,7 @@ async Task AssembleAsync(int count)
     Console.WriteLine($"| readers | µs per own-order copy, first {count} (cards being made) | µs per own-order copy, next {count} | µs per copy of one shared digest | marked renders (first {count}, then) | assembled |");
     Console.WriteLine("|---|---|---|---|---|---|");
     Console.WriteLine($"| {count:N0} | {warm:F0} | {assembled:F0} | {shared:F0} | {renders}, {renderer.CardRenders - renders} | {renderer.AssembledCount} |");
+    Console.WriteLine($"allocated per copy (first, next, shared): {string.Join("; ", allocated)}");
     if (Environment.GetEnvironmentVariable("BENCH_STAGES") == "1")
     {
         var templates = app.Services.GetRequiredService<TemplateRenderer>();
