@@ -106,9 +106,13 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         return sink.Body();
     }
 
-    // Digests (Issue instances) seen once: the first reader of a digest is assembled from the issue's cards; a second
-    // reader of the same digest means a group that shares it, which is prepared and spliced (cheaper per reader).
-    private readonly ConditionalWeakTable<Issue, object> _seen = new();
+    // Readers seen per digest (Issue instance): the first AssembledReaders readers of a digest are assembled from the
+    // issue's cards; a digest with more is a group that shares it, prepared once and spliced (cheaper per reader, but
+    // the preparing costs a full render with CSS inlining and size fitting: ~30 assembled copies). Learning readers
+    // often share an order with one or two others: preparing at the second reader made those cost a full render each.
+    private readonly ConditionalWeakTable<Issue, StrongBox<int>> _seen = new();
+
+    private const int AssembledReaders = 16;
     private readonly List<(AssemblyKey Key, TemplateVersions Versions, CardAssembly Assembly)> _assemblies = [];
     private (TemplateVersions Versions, bool Assembles)? _assemblyVerdict, _assemblyVerdictWithoutFeedback;
 
@@ -120,7 +124,8 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
     /// <summary>The reader's digest assembled from the issue's cards (<see cref="CardAssembly"/>), or null to prepare or render it instead.</summary>
     private CardAssembly.Assembled? Assemble(Issue issue, DigestRecipient recipient)
     {
-        if (_prepared.TryGetValue(issue, out _) || _preparedWithoutFeedback.TryGetValue(issue, out _) || !_seen.TryAdd(issue, issue))
+        if (_prepared.TryGetValue(issue, out _) || _preparedWithoutFeedback.TryGetValue(issue, out _)
+            || Interlocked.Increment(ref _seen.GetValue(issue, static _ => new StrongBox<int>()).Value) > AssembledReaders)
             return null;
         if (issue.PaperCount == 0 || !DistinctPapers(issue))
             return null;
@@ -280,11 +285,11 @@ public sealed class DigestRenderer(TemplateRenderer templates, IOptions<Newslett
         recipient.Feedback is { } links && Papers(issue) is [var first, ..] ? Math.Max(links(first, true).Length, links(first, false).Length) + LinkSlack : 0;
 
     /// <summary>
-    /// Room for longer links than the first reader's: a token grows with the digits of the reader's and the paper's ids,
-    /// and a reader whose links outgrow the cards' markers is rendered in full (milliseconds, against a fraction of one
-    /// assembled). 24 characters hold 18 more bytes of token: from reader 1 to reader 1,000,000,000 and as many on the paper's id.
+    /// Room for longer links than the first reader's (a token grows with the digits of the reader's id): the size budget
+    /// is fitted with markers this much longer, and a reader whose links outgrow them is rendered in full. More room
+    /// makes every heavy day's budget that much tighter (two links per paper, in both parts).
     /// </summary>
-    private const int LinkSlack = 24;
+    private const int LinkSlack = 6;
 
     private Prepared PrepareAndCache(Issue issue, TemplateVersions versions, bool feedback, int feedbackLength, ConditionalWeakTable<Issue, Prepared> cache)
     {
