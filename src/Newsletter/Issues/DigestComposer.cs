@@ -71,6 +71,7 @@ public sealed class DigestComposer(
         // (DigestGroups takes each group's own stretch of them).
         var windows = new Dictionary<DateOnly, (long From, IReadOnlyList<CandidatePaper> Papers)>();
         var dates = new HashSet<DateOnly>();
+        var carriedSoFar = new Dictionary<long, List<CandidatePaper>?>();
         var notOnDate = 0;
         // The readers in batches of ascending ids: a million due readers are never held at once. Readers of one
         // preference group in several batches still share one stored digest (FrozenDigests, by content).
@@ -87,7 +88,7 @@ public sealed class DigestComposer(
                 var from = Math.Max(pending.Min(r => r.ServedUntil), windowFloor);
                 if (!windows.TryGetValue(readerDate, out var window) || window.From > from)
                     windows[readerDate] = window = (from, await PaperWindow.WindowAsync(connection, transaction, from, nowDb));
-                var carried = await _window.CarriedAsync(connection, transaction, pending.Select(r => r.LastDigestId).OfType<long>().Distinct());
+                var carried = await CarriedAsync(connection, transaction, pending, carriedSoFar);
                 var rising = await RisingPapers.FindAsync(database, connection, transaction, pending, windowFloor, carryFloor, cancellationToken);
                 var learned = await LearnedRanking.LoadAsync(connection, transaction, pending, batch.Range);
                 var (digests, skipped) = DigestGroups.Compose(pending, window.Papers, carried, rising, Math.Max(windowFloor, 0), carryFloor, limits, total.LeftOut, cancellationToken, learned);
@@ -154,6 +155,33 @@ public sealed class DigestComposer(
         var full = composed.Papers.Select(Entry).Where((_, i) => composed.Places[i] == 0).ToList();
         var more = composed.Papers.Select(Entry).Where((_, i) => composed.Places[i] == 1).ToList();
         return new DigestPreview(new Issue(0, readerDate, full, composed.Cadence) { More = more }, readerDate, null);
+    }
+
+    /// <summary>How many previous digests' carried papers a compose remembers across its batches.</summary>
+    private const int KeptCarried = 50_000;
+
+    /// <summary>
+    /// Per previous digest of the <paramref name="pending"/> readers, the papers it had no room for: each previous
+    /// digest read once per compose (its readers are in many batches), while <see cref="KeptCarried"/> are remembered.
+    /// </summary>
+    private async Task<Dictionary<long, List<CandidatePaper>>> CarriedAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction,
+        List<DueReader> pending, Dictionary<long, List<CandidatePaper>?> soFar)
+    {
+        var previous = pending.Select(r => r.LastDigestId).OfType<long>().Distinct().ToList();
+        var read = await _window.CarriedAsync(connection, transaction, previous.Where(id => !soFar.ContainsKey(id)));
+        var carried = new Dictionary<long, List<CandidatePaper>>();
+        foreach (var id in previous)
+        {
+            if (!soFar.TryGetValue(id, out var papers))
+            {
+                papers = read.GetValueOrDefault(id);
+                if (soFar.Count < KeptCarried)
+                    soFar[id] = papers;
+            }
+            if (papers is not null)
+                carried[id] = papers;
+        }
+        return carried;
     }
 
     private static string Days(Preferences preferences) => preferences.Cadence == Cadence.Weekly

@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Newsletter.Issues;
 using Newsletter.Model;
 using Newsletter.Sources;
@@ -105,6 +106,44 @@ public sealed class ComposeBatchTests(ITestOutputHelper output) : IAsyncLifetime
         var again = await composer.ComposeAsync(Monday, TimeSpan.FromDays(1), CancellationToken.None);
         Assert.Equal(0, again.Deliveries);
         Assert.Equal(28, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM deliveries"));
+    }
+
+    [Fact]
+    public async Task WhatADigestHadNoRoomForReachesItsReadersInEveryBatchTheNextDay()
+    {
+        // Two in full and one under "More papers": of each group's four papers the weakest is carried to the next day.
+        _host.Set("Newsletter:MaxEntriesPerIssue", "2");
+        _host.Set("Newsletter:MaxMoreEntriesPerIssue", "1");
+        var app = _host.Build(["collect"]);
+        var store = app.Services.GetRequiredService<EntryStore>();
+        var composer = app.Services.GetRequiredService<DigestComposer>();
+        composer.BatchSize = 4;
+        _clock.Now = At(6);
+        await store.UpsertAsync(Groups.SelectMany((g, gi) => Enumerable.Range(1, 4).Select(n => Paper($"2611.1{gi}{n:00}", $"A {g} paper number {n}", n * 10))).ToList(), CancellationToken.None);
+        _clock.Now = At(7);
+        Assert.Equal(28, (await composer.ComposeAsync(Monday, TimeSpan.FromDays(1), CancellationToken.None)).Deliveries);
+
+        var tuesday = Monday.AddDays(1);
+        _clock.Now = At(6).AddDays(1);
+        await store.UpsertAsync(Groups.Select((g, gi) => Paper($"2611.2{gi}01", $"A {g} paper of the next day", 100)).ToList(), CancellationToken.None);
+        _clock.Now = At(7).AddDays(1);
+        var next = await composer.ComposeAsync(tuesday, TimeSpan.FromDays(1), CancellationToken.None);
+        Assert.Equal(28, next.Deliveries);
+        await using var db = await _host.OpenAsync();
+        var rows = (await db.QueryAsync<(string Email, long Digest)>("""
+            SELECT s.email AS Email, d.digest_id AS Digest FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+            JOIN issues i ON i.id = d.issue_id WHERE i.issue_date = @date ORDER BY d.id
+            """, new { date = tuesday.ToString("yyyy-MM-dd") })).ToList();
+        foreach (var (email, digest) in rows.Where(r => r.Email != "learner@example.org"))
+        {
+            var group = Groups[int.Parse(email[1..3]) % 3];
+            var titles = (await db.QueryAsync<string>("""
+                SELECT e.title FROM digest_entries de JOIN entries e ON e.id = de.entry_id WHERE de.digest_id = @digest AND de.compact < 2 ORDER BY de.position
+                """, new { digest })).ToList();
+            Assert.Equal([$"A {group} paper of the next day", $"A {group} paper number 1"], titles);
+        }
+        // One digest per group on the second day too, however many batches its readers were in.
+        Assert.Equal(3, rows.Where(r => r.Email != "learner@example.org").Select(r => r.Digest).Distinct().Count());
     }
 
     private static Entry Paper(string id, string title, int score) =>
