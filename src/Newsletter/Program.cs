@@ -1,6 +1,8 @@
 using Newsletter;
 using Newsletter.Cli;
+using Newsletter.Hosting;
 
+MallocArenas.Cap();
 WebApplication app;
 try
 {
